@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import pc from "picocolors";
+import { renderCluster } from "../render/build.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+
+export function registerCheck(program: Command): void {
+  addConfigOption(
+    program
+      .command("check")
+      .description("Validate the cluster file and render it in memory; every problem names its field and fix")
+      .option("--json", "print the result as JSON"),
+  ).action(async (options: ConfigOptions & { json?: boolean }) => {
+    const cluster = await loadFromOptions(options);
+    const { plan } = renderCluster(cluster);
+    const summary = {
+      ok: true,
+      file: cluster.source,
+      nodes: cluster.nodes.length,
+      master: cluster.master.hostname,
+      vpnUsers: cluster.vpn.enabledUsers.length,
+      charts: plan.charts.length,
+      groups: plan.groups.length,
+    };
+    if (options.json) return printJson(summary);
+    process.stdout.write(
+      `${pc.green("ok")} ${cluster.source}: ${plural(summary.nodes, "node")} (master ${summary.master}), ` +
+        `${plural(summary.vpnUsers, "VPN user")}, ${plural(summary.charts, "chart")} in ${plural(summary.groups, "group")}\n`,
+    );
+  });
+}

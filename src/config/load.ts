@@ -1,0 +1,143 @@
+/**
+ * Finding, reading and validating the cluster file: nixlab.config.ts, nixlab.yaml,
+ * nixlab.json or vars.nix. The only part of config/ that touches the file system.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { LineCounter, parseDocument } from "yaml";
+import { type Cluster, buildCluster } from "../cluster/model.ts";
+import { ExitCode, UserError } from "../errors.ts";
+import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
+import { validateConfig } from "./validate.ts";
+
+/** Cluster file names looked for in the working directory, in this order. */
+export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
+
+export interface LoadOptions {
+  /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
+  config?: string;
+  cwd?: string;
+}
+
+/** Raised for an invalid cluster file; `problems` are also in `details`, one per line. */
+export class ConfigError extends UserError {
+  readonly problems: ConfigProblem[];
+  readonly file: string;
+
+  constructor(file: string, problems: ConfigProblem[], locate: (path: FieldPath) => string | undefined) {
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    super(`${file}: ${count}`, {
+      exitCode: ExitCode.invalidInput,
+      details: problems.flatMap((p) => {
+        const where = locate(p.path);
+        return [`  ${formatPath(p.path)}${where ? ` (${where})` : ""}: ${p.message}`, `      fix: ${p.fix}`];
+      }),
+    });
+    this.problems = problems;
+    this.file = file;
+  }
+}
+
+/** The path of the cluster file to use. Throws UserError when there is none. */
+export function findClusterFile(options: LoadOptions = {}): string {
+  const cwd = options.cwd ?? process.cwd();
+  if (options.config !== undefined) {
+    const path = resolve(cwd, options.config);
+    if (!existsSync(path)) throw new UserError(`cluster file ${options.config} does not exist`, { exitCode: ExitCode.invalidInput });
+    return path;
+  }
+  for (const name of clusterFileNames) {
+    const path = resolve(cwd, name);
+    if (existsSync(path)) return path;
+  }
+  throw new UserError(`no cluster file in ${cwd}`, {
+    exitCode: ExitCode.invalidInput,
+    details: [`  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`],
+  });
+}
+
+interface RawSource {
+  value: unknown;
+  /** file:line:column of a field, where the format allows it. */
+  locate: (path: FieldPath) => string | undefined;
+}
+
+/** Reads a cluster file to a raw value without validating it. Throws UserError on syntax errors. */
+export async function readClusterSource(path: string): Promise<RawSource> {
+  const name = basename(path);
+  const ext = extname(path);
+  if (ext === ".ts" || ext === ".mts" || ext === ".js" || ext === ".mjs") {
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    } catch (error) {
+      throw new UserError(`${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {
+        exitCode: ExitCode.invalidInput,
+        details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
+      });
+    }
+    if (mod.default === undefined) {
+      throw new UserError(`${name} has no default export`, {
+        exitCode: ExitCode.invalidInput,
+        details: ['  add `export default defineConfig({ ... })` (import { defineConfig } from "nixlab")'],
+      });
+    }
+    return { value: mod.default, locate: () => undefined };
+  }
+  const text = readFileSync(path, "utf8");
+  if (ext === ".nix") {
+    const nix = (await import("../nix/index.ts")) as { evaluateNix: (s: string, o: { file: string; baseDir: string }) => unknown };
+    return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: () => undefined };
+  }
+  if (ext === ".json") {
+    try {
+      return { value: JSON.parse(text), locate: () => undefined };
+    } catch (error) {
+      throw new UserError(`${name} is not valid JSON: ${(error as Error).message}`, { exitCode: ExitCode.invalidInput });
+    }
+  }
+  if (ext === ".yaml" || ext === ".yml") {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0) {
+      throw new UserError(`${name} is not valid YAML`, {
+        exitCode: ExitCode.invalidInput,
+        details: doc.errors.map((e) => {
+          const pos = lineCounter.linePos(e.pos[0]);
+          return `  ${name}:${pos.line}:${pos.col}: ${e.message.split("\n")[0]}`;
+        }),
+      });
+    }
+    const locate = (fieldPath: FieldPath): string | undefined => {
+      for (let n = fieldPath.length; n >= 0; n--) {
+        const node = doc.getIn(fieldPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        const range = node && typeof node === "object" ? node.range : undefined;
+        if (range) {
+          const pos = lineCounter.linePos(range[0]);
+          return `${name}:${pos.line}:${pos.col}`;
+        }
+      }
+      return undefined;
+    };
+    return { value: doc.toJS({ maxAliasCount: 100 }), locate };
+  }
+  throw new UserError(`${name}: unknown cluster file type "${ext}"`, {
+    exitCode: ExitCode.invalidInput,
+    details: [`  use one of ${clusterFileNames.join(", ")}`],
+  });
+}
+
+/** Validates a raw value into a Cluster. Throws ConfigError listing every problem. */
+export function clusterFromValue(value: unknown, file: string, locate: RawSource["locate"] = () => undefined): Cluster {
+  const result = validateConfig(value);
+  if (!result.ok) throw new ConfigError(basename(file), result.problems, locate);
+  return buildCluster(result.config, file);
+}
+
+/** Finds, reads and validates the cluster file. Throws UserError (exit code 2) on any problem. */
+export async function loadCluster(options: LoadOptions = {}): Promise<Cluster> {
+  const path = findClusterFile(options);
+  const source = await readClusterSource(path);
+  return clusterFromValue(source.value, path, source.locate);
+}

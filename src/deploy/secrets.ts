@@ -1,0 +1,156 @@
+/**
+ * Secret values for the plan's Kubernetes Secrets. The engine asks a SecretSource for
+ * the raw bytes of a SOPS secret by name and never cares where they come from: the
+ * SOPS file through the secrets library, or a directory of decrypted files as sops-nix
+ * writes them (/run/secrets/<name>). Values go only into Secret `data` (base64 of the
+ * exact bytes) in a request body: never argv, logs, errors or the state dir.
+ */
+import { createHmac } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, normalize } from "node:path";
+import { UserError } from "../errors.ts";
+import type { PlanSecret } from "../render/plan-types.ts";
+import { groupLabel, type KObject, managedByLabel } from "./objects.ts";
+
+export interface SecretSource {
+  /** Where values come from, for messages (a path, never a value). */
+  readonly description: string;
+  /** The exact bytes of one SOPS secret; throws a UserError naming it when it is missing. */
+  get(name: string): Promise<Uint8Array>;
+}
+
+/** A directory of decrypted files, one per secret, as sops-nix writes /run/secrets. */
+export class DirSecretSource implements SecretSource {
+  readonly description: string;
+  private readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.description = `secrets directory ${dir}`;
+  }
+
+  async get(name: string): Promise<Uint8Array> {
+    // sops-nix nests names with "/" (foo/bar -> /run/secrets/foo/bar); nothing may escape the dir.
+    if (!name || isAbsolute(name) || normalize(name).split("/").includes("..")) {
+      throw new UserError(`invalid secret name ${JSON.stringify(name)}`);
+    }
+    try {
+      return await readFile(join(this.dir, name));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UserError(`secret ${name} is missing from ${this.dir} (${code ?? "unreadable"})`, {
+        details: ["Declare it in the SOPS file (nixlab secrets set) so sops-nix decrypts it."],
+      });
+    }
+  }
+}
+
+/** A source over values already decrypted in memory (the SOPS library's result, tests). */
+export class MapSecretSource implements SecretSource {
+  readonly description: string;
+  private readonly values: ReadonlyMap<string, Uint8Array>;
+
+  constructor(values: ReadonlyMap<string, Uint8Array>, description: string) {
+    this.values = values;
+    this.description = description;
+  }
+
+  async get(name: string): Promise<Uint8Array> {
+    const v = this.values.get(name);
+    if (v === undefined) throw new UserError(`secret ${name} is missing from ${this.description}`);
+    return v;
+  }
+}
+
+export interface ResolvedSecret {
+  plan: PlanSecret;
+  /** Secret key -> value bytes. */
+  values: Map<string, Uint8Array>;
+}
+
+/** Fetches every value the plan's Secrets need (each SOPS secret read once). */
+export async function resolveSecrets(secrets: readonly PlanSecret[], source: SecretSource): Promise<ResolvedSecret[]> {
+  const cache = new Map<string, Promise<Uint8Array>>();
+  const read = (name: string) => {
+    let v = cache.get(name);
+    if (!v) {
+      v = source.get(name);
+      cache.set(name, v);
+    }
+    return v;
+  };
+  return await Promise.all(
+    secrets.map(async (plan) => {
+      const values = new Map<string, Uint8Array>();
+      for (const k of plan.keys) values.set(k.key, await read(k.sopsSecret));
+      return { plan, values };
+    }),
+  );
+}
+
+export function secretId(s: { namespace: string; name: string }): string {
+  return `${s.namespace}/${s.name}`;
+}
+
+/** The Secret object applied for a plan Secret: all its keys in one server-side apply. */
+export function secretObject(secret: ResolvedSecret): KObject {
+  const data: Record<string, string> = {};
+  for (const [k, v] of [...secret.values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    data[k] = Buffer.from(v).toString("base64");
+  }
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: secret.plan.name,
+      namespace: secret.plan.namespace,
+      labels: { [managedByLabel]: "nixlab", [groupLabel]: secret.plan.group },
+    },
+    type: "Opaque",
+    data,
+  };
+}
+
+/**
+ * Keyed digest of secret values. Keyed (HMAC with a random per-state-dir key) because it
+ * is stored in the state dir and a plain hash of a weak password could be guessed offline.
+ */
+export function secretsDigest(hmacKey: Uint8Array, secrets: readonly ResolvedSecret[]): string {
+  const h = createHmac("sha256", hmacKey);
+  for (const s of [...secrets].sort((a, b) => cmp(secretId(a.plan), secretId(b.plan)))) {
+    h.update(`${secretId(s.plan)}\0`);
+    for (const [k, v] of [...s.values].sort(([a], [b]) => cmp(a, b))) {
+      h.update(`${k}\0${v.length}\0`);
+      h.update(v);
+    }
+  }
+  return h.digest("hex");
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Removes every secret value (raw and base64) from a message before it is printed: the
+ * apiserver may echo request content in validation errors.
+ */
+export class Redactor {
+  private readonly needles = new Set<string>();
+
+  add(value: Uint8Array): void {
+    const text = Buffer.from(value).toString("utf8");
+    // Very short values would redact ordinary words; they cannot be told apart anyway.
+    if (text.length >= 4) {
+      this.needles.add(text);
+      this.needles.add(JSON.stringify(text).slice(1, -1));
+    }
+    if (value.length > 0) this.needles.add(Buffer.from(value).toString("base64"));
+  }
+
+  redact(message: string): string {
+    let out = message;
+    for (const n of [...this.needles].sort((a, b) => b.length - a.length)) out = out.split(n).join("<redacted>");
+    return out;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The state dir: per-group content hash, status and times, written atomically (temp file,
+ * fsync, rename) after every transition, so a killed deploy leaves a consistent record
+ * and the next run re-applies exactly what never became ready.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../errors.ts";
+import type { ObjectRef } from "./objects.ts";
+
+export type GroupStatus = "applying" | "applied-not-ready" | "ready" | "failed";
+
+export interface GroupState {
+  /** Plan group hash combined with the keyed digest of its secret values. */
+  hash: string;
+  status: GroupStatus;
+  appliedAt?: string;
+  readyAt?: string;
+  /** Why the group is not ready or failed (no secret values). */
+  message?: string;
+  /** Every object applied for the group (inventory for status, drift and pruning). */
+  objects: ObjectRef[];
+}
+
+export interface DeployState {
+  version: 1;
+  planHash?: string;
+  /** Server the state describes; a different cluster starts from scratch. */
+  server?: string;
+  lastRun?: { startedAt: string; finishedAt?: string; result?: string };
+  groups: Record<string, GroupState>;
+}
+
+const stateFile = "state.json";
+const keyFile = "hmac.key";
+
+export function emptyState(): DeployState {
+  return { version: 1, groups: {} };
+}
+
+export class StateStore {
+  readonly dir: string;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  async ensureDir(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  async load(): Promise<DeployState> {
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, stateFile), "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
+      throw error;
+    }
+    try {
+      const parsed = JSON.parse(text) as DeployState;
+      if (parsed.version !== 1 || typeof parsed.groups !== "object") throw new Error("unknown version");
+      return parsed;
+    } catch (error) {
+      throw new UserError(`the deploy state ${join(this.dir, stateFile)} is unreadable (${(error as Error).message})`, {
+        details: ["Remove it to start from scratch: every group is then re-applied once."],
+      });
+    }
+  }
+
+  /** Writes the state atomically; concurrent calls are serialised in call order. */
+  save(state: DeployState): Promise<void> {
+    const text = `${JSON.stringify(state, null, 2)}\n`;
+    const next = this.writing.then(() => atomicWrite(join(this.dir, stateFile), text, 0o600));
+    this.writing = next.catch(() => {});
+    return next;
+  }
+
+  /** The HMAC key for secret digests: random, created once, readable by the owner only. */
+  async hmacKey(): Promise<Buffer> {
+    const path = join(this.dir, keyFile);
+    try {
+      const key = await readFile(path);
+      if (key.length === 32) return key;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const key = randomBytes(32);
+    try {
+      await writeFile(path, key, { mode: 0o600, flag: "wx" });
+      return key;
+    } catch (error) {
+      // Another process created it first: use theirs so digests agree.
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return await readFile(path);
+      throw error;
+    }
+  }
+}
+
+export async function atomicWrite(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const fh = await open(tmp, "w", mode);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The NixOS half of `nixlab build`: flake.nix, nodes/<hostname>.json, the static
+ * modules, each node's hardware configuration, the encrypted secrets file and the
+ * bundled deploy engine. Pure: everything it reads comes in through `inputs`.
+ */
+import type { Cluster } from "../cluster/model.ts";
+import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
+import { staticFile, staticModules } from "./static.ts";
+
+export interface NodeRenderInputs {
+  /** Directory of the cluster file (hardware configs and secrets.yaml live next to it). */
+  clusterDir: string;
+  /** Text of <clusterDir>/hosts/<hostname>/hardware-configuration.nix, or null if absent. */
+  readHardwareConfig: (hostname: string) => string | null;
+  /** Text of a file next to the cluster file (secrets.yaml, flake.lock), or null if absent. */
+  readClusterFile?: (relativePath: string) => string | null;
+  /** The bundled deploy engine (see bundleEngine); without it the master cannot be built. */
+  engineBundle?: string;
+}
+
+export interface RenderedFile {
+  /** Relative to the build directory, "/"-separated. */
+  path: string;
+  content: string;
+}
+
+export interface NodeRenderResult {
+  files: RenderedFile[];
+  problems: string[];
+  /** The spec of every node, in cluster order (what nodes/<hostname>.json holds). */
+  specs: NodeSpec[];
+}
+
+export const hardwareConfigPath = (hostname: string): string =>
+  `hosts/${hostname}/hardware-configuration.nix`;
+export const engineBundlePath = "engine/nixlab.mjs";
+
+/** Serialises a NodeSpec as written to nodes/<hostname>.json. */
+export function nodeSpecJson(spec: NodeSpec): string {
+  return `${JSON.stringify(spec, null, 2)}\n`;
+}
+
+/** Every NixOS file of the build, plus what stops the flake from building. Pure. */
+export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): NodeRenderResult {
+  const files: RenderedFile[] = [];
+  const problems: string[] = [];
+  const specs = nodeSpecs(cluster);
+
+  files.push({ path: "flake.nix", content: staticFile("flake.nix") });
+  for (const name of staticModules) files.push({ path: `nix/${name}`, content: staticFile(name) });
+
+  for (const spec of specs) {
+    problems.push(...nodeSpecProblems(spec, `node ${spec.name}`));
+    files.push({ path: `nodes/${spec.hostname}.json`, content: nodeSpecJson(spec) });
+    const hardware = inputs.readHardwareConfig(spec.hostname);
+    if (hardware === null) {
+      problems.push(
+        `node ${spec.name}: ${hardwareConfigPath(spec.hostname)} is missing next to the cluster file (in ${inputs.clusterDir}). ` +
+          `Produce it on the machine itself (booted from the NixOS installer) with ` +
+          `\`nixos-generate-config --show-hardware-config --no-filesystems > hosts/${spec.hostname}/hardware-configuration.nix\` ` +
+          "and copy it there (the disk layout comes from nixlab, hence --no-filesystems).",
+      );
+    } else {
+      files.push({ path: hardwareConfigPath(spec.hostname), content: hardware });
+    }
+  }
+
+  const secrets = inputs.readClusterFile?.("secrets.yaml") ?? null;
+  if (secrets === null) {
+    problems.push(
+      `secrets.yaml is missing next to the cluster file (in ${inputs.clusterDir}); the nodes decrypt their secrets from it. ` +
+        "Create it with `nixlab secrets init`.",
+    );
+  } else {
+    files.push({ path: "secrets.yaml", content: secrets });
+  }
+  // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
+  const lock = inputs.readClusterFile?.("flake.lock") ?? null;
+  if (lock !== null) files.push({ path: "flake.lock", content: lock });
+
+  if (inputs.engineBundle === undefined) {
+    problems.push(
+      `the deploy engine was not bundled (${engineBundlePath}); the master ${cluster.master.hostname} needs it`,
+    );
+  } else {
+    files.push({ path: engineBundlePath, content: inputs.engineBundle });
+  }
+  return { files, problems, specs };
+}

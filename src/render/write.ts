@@ -1,0 +1,44 @@
+/** Writing a build directory all at once: a failed build leaves the previous one intact. */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { ExitCode, UserError } from "../errors.ts";
+import type { RenderedFile } from "./plan.ts";
+
+/** The file that marks a directory as nixlab's build output (safe to replace). */
+export const buildMarker = "deploy-plan.json";
+
+/**
+ * Replaces `outDir` with exactly `files`. The new tree is written beside it and swapped
+ * in with renames. Refuses (UserError) to replace a non-empty directory that is not a
+ * nixlab build, so no user file is ever deleted.
+ */
+export function writeBuildDir(outDir: string, files: readonly RenderedFile[]): void {
+  const out = resolve(outDir);
+  if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, buildMarker))) {
+    throw new UserError(`${outDir} exists and is not a nixlab build directory`, {
+      exitCode: ExitCode.invalidInput,
+      details: ["  pass another --out, or empty that directory first"],
+    });
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const staging = mkdtempSync(join(dirname(out), `.${basename(out)}.new-`));
+  try {
+    for (const file of files) {
+      const path = join(staging, file.path);
+      if (!path.startsWith(staging + "/")) throw new Error(`refusing to write outside the build dir: ${file.path}`);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, file.content, { mode: file.path.endsWith(".sh") ? 0o755 : 0o644 });
+    }
+    if (existsSync(out)) {
+      const old = mkdtempSync(join(dirname(out), `.${basename(out)}.old-`));
+      renameSync(out, join(old, "build"));
+      renameSync(staging, out);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(staging, out);
+    }
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+}

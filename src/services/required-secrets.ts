@@ -1,0 +1,92 @@
+/**
+ * Every SOPS secret a cluster needs, with where its value comes from. `nixlab secrets
+ * init` generates or asks for them; `nixlab secrets check` and `nixlab check` report the
+ * missing ones; the NixOS layer declares them to sops-nix.
+ */
+import type { Cluster } from "../cluster/model.ts";
+
+export type SecretSource =
+  /** Random bytes, written in the given encoding. */
+  | { kind: "random"; bytes: number; encoding: "hex" | "base64url" }
+  /** A fresh WireGuard (x25519) private key. */
+  | { kind: "wireguard-private-key" }
+  /** The WireGuard public key of the private key stored in secret `of`. */
+  | { kind: "wireguard-public-key"; of: string }
+  /** A fixed default the user may change. */
+  | { kind: "default"; value: string }
+  /** Only the user knows it: a placeholder until they fill it in. */
+  | { kind: "user"; hint: string };
+
+export interface SecretRequirement {
+  /** The SOPS key (also the sops-nix secret name). */
+  name: string;
+  /** What reads it, for people. */
+  usedBy: string;
+  source: SecretSource;
+  /** Who may read the decrypted file on a node (sops-nix owner); mode is always 0400. */
+  owner: "root" | "user";
+}
+
+/** The placeholder written for user-provided secrets; `check` reports any left. */
+export const secretPlaceholder = "REPLACE_ME";
+
+const password = { kind: "random", bytes: 24, encoding: "base64url" } as const;
+
+/** The secrets `cluster` needs, in a stable order. Pure. */
+export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
+  const fixed: SecretRequirement[] = [
+    { name: "k3s_token", usedBy: "k3s server and agents (join token)", source: { kind: "random", bytes: 32, encoding: "hex" }, owner: "root" },
+    {
+      name: "cloudflare_token",
+      usedBy: "cert-manager DNS-01, ExternalDNS (Cloudflare), DDNS",
+      source: { kind: "user", hint: "a Cloudflare API token with Zone:DNS:Edit on your zone" },
+      owner: "root",
+    },
+    { name: "pihole_password", usedBy: "Pi-hole web UI and API", source: password, owner: "root" },
+    { name: "wireguard_server_private_key", usedBy: "WireGuard server", source: { kind: "wireguard-private-key" }, owner: "root" },
+    {
+      name: "wireguard_server_public_key",
+      usedBy: "WireGuard client configs",
+      source: { kind: "wireguard-public-key", of: "wireguard_server_private_key" },
+      owner: "root",
+    },
+    {
+      name: "wireguard_server_endpoint",
+      usedBy: "WireGuard client configs (Endpoint host; DDNS keeps vpn.<domain> current)",
+      source: { kind: "default", value: `vpn.${cluster.config.domain}` },
+      owner: "root",
+    },
+    { name: "nextcloud_admin_username", usedBy: "Nextcloud admin account", source: { kind: "default", value: "admin" }, owner: "root" },
+    { name: "nextcloud_admin_password", usedBy: "Nextcloud admin account", source: password, owner: "root" },
+    { name: "nextcloud_db_username", usedBy: "Nextcloud database user", source: { kind: "default", value: "nextcloud" }, owner: "root" },
+    { name: "nextcloud_db_password", usedBy: "Nextcloud database user", source: password, owner: "root" },
+    { name: "nextcloud_db_postgres_password", usedBy: "PostgreSQL superuser", source: password, owner: "root" },
+    { name: "nextcloud_redis_password", usedBy: "Nextcloud Redis", source: password, owner: "root" },
+  ];
+  const users: SecretRequirement[] = cluster.vpn.enabledUsers.map((u) => ({
+    name: u.publicKeySecret,
+    usedBy: `WireGuard peer ${u.name}`,
+    source: { kind: "user", hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)` },
+    owner: "root",
+  }));
+  return [...fixed, ...users];
+}
+
+/** Names no VPN user's publicKeySecret may take. */
+export const reservedSecretNames: readonly string[] = [
+  "k3s_token",
+  "cloudflare_token",
+  "cloudflare_email",
+  "pihole_password",
+  "wireguard_server_private_key",
+  "wireguard_server_public_key",
+  "wireguard_server_endpoint",
+  "nextcloud_admin_username",
+  "nextcloud_admin_password",
+  "nextcloud_db_username",
+  "nextcloud_db_password",
+  "nextcloud_db_postgres_password",
+  "nextcloud_redis_password",
+  "user_password",
+  "private_ssh_key",
+];
