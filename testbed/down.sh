@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 run="${NIXLAB_TESTBED_DIR:-$root/.testbed}/run"
 
-for name in kwok controller-manager apiserver etcd; do
+for name in kwok scheduler controller-manager apiserver etcd; do
   pidfile="$run/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a real Kubernetes control plane on 127.0.0.1 for the e2e tests and benchmarks:
-# etcd (Debian etcd-server), kube-apiserver and kube-controller-manager (built by
-# scripts/setup.d/40-testbed.sh), and kwok with a few fake nodes whose pods become
+# etcd (Debian etcd-server), kube-apiserver, kube-controller-manager and kube-scheduler
+# (built by scripts/setup.d/40-testbed.sh), and kwok with a few fake nodes whose pods become
 # Ready (and Job pods Succeeded), so Deployments, StatefulSets, DaemonSets and Jobs
 # really roll out. Idempotent: when the testbed already answers, it only prints the
 # kubeconfig path. Everything lives under $NIXLAB_TESTBED_DIR (default .testbed/):
@@ -34,7 +34,7 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND…
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-if alive etcd && alive apiserver && alive controller-manager && alive kwok && [ -f "$kubeconfig" ] \
+if alive etcd && alive apiserver && alive controller-manager && alive scheduler && alive kwok && [ -f "$kubeconfig" ] \
   && api GET /readyz >/dev/null 2>&1; then
   log "already running"
   echo "$kubeconfig"
@@ -43,7 +43,7 @@ fi
 # A partial testbed (a crashed component, a reboot) is restarted from scratch.
 "$root/testbed/down.sh" >/dev/null 2>&1 || true
 
-for b in kube-apiserver kube-controller-manager kwok; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kwok; do
   [ -x "$bin/$b" ] || { log "$bin/$b missing: run 'bash scripts/setup.d/40-testbed.sh' first"; exit 1; }
 done
 command -v etcd >/dev/null || { log "etcd missing: install Debian's etcd-server (scripts/setup.d/00-apt.sh)"; exit 1; }
@@ -127,6 +127,11 @@ start controller-manager "$bin/kube-controller-manager" \
   --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-expander' \
   --concurrent-deployment-syncs 10 --concurrent-statefulset-syncs 10 --concurrent-job-syncs 10 \
   --profiling=false
+
+log "starting kube-scheduler"
+start scheduler "$bin/kube-scheduler" \
+  --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
+  --leader-elect=false --secure-port 0 --profiling=false
 
 # The exec of fake pods runs on this host; tests point PATH at their shims.
 sed -e "s|@EXEC_WORKDIR@|$run/exec|" \

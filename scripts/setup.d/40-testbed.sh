@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The e2e/bench control plane: kube-apiserver and kube-controller-manager built from
+# The e2e/bench control plane: kube-apiserver, kube-controller-manager and kube-scheduler built from
 # the release pinned in testbed/go.mod, and kwok (fake nodes and pod lifecycle), all
 # into .testbed/bin. etcd comes from Debian (00-apt.sh). Idempotent: a stamp of the
 # pinned versions skips the build. The build is slow on small machines, so it runs
@@ -13,10 +13,10 @@ k8s=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2 }' testbed/go.mod)
 [ -n "$k8s" ] || { echo "40-testbed: no k8s.io/kubernetes version in testbed/go.mod" >&2; exit 1; }
 bin="$root/.testbed/bin"
 stamp="$bin/.stamp"
-want="kubernetes=$k8s $KWOK go.sum=$(sha256sum testbed/go.sum | cut -c1-16)"
+want="kubernetes=$k8s scheduler $KWOK go.sum=$(sha256sum testbed/go.sum | cut -c1-16)"
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$bin/kube-apiserver" ] \
-  && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kwok" ]; then
+  && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] && [ -x "$bin/kwok" ]; then
   echo "testbed binaries cached ($want)"
   exit 0
 fi
@@ -35,7 +35,8 @@ ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$k8s \
   -X k8s.io/client-go/pkg/version.gitVersion=$k8s"
 
 (cd testbed && nice -n 10 go build -ldflags="$ldflags" -o "$bin/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler)
 GOBIN="$bin" nice -n 10 go install -ldflags="-s -w" "$KWOK"
 
 echo "$want" >"$stamp"

@@ -4,7 +4,9 @@ import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
 import { registerGraph } from "./graph.ts";
+import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
+import { registerSecrets } from "./secrets.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
@@ -12,6 +14,8 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerBuild,
   registerPlan,
   registerGraph,
+  registerSecrets,
+  registerNodes,
 ];
 
 export function createProgram(): Command {

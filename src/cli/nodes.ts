@@ -3,12 +3,13 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { loadCluster } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
 import { installSteps } from "../nodes/install.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
+import { defaultKeyFile } from "../secrets/identities.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -23,48 +24,36 @@ export function registerNodes(program: Command): void {
     .command("nodes")
     .description("The NixOS nodes: list them, roll configurations out, install one");
 
-  nodes
-    .command("list")
-    .description("Every node of the cluster file: host, role, tags, disk, master URL")
-    .option(
-      "-c, --config <file>",
-      "the cluster file (default: the first nixlab.config.ts, nixlab.yaml, … in cwd)",
-    )
-    .option("--json", "print JSON instead of a table")
-    .action(async (opts: { config?: string; json?: boolean }) => {
-      const cluster = await loadCluster(opts.config === undefined ? {} : { config: opts.config });
-      const rows = cluster.nodes.map((n) => ({
-        name: n.name,
-        hostname: n.hostname,
-        role: n.role,
-        tags: n.tags,
-        disk: n.disk,
-        espSize: n.espSize,
-        master: cluster.serverAddr,
-      }));
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        return;
-      }
-      const table = [
-        ["HOST", "ROLE", "TAGS", "DISK", "MASTER"],
-        ...rows.map((r) => [
-          r.hostname,
-          r.role,
-          r.tags.map((t) => `@${t}`).join(",") || "-",
-          r.disk,
-          r.master,
-        ]),
-      ];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      for (const row of table)
-        process.stdout.write(
-          `${row
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join("  ")
-            .trimEnd()}\n`,
-        );
-    });
+  addConfigOption(
+    nodes
+      .command("list")
+      .description("Every node of the cluster file: host, role, tags, disk, master URL")
+      .option("--json", "print JSON instead of a table"),
+  ).action(async (opts: ConfigOptions & { json?: boolean }) => {
+    const cluster = await loadFromOptions(opts);
+    const rows = cluster.nodes.map((n) => ({
+      name: n.name,
+      hostname: n.hostname,
+      role: n.role,
+      tags: n.tags,
+      disk: n.disk,
+      espSize: n.espSize,
+      master: cluster.serverAddr,
+    }));
+    if (opts.json) return printJson(rows);
+    const table = [
+      ["HOST", "ROLE", "TAGS", "DISK", "MASTER"],
+      ...rows.map((r) => [r.hostname, r.role, r.tags.map((t) => `@${t}`).join(",") || "-", r.disk, r.master]),
+    ];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table)
+      process.stdout.write(
+        `${row
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd()}\n`,
+      );
+  });
 
   nodes
     .command("apply")
@@ -97,11 +86,11 @@ export function registerNodes(program: Command): void {
     .argument("<host>", "the node's hostname")
     .option("--build <dir>", "the build directory (copied onto the machine)", "build")
     .option(
-      "--age-key <file>",
-      "the age private key that decrypts secrets.yaml (default: $SOPS_AGE_KEY_FILE)",
+      "--age-key-file <file>",
+      "the age private key that decrypts secrets.yaml (default: SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)",
     )
     .option("--yes", "really erase the node's disk")
-    .action(async (host: string, opts: { build: string; ageKey?: string; yes?: boolean }) => {
+    .action(async (host: string, opts: { build: string; ageKeyFile?: string; yes?: boolean }) => {
       const specs = readBuildSpecs(resolve(opts.build));
       const spec = specs.find((s) => s.hostname === host || s.name === host);
       if (!spec) {
@@ -110,12 +99,14 @@ export function registerNodes(program: Command): void {
           details: [`  nodes: ${specs.map((s) => s.hostname).join(", ")}`],
         });
       }
-      const ageKey = opts.ageKey ?? process.env.SOPS_AGE_KEY_FILE;
-      if (ageKey === undefined || ageKey === "") {
+      const fallback = defaultKeyFile();
+      const ageKey =
+        opts.ageKeyFile ?? (process.env.SOPS_AGE_KEY_FILE || (existsSync(fallback) ? fallback : undefined));
+      if (ageKey === undefined) {
         throw new UserError("no age key given", {
           exitCode: ExitCode.invalidInput,
           details: [
-            "  pass --age-key FILE: the node decrypts its secrets with it (it is copied to /persist)",
+            "  pass --age-key-file FILE (the key `nixlab secrets init` made): the node decrypts its secrets with it",
           ],
         });
       }

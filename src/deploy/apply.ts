@@ -184,7 +184,7 @@ async function ensureServed(ctx: ApplyContext, obj: KObject): Promise<void> {
     const timer = setTimeout(() => abort.abort(), Math.max(0, ctx.deadline - Date.now()));
     try {
       await ctx.kube
-        .watch(crdRef, { resourceVersion, timeoutSeconds: 60 }, (ev) => ev.type !== "DELETED" && matches(ev.object), abort.signal)
+        .watch(crdRef, { resourceVersion, timeoutSeconds: 60 }, (ev) => ev.type !== "DELETED" && !!matches(ev.object), abort.signal)
         .catch((error: unknown) => {
           if (!(error instanceof ApiError && error.status === 0)) throw error;
         });

@@ -30,6 +30,10 @@ export interface DeployState {
   server?: string;
   lastRun?: { startedAt: string; finishedAt?: string; result?: string };
   groups: Record<string, GroupState>;
+  /** Keyed digest of each Secret's values ("namespace/name"), to roll its readers on change. */
+  secretDigests?: Record<string, string>;
+  /** Last run of each hook: its definition hash and whether it succeeded. */
+  hooks?: Record<string, { hash: string; status: "ok" | "failed"; at: string }>;
 }
 
 const stateFile = "state.json";

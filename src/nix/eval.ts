@@ -218,8 +218,21 @@ export function formatFloatF(x: number): string {
   const neg = x < 0 || Object.is(x, -0);
   const a = Math.abs(x);
   let s: string;
-  if (a < 1e21) s = a.toFixed(6);
-  else s = `${BigInt(a).toString()}.000000`;
+  if (a >= 1e21) s = `${BigInt(a).toString()}.000000`;
+  else {
+    // printf rounds an exact tie to even; toFixed rounds it up. Doubles below 1e21
+    // have exact expansions well within 40 decimals wherever a tie can occur.
+    const exact = a.toFixed(40);
+    const dot = exact.indexOf(".");
+    const kept = exact.slice(0, dot + 7);
+    const rest = exact.slice(dot + 7);
+    if (/^50*$/.test(rest)) {
+      const digits = BigInt(kept.replace(".", ""));
+      const rounded = digits % 2n === 0n ? digits : digits + 1n;
+      const t = rounded.toString().padStart(7, "0");
+      s = `${t.slice(0, -6)}.${t.slice(-6)}`;
+    } else s = a.toFixed(6);
+  }
   return neg ? `-${s}` : s;
 }
 

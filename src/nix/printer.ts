@@ -32,7 +32,11 @@ function printNumber(n: number, inList: boolean): string {
   if (!Number.isFinite(n)) throw new NixError("print", `Nix has no literal for ${n}`);
   let text: string;
   if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) text = String(n);
-  else {
+  else if (n !== 0 && Math.abs(n) < 2.2250738585072014e-308) {
+    // Nix rejects subnormal float literals (strtod reports ERANGE); scaling by a power
+    // of two is exact, so print the value as an exact division.
+    return `(${printNumber(n * 2 ** 600, false)} / ${printNumber(2 ** 600, false)})`;
+  } else {
     // Shortest text that reads back to the same double; Nix floats need digits before
     // and after the dot when there is an exponent (`1.0e+21`, not `1e+21`).
     const s = String(Math.abs(n));

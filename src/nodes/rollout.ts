@@ -65,7 +65,11 @@ function runOne(options: ApplyOptions, spec: NodeSpec): Promise<NodeOutcome> {
     if (lines.length > 0) lastLine = lines[lines.length - 1]!;
   };
   return new Promise((done) => {
+    let settled = false;
+    // A child that fails to start emits both "error" and "close": report it once.
     const finish = (exitCode: number | null, reason?: string): void => {
+      if (settled) return;
+      settled = true;
       const seconds = (performance.now() - started) / 1000;
       log.end(`\n# exit: ${exitCode ?? "none"}${reason ? ` (${reason})` : ""}\n`, () => {
         const ok = exitCode === 0;

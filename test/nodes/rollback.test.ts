@@ -83,7 +83,10 @@ const subvolumeId = (path: string): string => {
   return m![1]!;
 };
 const stampOf = (epoch: number): string =>
-  new Date(epoch * 1000).toISOString().replace("T", "_").replace(/\.\d+Z$/, "");
+  new Date(epoch * 1000)
+    .toISOString()
+    .replace("T", "_")
+    .replace(/\.\d+Z$/, "");
 
 function runRollback(v: Volume, nowEpoch: number): { status: number | null; stdout: string; stderr: string } {
   const mnt = join(v.dir, "mnt");
@@ -147,7 +150,9 @@ describe.runIf(missing === null || required)("rollback.sh on a real btrfs volume
     const retired = stampOf(now);
     expect(oldRoots).toEqual([stampOf(now - 29 * day), stampOf(now - 10 * day), retired].sort());
     // The previous root, with its content and nested subvolume, is now the newest old root.
-    expect(readFileSync(join(top, "old_roots", retired, "scratch.txt"), "utf8")).toBe("written during the last session");
+    expect(readFileSync(join(top, "old_roots", retired, "scratch.txt"), "utf8")).toBe(
+      "written during the last session",
+    );
     expect(isSubvolume(join(top, "old_roots", retired, "machines"))).toBe(true);
     // A fresh, empty root subvolume.
     expect(isSubvolume(join(top, "root"))).toBe(true);
@@ -208,7 +213,12 @@ describe.runIf(missing === null || required)("rollback.sh on a real btrfs volume
     umountTop(v);
     const r = spawnSync("bash", [script], {
       encoding: "utf8",
-      env: { PATH: process.env.PATH, NIXLAB_ROLLBACK_DEVICE: v.device, NIXLAB_ROLLBACK_MOUNT: join(v.dir, "mnt"), NIXLAB_ROLLBACK_NOW: "yesterday" },
+      env: {
+        PATH: process.env.PATH,
+        NIXLAB_ROLLBACK_DEVICE: v.device,
+        NIXLAB_ROLLBACK_MOUNT: join(v.dir, "mnt"),
+        NIXLAB_ROLLBACK_NOW: "yesterday",
+      },
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("epoch seconds");

@@ -21,7 +21,7 @@ export const signalHosts = [
 
 export function signalNginxConf(): string {
   const width = Math.max(...signalHosts.map((h) => h.length));
-  return `error_log /dev/stderr info;
+  return `error_log stderr info;
 
 events {
     worker_connections 4096;

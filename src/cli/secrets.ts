@@ -1,0 +1,195 @@
+// `nixlab secrets …`: thin wrappers over src/secrets. Values only ever go to stdout
+// for `get`; progress and errors name keys, never values.
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Command } from "commander";
+import { findClusterFile, loadCluster } from "../config/load.ts";
+import { UserError } from "../errors.ts";
+import { requiredSecrets } from "../services/required-secrets.ts";
+import {
+  addMissing,
+  checkRequired,
+  createAgeKeyFile,
+  createSecrets,
+  creationRuleFor,
+  discoverIdentities,
+  editSecrets,
+  ensureCreationRule,
+  findConfigFile,
+  newKeyLocation,
+  openSecrets,
+  type SecretsFile,
+} from "../secrets/index.ts";
+
+interface SecretsOptions {
+  file?: string;
+  ageKeyFile?: string;
+  config?: string;
+}
+
+function withCommon(command: Command): Command {
+  return command
+    .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+    .option("--age-key-file <path>", "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)")
+    .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
+}
+
+function secretsPath(options: SecretsOptions): string {
+  if (options.file) return resolve(options.file);
+  let clusterFile: string | undefined;
+  try {
+    clusterFile = findClusterFile(options.config === undefined ? {} : { config: options.config });
+  } catch (error) {
+    // Without a cluster file the secrets file is looked for in the working directory.
+    if (options.config !== undefined) throw error;
+  }
+  return join(clusterFile ? dirname(clusterFile) : process.cwd(), "secrets.yaml");
+}
+
+async function open(options: SecretsOptions): Promise<SecretsFile> {
+  const path = secretsPath(options);
+  const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
+  return openSecrets(path, identities);
+}
+
+function keyPath(file: SecretsFile, key: string): string[] {
+  // An exact top-level name wins; otherwise dots separate nested keys.
+  if (file.has(key) || !key.includes(".")) return [key];
+  return key.split(".");
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UserError("set reads the value from stdin; pipe it in, e.g. `printf %s \"$VALUE\" | nixlab secrets set KEY`");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const info = (line: string) => process.stderr.write(`${line}\n`);
+
+export function registerSecrets(program: Command): void {
+  const secrets = program.command("secrets").description("Read and write the SOPS secrets file (age; compatible with sops)");
+
+  withCommon(secrets.command("init"))
+    .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
+    .action(async (options: SecretsOptions) => {
+      const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
+      const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
+      let identities = await discoverIdentities(options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {});
+      if (identities.length === 0) {
+        const location = newKeyLocation(options.ageKeyFile);
+        const created = await createAgeKeyFile(location);
+        identities = [created];
+        info(`created age key ${location} (public key ${created.recipient}); back it up: it is the only way to decrypt your secrets`);
+      }
+      const requirements = requiredSecrets(cluster);
+      let file: SecretsFile;
+      if (existsSync(path)) {
+        file = await openSecrets(path, identities);
+      } else {
+        const { rule, configPath, written } = ensureCreationRule(path, identities[0]!.recipient);
+        if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
+        file = createSecrets(path, rule);
+      }
+      const added = addMissing(file, requirements);
+      const report = checkRequired(file, requirements);
+      if (await file.save()) info(`${path}: added ${added.length} secret(s): ${added.join(", ") || "none"}`);
+      else info(`${path}: every required secret is already present`);
+      for (const req of report.placeholders) {
+        info(`  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (printf %s VALUE | nixlab secrets set ${req.name})`);
+      }
+    });
+
+  withCommon(secrets.command("edit"))
+    .description("Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)")
+    .action(async (options: SecretsOptions) => {
+      const file = await open(options);
+      const result = await editSecrets(file);
+      if (result === "changed") info(`${file.path}: saved`);
+    });
+
+  withCommon(secrets.command("get"))
+    .argument("<key>", "secret name (nested: a.b)")
+    .description("Print one decrypted value to stdout")
+    .action(async (key: string, options: SecretsOptions) => {
+      const file = await open(options);
+      const value = file.get(keyPath(file, key));
+      if (value === undefined) throw new UserError(`${file.path} has no secret ${key}; list the names with \`nixlab secrets list\``);
+      const text = typeof value === "string" ? value : JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+      // No newline is added for pipes, so `$(nixlab secrets get k)` and files get the exact value.
+      process.stdout.write(process.stdout.isTTY && !text.endsWith("\n") ? `${text}\n` : text);
+    });
+
+  withCommon(secrets.command("set"))
+    .argument("<key>", "secret name (nested: a.b)")
+    .option("--keep-newline", "keep a single-line value's trailing newline")
+    .description("Set one value, read from stdin (never from the command line); a single-line value loses its trailing newline")
+    .action(async (key: string, options: SecretsOptions & { keepNewline?: boolean }) => {
+      const file = await open(options);
+      let value = await readStdin();
+      const body = value.replace(/\r?\n$/, "");
+      if (!options.keepNewline && !body.includes("\n")) value = body;
+      const path = keyPath(file, key);
+      if (file.get(path) === value) {
+        info(`${key} is unchanged`);
+        return;
+      }
+      file.set(path, value);
+      await file.save();
+      info(`${file.path}: set ${key}`);
+    });
+
+  withCommon(secrets.command("list"))
+    .description("Print the secret names (never values)")
+    .action(async (options: SecretsOptions) => {
+      // Names are stored in clear, but opening also verifies the file and the key.
+      const file = await open(options);
+      for (const name of file.keys()) out(name);
+    });
+
+  withCommon(secrets.command("check"))
+    .description("Check that every secret the cluster file needs exists and is filled in")
+    .action(async (options: SecretsOptions) => {
+      const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
+      const file = await open({ ...options, file: options.file ?? join(dirname(cluster.source), "secrets.yaml") });
+      const report = checkRequired(file, requiredSecrets(cluster));
+      const lines = [
+        ...report.missing.map((r) => `missing: ${r.name} (${r.usedBy})`),
+        ...report.placeholders.map((r) => `placeholder: ${r.name} (${r.source.kind === "user" ? r.source.hint : r.usedBy})`),
+        ...report.notText.map((r) => `not text: ${r.name} (${r.usedBy})`),
+      ];
+      if (lines.length === 0) {
+        out(`ok ${file.path}: all ${requiredSecrets(cluster).length} required secrets are set`);
+        return;
+      }
+      throw new UserError(`${file.path}: ${lines.length} required secret(s) not ready`, {
+        details: [...lines.map((l) => `  ${l}`), "  fix: `nixlab secrets set NAME` (value on stdin), or `nixlab secrets init` to add missing ones"],
+      });
+    });
+
+  withCommon(secrets.command("updatekeys"))
+    .description("Re-encrypt the data key for the recipients .sops.yaml gives this file (values unchanged)")
+    .action(async (options: SecretsOptions) => {
+      const file = await open(options);
+      const configPath = findConfigFile(dirname(file.path));
+      if (!configPath) throw new UserError(`no .sops.yaml found for ${file.path}; create one (nixlab secrets init writes it)`);
+      const rule = creationRuleFor(configPath, file.path);
+      if (!rule) throw new UserError(`no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`);
+      if (!file.setRecipients(rule.keyGroups, rule.shamirThreshold)) {
+        info(`${file.path}: recipients already match ${configPath}`);
+        return;
+      }
+      await file.save();
+      info(`${file.path}: data key re-encrypted for ${rule.keyGroups.flat().join(", ")}`);
+    });
+
+  withCommon(secrets.command("rotate"))
+    .description("Generate a new data key and re-encrypt every value with it")
+    .action(async (options: SecretsOptions) => {
+      const file = await open(options);
+      file.rotateDataKey();
+      await file.save();
+      info(`${file.path}: new data key; ${file.keys().length} top-level value(s) re-encrypted`);
+    });
+}

@@ -1,0 +1,64 @@
+// Our evaluator against the real `nix-instantiate --eval --strict --json`: the seed's
+// template vars.nix, hand-written variants, and property-based generated expressions.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { evaluateNix, evaluateNixFile, NixError } from "../../src/nix/index.ts";
+import { nixExpression } from "./gen.ts";
+import { haveNix, nixEvalFile, nixEvalMany, type NixOutcome, sameAsNix } from "./nix-peer.ts";
+
+const fixtures = join(import.meta.dirname, "../fixtures/nix");
+const corpus = readdirSync(fixtures)
+  .filter((f) => f.endsWith(".vars.nix"))
+  .sort();
+
+type Ours = { ok: true; value: unknown } | { ok: false; error: string };
+
+function ours(run: () => unknown): Ours {
+  try {
+    return { ok: true, value: run() };
+  } catch (err) {
+    if (!(err instanceof NixError)) throw err;
+    return { ok: false, error: err.message };
+  }
+}
+
+function agree(a: Ours, b: NixOutcome): boolean {
+  if (a.ok !== b.ok) return false;
+  return !a.ok || sameAsNix(a.value, (b as { value: unknown }).value);
+}
+
+describe.runIf(haveNix)("differential vs nix-instantiate", () => {
+  it("has the template and at least 20 variants", () => {
+    expect(corpus).toContain("template.vars.nix");
+    expect(corpus.length).toBeGreaterThanOrEqual(21);
+  });
+
+  it.each(corpus)("%s evaluates exactly as nix-instantiate does", (name) => {
+    const file = join(fixtures, name);
+    const nix = nixEvalFile(file);
+    expect(nix.ok, nix.ok ? "" : nix.error).toBe(true);
+    const mine = ours(() => evaluateNixFile(file));
+    expect(mine).toEqual({ ok: true, value: (nix as { value: unknown }).value });
+  });
+
+  it("2000+ generated expressions: same value, or both fail", () => {
+    const exprs = fc.sample(nixExpression, { numRuns: 2200, seed: 20261124 });
+    const nix = nixEvalMany(exprs, fixtures.replace(/fixtures\/nix$/, "fixtures/nix"));
+    const mismatches: string[] = [];
+    let failures = 0;
+    exprs.forEach((e, i) => {
+      const mine = ours(() => evaluateNix(e, { baseDir: fixtures }));
+      if (!nix[i]!.ok) failures++;
+      if (!agree(mine, nix[i]!)) {
+        mismatches.push(`${e}\n  ours: ${JSON.stringify(mine)}\n  nix:  ${JSON.stringify(nix[i])}`);
+      }
+    });
+    expect(mismatches.slice(0, 5).join("\n\n")).toBe("");
+    expect(exprs.length).toBeGreaterThanOrEqual(2000);
+    // The corpus must exercise both outcomes.
+    expect(failures).toBeGreaterThan(50);
+    expect(exprs.length - failures).toBeGreaterThan(1500);
+  });
+});

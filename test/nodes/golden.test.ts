@@ -1,0 +1,37 @@
+/**
+ * Pins what `build` writes for the example's nodes (test/golden/nodes/). A change is a
+ * reviewed diff: regenerate with NIXLAB_UPDATE_GOLDEN=1 npx vitest run test/nodes/golden.test.ts
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { exampleCluster, renderExample, repoRoot } from "./support.ts";
+
+const goldenDir = join(repoRoot, "test", "golden", "nodes");
+const update = process.env.NIXLAB_UPDATE_GOLDEN === "1";
+
+const result = renderExample(await exampleCluster());
+const pinned: Array<[string, string]> = [
+  ["files.txt", `${result.files.map((f) => f.path).join("\n")}\n`],
+  ["problems.txt", result.problems.map((p) => `${p}\n`).join("")],
+  ...result.files
+    .filter((f) => f.path === "flake.nix" || f.path.startsWith("nodes/"))
+    .map((f): [string, string] => [f.path.replace(/^nodes\//, ""), f.content]),
+];
+
+describe("golden: the example's NixOS build", () => {
+  it.each(pinned)("%s", (name, content) => {
+    const path = join(goldenDir, name);
+    if (update) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(path, content);
+    }
+    expect(existsSync(path), `${path} is missing; run with NIXLAB_UPDATE_GOLDEN=1`).toBe(true);
+    expect(content).toBe(readFileSync(path, "utf8"));
+  });
+
+  it("renders the same bytes twice", async () => {
+    const again = renderExample(await exampleCluster());
+    expect(again.files).toEqual(result.files);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * The real Nix evaluator (Debian nix-bin) on everything nixlab emits for nodes: every
+ * .nix file parses, and the flake and each module, evaluated against the example's node
+ * JSON (nixpkgs and the other inputs replaced by stand-ins), give the expected options.
+ */
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  exampleCluster,
+  fixturesDir,
+  nixInstantiate,
+  renderExample,
+  repoRoot,
+  writeBuild,
+} from "./support.ts";
+
+const cluster = await exampleCluster();
+const result = renderExample(cluster);
+const build = writeBuild(result);
+afterAll(() => rmSync(build, { recursive: true, force: true }));
+
+const nixFiles = [
+  ...readdirSync(join(repoRoot, "nix"))
+    .filter((f) => f.endsWith(".nix"))
+    .map((f) => join(repoRoot, "nix", f)),
+  ...result.files.filter((f) => f.path.endsWith(".nix")).map((f) => join(build, f.path)),
+  ...readdirSync(fixturesDir).map((f) => join(fixturesDir, f)),
+];
+
+describe("nix-instantiate --parse", () => {
+  it.each(nixFiles.map((f) => [f.slice(f.indexOf("/", repoRoot.length - 1)), f]))("parses %s", (_, file) => {
+    expect(() => nixInstantiate(["--parse", file])).not.toThrow();
+  });
+
+  it("covers the flake, every module and every host's hardware configuration", () => {
+    const emitted = result.files.filter((f) => f.path.endsWith(".nix")).map((f) => f.path);
+    expect(emitted).toContain("flake.nix");
+    expect(emitted.filter((p) => p.startsWith("hosts/"))).toHaveLength(3);
+    expect(emitted.filter((p) => p.startsWith("nix/")).length).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe("evaluating the build with the real evaluator", () => {
+  // biome-ignore lint/suspicious/noExplicitAny: the evaluator's JSON is checked field by field below.
+  const out: any = JSON.parse(
+    nixInstantiate([
+      "--eval",
+      "--strict",
+      "--json",
+      join(fixturesDir, "eval-build.nix"),
+      "--arg",
+      "build",
+      build,
+    ]),
+  );
+
+  it("reads every node JSON with builtins.fromJSON into nixosConfigurations and the colmena hive", () => {
+    expect(out.hosts).toEqual(["node1", "node2", "node3"]);
+    expect(out.colmenaNodes).toEqual(["node1", "node2", "node3"]);
+    expect(out.nodes.node2.colmena).toEqual({
+      targetHost: "node2.local",
+      targetUser: "alice",
+      tags: ["worker", "storage"],
+    });
+    expect(out.nodes.node1.system).toBe("x86_64-linux");
+    expect(out.disko["x86_64-linux"]).toBe("disko-x86_64-linux");
+    for (const host of out.hosts) {
+      const modules: string[] = out.nodes[host].modules;
+      expect(modules.slice(0, 3)).toEqual(["disko-module", "sops-module", "impermanence-module"]);
+      expect(modules[3]).toBe(join(build, "nix/node.nix"));
+      expect(modules[4]).toBe(join(build, `hosts/${host}/hardware-configuration.nix`));
+      expect(out.nodes[host].colmenaImports).toEqual(modules);
+    }
+  });
+
+  it("disko: GPT, 1 MiB BIOS boot, ESP vfat on /boot, LVM root_vg/root with btrfs subvolumes", () => {
+    const devices = out.nodes.node1.disk.disko.devices;
+    expect(devices.disk.main.device).toBe("/dev/nvme0n1");
+    const parts = devices.disk.main.content.partitions;
+    expect(devices.disk.main.content.type).toBe("gpt");
+    expect(parts.boot).toEqual({ size: "1M", type: "EF02", priority: 1 });
+    expect(parts.ESP).toEqual({
+      size: "500M",
+      type: "EF00",
+      content: { type: "filesystem", format: "vfat", mountpoint: "/boot", mountOptions: ["umask=0077"] },
+    });
+    expect(parts.root).toEqual({ size: "100%", content: { type: "lvm_pv", vg: "root_vg" } });
+    const lv = devices.lvm_vg.root_vg.lvs.root;
+    expect(lv.size).toBe("100%FREE");
+    expect(lv.content.subvolumes).toEqual({
+      "/root": { mountpoint: "/" },
+      "/persist": { mountpoint: "/persist", mountOptions: ["subvol=persist", "noatime"] },
+      "/nix": { mountpoint: "/nix", mountOptions: ["subvol=nix", "noatime"] },
+    });
+    expect(out.nodes.node1.disk.fileSystems["/persist"].neededForBoot).toBe(true);
+    expect(out.nodes.node3.disk.disko.devices.disk.main.content.partitions.ESP.size).toBe("1G");
+  });
+
+  it("rollback: an initrd service before sysroot.mount whose script is nix/rollback.sh", () => {
+    const { boot } = out.nodes.node2.rollback;
+    const svc = boot.initrd.systemd.services.rollback;
+    expect(svc.script).toBe(readFileSync(join(repoRoot, "nix/rollback.sh"), "utf8"));
+    expect(svc.before).toEqual(["sysroot.mount"]);
+    expect(svc.after).toEqual(["dev-root_vg-root.device"]);
+    expect(svc.requires).toEqual(["dev-root_vg-root.device"]);
+    expect(svc.wantedBy).toEqual(["initrd.target"]);
+    expect(svc.environment).toEqual({
+      NIXLAB_ROLLBACK_DEVICE: "/dev/root_vg/root",
+      NIXLAB_ROLLBACK_KEEP_DAYS: "30",
+    });
+    expect(boot.initrd.systemd.enable).toBe(true);
+    expect(boot.initrd.services.lvm.enable).toBe(true);
+  });
+
+  it("impermanence: the seed's directories, files and per-user directories under /persist", () => {
+    const p = out.nodes.node1.impermanence.environment.persistence["/persist"];
+    expect(p.hideMounts).toBe(true);
+    expect(p.directories).toContain("/var/lib/rancher/k3s");
+    expect(p.directories).toContainEqual({ directory: "/var/lib/nixlab", mode: "0700" });
+    expect(p.files).toEqual(["/etc/machine-id", "/etc/adjtime"]);
+    expect(p.users.alice.directories).toContainEqual({ directory: ".ssh", mode: "0700" });
+    expect(p.users.alice.directories).toContain("Documents");
+  });
+
+  it("sops: the age key on /persist, every secret owner-only 0400", () => {
+    const sops = out.nodes.node1.sops;
+    expect(sops.age.keyFile).toBe("/persist/etc/sops-nix/keys.txt");
+    expect(sops.age.sshKeyPaths).toEqual([]);
+    expect(sops.defaultSopsFile).toBe(join(build, "secrets.yaml"));
+    expect(sops.defaultSopsFormat).toBe("yaml");
+    const secrets = Object.entries(sops.secrets) as Array<[string, { mode: string; owner: string }]>;
+    expect(secrets.length).toBeGreaterThan(12);
+    for (const [, s] of secrets) expect(s.mode).toBe("0400");
+    expect(sops.secrets.user_password).toEqual({ owner: "root", mode: "0400", neededForUsers: true });
+    expect(Object.keys(sops.secrets)).toEqual(
+      expect.arrayContaining(["alice_wg_public_key", "bob_wg_public_key", "carol_wg_public_key"]),
+    );
+    expect(Object.keys(out.nodes.node3.sops.secrets).sort()).toEqual(["k3s_token", "user_password"]);
+  });
+
+  it("k3s: server flags on the master, agent with serverAddr elsewhere, token from sops, openiscsi", () => {
+    const master = out.nodes.node1.k3s;
+    expect(master.services.k3s).toEqual({
+      enable: true,
+      role: "server",
+      tokenFile: "/run/secrets/k3s_token",
+      extraFlags:
+        "--cluster-init --disable=servicelb --disable=traefik --disable=local-storage --write-kubeconfig-mode=0640 --write-kubeconfig-group=kubeconfig --node-label=node.longhorn.io/create-default-disk=true",
+    });
+    expect(master.users.groups).toEqual({ kubeconfig: {} });
+    expect(master.services.openiscsi.enable).toBe(true);
+    const agent = out.nodes.node2.k3s;
+    expect(agent.services.k3s.role).toBe("agent");
+    expect(agent.services.k3s.serverAddr).toBe("https://node1:6443");
+    expect(agent.users.groups).toEqual({});
+  });
+
+  it("base: hostname, firewall forced off, host keys on /persist, key-only SSH, the user", () => {
+    const base = out.nodes.node2.base;
+    expect(base.networking.hostName).toBe("node2");
+    expect(base.networking.firewall.enable).toEqual({ _type: "override", priority: 50, content: false });
+    expect(base.services.openssh.hostKeys[0]).toEqual({
+      path: "/persist/etc/ssh/ssh_host_ed25519_key",
+      type: "ed25519",
+    });
+    expect(base.services.openssh.settings.PasswordAuthentication).toBe(false);
+    expect(base.users.users.alice.hashedPasswordFile).toBe("/run/secrets/user_password");
+    expect(base.users.users.alice.openssh.authorizedKeys.keys[0]).toMatch(/^ssh-ed25519 /);
+    expect(base.time.timeZone).toBe("Europe/Berlin");
+  });
+
+  it("deploy: only on the master, a oneshot running the release, restarted without blocking after setupSecrets", () => {
+    expect(out.nodes.node2.deployEnabled).toBe(false);
+    expect(out.nodes.node1.deployEnabled).toBe(true);
+    const d = out.nodes.node1.deploy;
+    const svc = d.systemd.services["nixlab-deploy"];
+    expect(svc.serviceConfig).toEqual({
+      Type: "oneshot",
+      ExecStart: "/run/nixlab/release/deploy",
+      TimeoutStartSec: 3600,
+    });
+    expect(svc.after).toContain("k3s.service");
+    expect(svc.restartIfChanged).toBe(false);
+    expect(svc.unitConfig.DefaultDependencies).toBe(false);
+    expect(svc.environment.KUBECONFIG).toBe("/etc/rancher/k3s/k3s.yaml");
+    const activation = d.system.activationScripts["nixlab-release"];
+    expect(activation.deps).toEqual(["specialfs", "setupSecrets"]);
+    expect(activation.text).toContain("systemctl restart --no-block nixlab-deploy.service");
+    expect(activation.text).toContain('if [ "$(readlink /run/nixlab/release');
+    const script: string = out.nodes.node1.releaseScript;
+    expect(script).toMatch(
+      /exec \/nix\/store\/stub-node\/bin\/node \$out\/nixlab\.mjs deploy --plan \$out\/deploy-plan\.json --manifests \$out\/manifests --secrets-dir '\/run\/secrets' --state '\/var\/lib\/nixlab' --log-format plain/,
+    );
+    // The plan, manifests and engine come from the build directory, copied into the store.
+    expect(script).toMatch(/cp \/nix\/store\/[a-z0-9]{32}-deploy-plan\.json \$out\/deploy-plan\.json/);
+    expect(script).toMatch(/cp -r \/nix\/store\/[a-z0-9]{32}-manifests \$out\/manifests/);
+    expect(script).toMatch(/cp \/nix\/store\/[a-z0-9]{32}-nixlab\.mjs \$out\/nixlab\.mjs/);
+  });
+});

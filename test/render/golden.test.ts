@@ -1,0 +1,81 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
+
+const root = join(import.meta.dirname, "../..");
+const goldenDir = join(root, "test/golden/homelab");
+const example = join(root, "examples/homelab/nixlab.yaml");
+
+function readTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out.set(relative(dir, path), readFileSync(path, "utf8"));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+async function build(config: string): Promise<Map<string, string>> {
+  const out = join(mkdtempSync(join(tmpdir(), "nixlab-build-")), "build");
+  const result = await runCli(["build", "--config", config, "--out", out]);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+  return readTree(out);
+}
+
+describe("nixlab build of the bundled example", () => {
+  it("matches the golden files (UPDATE_GOLDEN=1 rewrites them)", async () => {
+    const built = await build(example);
+    if (process.env.UPDATE_GOLDEN === "1") {
+      rmSync(goldenDir, { recursive: true, force: true });
+      for (const [path, content] of built) {
+        mkdirSync(dirname(join(goldenDir, path)), { recursive: true });
+        writeFileSync(join(goldenDir, path), content);
+      }
+    }
+    const golden = readTree(goldenDir);
+    expect([...built.keys()].sort()).toEqual([...golden.keys()].sort());
+    for (const [path, content] of built) expect(content, path).toBe(golden.get(path));
+  });
+
+  it("is byte-identical across runs and between the YAML and TypeScript cluster files", async () => {
+    const a = await build(example);
+    const b = await build(example);
+    const ts = await build(join(root, "examples/homelab/nixlab.config.ts"));
+    expect(b).toEqual(a);
+    // The plan names no source file, so the two formats must give the same bytes.
+    expect(ts).toEqual(a);
+  });
+
+  it("replaces a previous build completely and refuses a foreign directory", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "nixlab-build-"));
+    const out = join(parent, "build");
+    mkdirSync(out);
+    writeFileSync(join(out, "notes.txt"), "mine");
+    const refused = await runCli(["build", "--config", example, "--out", out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("is not a nixlab build directory");
+    expect(readFileSync(join(out, "notes.txt"), "utf8")).toBe("mine");
+
+    rmSync(out, { recursive: true });
+    expect((await runCli(["build", "--config", example, "--out", out])).code).toBe(0);
+    writeFileSync(join(out, "manifests", "stale.yaml"), "old");
+    expect((await runCli(["build", "--config", example, "--out", out])).code).toBe(0);
+    expect(readdirSync(join(out, "manifests"))).not.toContain("stale.yaml");
+    expect(readdirSync(parent)).toEqual(["build"]);
+  });
+});
+
+describe("the published JSON Schema", () => {
+  it("is generated from the zod schema (npm run schema)", async () => {
+    const { clusterJsonSchema } = await import("../../src/config/schema.ts");
+    const committed = readFileSync(join(root, "schema/nixlab.schema.json"), "utf8");
+    expect(committed).toBe(`${JSON.stringify(clusterJsonSchema(), null, 2)}\n`);
+  });
+});
