@@ -3,7 +3,7 @@
  * parts derive from it (master, agents' server address, VPN user sets, namespaces).
  * Built by `buildCluster` only after `validateConfig` found no problem.
  */
-import type { ClusterConfig, NamespaceKey, WireguardUserConfig } from "../config/schema.ts";
+import { type ClusterConfig, type NamespaceKey, type WireguardUserConfig, namespaceDefaults } from "../config/schema.ts";
 import { vpnNetwork } from "./net.ts";
 
 export interface NodeInfo {
@@ -53,16 +53,6 @@ export interface Cluster {
   };
 }
 
-export const defaultNamespaces: Record<NamespaceKey, string> = {
-  dns: "dns-system",
-  pihole: "pihole-system",
-  nginx: "nginx-system",
-  metallb: "metallb-system",
-  longhorn: "longhorn-system",
-  wireguard: "wireguard-system",
-  signalProxy: "signal-proxy",
-  nextcloud: "nextcloud",
-};
 
 /** Byte-order comparison (Nix attribute order) for ASCII names. */
 export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -111,7 +101,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
     master,
     agents: nodes.filter((n) => !n.master),
     serverAddr: `https://${master.hostname}:6443`,
-    namespaces: { ...defaultNamespaces, ...stripUndefined(config.namespaces ?? {}) },
+    namespaces: { ...namespaceDefaults, ...stripUndefined(config.namespaces ?? {}) },
     vpn: {
       subnet: vpnNetwork.subnet,
       serverIp: vpnNetwork.serverIp,

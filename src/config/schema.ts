@@ -54,35 +54,41 @@ export const chartOverrideSchema = z.strictObject({
 });
 
 export const waitTargetSchema = z.strictObject({
-  kind: z.enum(["Deployment", "StatefulSet", "DaemonSet", "Job", "PersistentVolumeClaim", "HelmChart"]),
-  name: z.string(),
-  namespace: z.string(),
-  timeoutSeconds: z.number().int().positive().default(120),
+  kind: doc(
+    z.enum(["Deployment", "StatefulSet", "DaemonSet", "Job", "PersistentVolumeClaim", "HelmChart"]),
+    "Kind of the workload to wait for.",
+  ),
+  name: doc(z.string(), "Its name.", "grafana"),
+  namespace: doc(z.string(), "Its namespace.", "monitoring"),
+  timeoutSeconds: doc(z.number().int().positive().default(120), "How long it may take to become ready."),
 });
 
 export const retrySchema = z.strictObject({
-  attempts: z.number().int().min(1).max(20).default(3),
-  delaySeconds: z.number().positive().max(600).default(10),
+  attempts: doc(z.number().int().min(1).max(20).default(3), "Applies tried per object (retriable errors only)."),
+  delaySeconds: doc(z.number().positive().max(600).default(10), "First backoff delay; it doubles per attempt."),
 });
 
 export const extraServiceSchema = z.strictObject({
   group: doc(z.string(), "The deploy group this service belongs to (built-in or one of `groups`)."),
   namespace: doc(z.string(), "Namespace the service is installed into (created by the deploy)."),
-  helm: z
-    .strictObject({
-      repo: z.string(),
-      chart: z.string(),
-      version: z.string(),
-      values: z.record(z.string(), z.unknown()).default({}),
-    })
-    .optional(),
+  helm: doc(
+    z
+      .strictObject({
+        repo: doc(z.string(), "Chart repository URL.", "https://grafana.github.io/helm-charts"),
+        chart: doc(z.string(), "Chart name.", "grafana"),
+        version: doc(z.string(), "Pinned chart version.", "9.0.0"),
+        values: doc(z.record(z.string(), z.unknown()).default({}), "Helm values."),
+      })
+      .optional(),
+    "A Helm chart, installed by k3s's helm controller.",
+  ),
   manifests: doc(z.array(z.record(z.string(), z.unknown())).optional(), "Raw Kubernetes objects, applied in order."),
 });
 
 export const extraGroupSchema = z.strictObject({
   dependsOn: doc(z.array(z.string()).default([]), "Groups that must be ready before this one starts."),
   waitFor: doc(z.array(waitTargetSchema).default([]), "Workloads that make this group ready."),
-  retry: retrySchema.optional(),
+  retry: doc(retrySchema.optional(), "Retry policy of the group's applies."),
 });
 
 export const namespaceKeys = [
@@ -96,6 +102,29 @@ export const namespaceKeys = [
   "nextcloud",
 ] as const;
 export type NamespaceKey = (typeof namespaceKeys)[number];
+
+/** The seed's namespaces (services.md §1.2). */
+export const namespaceDefaults: Record<NamespaceKey, string> = {
+  dns: "dns-system",
+  pihole: "pihole-system",
+  nginx: "nginx-system",
+  metallb: "metallb-system",
+  longhorn: "longhorn-system",
+  wireguard: "wireguard-system",
+  signalProxy: "signal-proxy",
+  nextcloud: "nextcloud",
+};
+
+const namespaceUse: Record<NamespaceKey, string> = {
+  dns: "cert-manager, both ExternalDNS instances and DDNS",
+  pihole: "Pi-hole",
+  nginx: "ingress-nginx",
+  metallb: "MetalLB",
+  longhorn: "Longhorn",
+  wireguard: "WireGuard, its SSO proxy and VPN DNS",
+  signalProxy: "the Signal proxy",
+  nextcloud: "Nextcloud, PostgreSQL and Redis",
+};
 
 export const clusterConfigSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -117,7 +146,11 @@ export const clusterConfigSchema = z.strictObject({
   wireguardUsers: doc(z.record(z.string(), wireguardUserSchema).default({}), "VPN peers, by name."),
   // Overrides: everything below is optional and defaults to the seed's behaviour.
   namespaces: doc(
-    z.strictObject(Object.fromEntries(namespaceKeys.map((k) => [k, z.string().optional()]))).optional(),
+    z.strictObject(
+      Object.fromEntries(
+        namespaceKeys.map((k) => [k, doc(z.string().optional(), `Namespace of ${namespaceUse[k]}.`, namespaceDefaults[k])]),
+      ),
+    ).optional(),
     "Rename the namespaces services are installed into.",
   ),
   charts: doc(

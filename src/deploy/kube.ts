@@ -251,7 +251,12 @@ export class Kube {
     onEvent: (event: WatchEvent) => boolean,
     signal?: AbortSignal,
   ): Promise<boolean> {
-    const path = await this.pathOf(target);
+    // Always the collection: the name is narrowed by fieldSelector (a named path is a plain GET).
+    const path = await this.pathOf({
+      apiVersion: target.apiVersion,
+      kind: target.kind,
+      ...(target.namespace ? { namespace: target.namespace } : {}),
+    });
     const res = await this.send("GET", path, {
       query: { watch: 1, allowWatchBookmarks: true, ...query },
       ...(signal ? { signal } : {}),

@@ -23,7 +23,11 @@ const flagRe = /^--[a-z][a-z0-9-]*(=[A-Za-z0-9_./:=,@+-]+)?$/;
 const absPath = z.string().regex(/^\/[A-Za-z0-9._@+:/-]*$/, "an absolute path of safe characters");
 const relPath = z
   .string()
-  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "a relative path of safe characters");
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "a relative path of safe characters")
+  .refine(
+    (p) => !p.split("/").some((part) => part === "." || part === ".."),
+    "a path inside the build directory",
+  );
 const unixName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user or group name");
 const secretName = z.string().regex(/^[A-Za-z0-9_.-]+$/, "a SOPS key name");
 

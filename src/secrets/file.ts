@@ -305,6 +305,7 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
   const doc = parseDocument(text, format, path, restore);
   const raw = doc.takeMetadata();
   if (raw === undefined) {
+    if (text.includes("ENC[AES256_GCM,")) throw new UserError(`${path} has encrypted values but no \`sops\` section; ${restore}`);
     throw new UserError(
       `${path} is not a SOPS file (it has no \`sops\` section); encrypt it with \`sops encrypt -i ${path}\` or create one with \`nixlab secrets init\``,
     );

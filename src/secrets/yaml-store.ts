@@ -218,7 +218,7 @@ export class YamlDocument implements SopsDocument, ValueAccess {
 
   /** Parses YAML text. Throws DocumentError (position only, no content) on a syntax error or a non-mapping document. */
   static parse(text: string): YamlDocument {
-    const list = [...parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false })];
+    const list = [...parseAllDocuments(text, { uniqueKeys: true })];
     for (const d of list) {
       const err = d.errors[0];
       if (err) {
@@ -392,7 +392,7 @@ export class YamlDocument implements SopsDocument, ValueAccess {
       const [pair] = map.items.splice(index, 1) as Pair[];
       // sops writes the file's closing comments just above `sops:`; keep them at the end.
       const before = isScalar(pair!.key) ? pair!.key.commentBefore : undefined;
-      if (before) d.comment = d.comment ? `${before}\n${d.comment}` : before;
+      if (before) map.comment = map.comment ? `${map.comment}\n${before}` : before;
       if (i === 0) found = (pair!.value as Node | null)?.toJSON?.() ?? pair!.value;
     });
     return found;

@@ -178,7 +178,7 @@ suite("nixlab secrets CLI", () => {
     );
     const r = run(["edit"], undefined, { EDITOR: editor });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/line \d+, column \d+; reopening the editor/);
+    expect(r.stderr).toMatch(/at line \d+, column \d+; .*reopening the editor/);
     expect(readFileSync(counter, "utf8").trim().split("\n")).toHaveLength(2);
     expect((await values()).fixed).toBe("after-reopen");
     expectNoLeak(r);
