@@ -1,11 +1,6 @@
 # The initrd `rollback` service: before / is mounted, retire the old root subvolume and
 # create an empty one (nix/rollback.sh, embedded as the service's script).
-{
-  lib,
-  pkgs,
-  nixlab,
-  ...
-}:
+{ pkgs, nixlab, ... }:
 let
   rollback = nixlab.spec.rollback;
 in
@@ -13,10 +8,7 @@ in
   boot.initrd.systemd.enable = true;
   boot.initrd.services.lvm.enable = true;
   boot.initrd.supportedFilesystems = [ "btrfs" ];
-  boot.initrd.systemd.initrdBin = [
-    pkgs.btrfs-progs
-    pkgs.gnused
-  ];
+  boot.initrd.systemd.initrdBin = [ pkgs.btrfs-progs ];
 
   boot.initrd.systemd.services.rollback = {
     description = "Start from an empty root subvolume";

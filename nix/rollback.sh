@@ -45,12 +45,17 @@ btrfs subvolume create "$mnt/root" >/dev/null
 echo "rollback: created an empty root"
 
 # Deletes a subvolume after every subvolume nested in it (btrfs refuses otherwise).
+# Plain bash only (no sed, no process substitution): the initrd has little else.
 delete_subvolume_recursively() {
-  local path="$1" child
-  # -o lists the subvolumes directly below $path, as paths from the top level.
-  while IFS= read -r child; do
-    [ -n "$child" ] && delete_subvolume_recursively "$mnt/$child"
-  done < <(btrfs subvolume list -o "$path" | sed -n 's/^ID [0-9]* gen [0-9]* top level [0-9]* path //p')
+  local path="$1" listing line
+  # -o lists the subvolumes directly below $path: "ID n gen n top level n path <path from the top>".
+  listing="$(btrfs subvolume list -o "$path")"
+  local IFS=$'\n'
+  local -
+  set -f
+  for line in $listing; do
+    delete_subvolume_recursively "$mnt/${line#* path }"
+  done
   btrfs subvolume delete "$path" >/dev/null
 }
 

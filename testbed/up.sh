@@ -120,11 +120,12 @@ current-context: testbed
 EOF
 
 log "starting kube-controller-manager"
+# No node-lifecycle controller: fake nodes must never turn NotReady and take their pods' readiness along.
 start controller-manager "$bin/kube-controller-manager" \
   --kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig" \
   --leader-elect=false --secure-port 0 --use-service-account-credentials=false \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-  --controllers '*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle,-persistentvolume-expander' \
+  --controllers '*,-node-ipam-controller,-service-lb-controller,-cloud-node-lifecycle-controller,-node-lifecycle-controller' \
   --concurrent-deployment-syncs 10 --concurrent-statefulset-syncs 10 --concurrent-job-syncs 10 \
   --profiling=false
 
@@ -140,7 +141,7 @@ sed -e "s|@EXEC_WORKDIR@|$run/exec|" \
 log "starting kwok (exec server on 127.0.0.1:$kwok_port)"
 start kwok "$bin/kwok" --kubeconfig "$kubeconfig" --config "$run/kwok.yaml" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-  --node-ip 127.0.0.1 --node-port "$kwok_port" --server-address "127.0.0.1:$kwok_port" \
+  --node-ip 127.0.0.1 --node-port "$kwok_port" --server-address "127.0.0.1:$kwok_port" --node-lease-duration-seconds 40 \
   --tls-cert-file "$pki/serving.crt" --tls-private-key-file "$pki/serving.key"
 
 for i in $(seq 0 $((nodes - 1))); do

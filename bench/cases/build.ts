@@ -16,7 +16,12 @@ function generated(nodes: number, users: number): Record<string, unknown> {
   const nodeEntries = Object.fromEntries(
     Array.from({ length: nodes }, (_, i) => [
       `node${i + 1}`,
-      { hostname: `node${i + 1}`, master: i === 0, disk: "/dev/sda", tags: [i === 0 ? "master" : "worker", `rack${i % 4}`] },
+      {
+        hostname: `node${i + 1}`,
+        master: i === 0,
+        disk: "/dev/sda",
+        tags: [i === 0 ? "master" : "worker", `rack${i % 4}`],
+      },
     ]),
   );
   const userEntries = Object.fromEntries(
@@ -36,7 +41,8 @@ function generated(nodes: number, users: number): Record<string, unknown> {
   return {
     username: "admin",
     timezone: "UTC",
-    clusterSshKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
+    clusterSshKey:
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
     nodes: nodeEntries,
     domain: "home.example.com",
     metallbPool: "192.168.1.192/26",
@@ -64,7 +70,13 @@ const run: BenchCase = async () => {
     const rows: BenchRow[] = [];
     const start = timeMs(["--version"]);
     rows.push({ name: "process start (nixlab --version), median of 5", value: start, unit: "ms" });
-    const example = timeMs(["build", "--config", join(root, "examples/homelab/nixlab.yaml"), "--out", join(dir, "ex")]);
+    const example = timeMs([
+      "build",
+      "--config",
+      join(root, "examples/homelab/nixlab.yaml"),
+      "--out",
+      join(dir, "ex"),
+    ]);
     rows.push({
       name: "build: example cluster (3 nodes, 3 users), process start included",
       value: example,
@@ -88,7 +100,10 @@ const run: BenchCase = async () => {
         value: ms,
         unit: "ms",
         baseline: previous
-          ? { name: `${previous.size} (time ×${(ms / previous.ms).toFixed(2)} for users ×${users / previous.users})`, value: previous.ms }
+          ? {
+              name: `${previous.size} (time ×${(ms / previous.ms).toFixed(2)} for users ×${users / previous.users})`,
+              value: previous.ms,
+            }
           : { name: "process start", value: start },
         ...(nodes === 50 ? { goal: "< 2000 ms", met: ms < 2000 } : {}),
       });

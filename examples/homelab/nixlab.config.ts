@@ -10,7 +10,13 @@ export default defineConfig({
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
 
   nodes: {
-    node1: { hostname: "node1", master: true, disk: "/dev/nvme0n1", espSize: "500M", tags: ["master", "storage"] },
+    node1: {
+      hostname: "node1",
+      master: true,
+      disk: "/dev/nvme0n1",
+      espSize: "500M",
+      tags: ["master", "storage"],
+    },
     node2: { hostname: "node2", disk: workerDisk, tags: ["worker", "storage"] },
     node3: { hostname: "node3", disk: workerDisk, espSize: "1G", tags: ["worker"] },
   },

@@ -10,7 +10,9 @@ export function registerBuild(program: Command): void {
   addConfigOption(
     program
       .command("build")
-      .description("Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)")
+      .description(
+        "Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)",
+      )
       .option("-o, --out <dir>", "build directory", "build")
       .option("--json", "print what was written as JSON"),
   ).action(async (options: ConfigOptions & { out: string; json?: boolean }) => {
@@ -23,8 +25,11 @@ export function registerBuild(program: Command): void {
     const objects = plan.charts.reduce((n, c) => n + c.objects.length, 0);
     const keys = plan.secrets.reduce((n, s) => n + s.keys.length, 0);
     const path = criticalPath(plan.groups, () => 1);
-    const out = (label: string, text: string) => process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
-    process.stdout.write(`${pc.green("built")} ${relative(process.cwd(), cluster.source) || cluster.source} → ${options.out}/\n`);
+    const out = (label: string, text: string) =>
+      process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
+    process.stdout.write(
+      `${pc.green("built")} ${relative(process.cwd(), cluster.source) || cluster.source} → ${options.out}/\n`,
+    );
     out(
       "cluster",
       `${cluster.config.domain}: ${plural(cluster.nodes.length, "node")} (master ${cluster.master.hostname}), ` +
@@ -35,9 +40,14 @@ export function registerBuild(program: Command): void {
       `${plan.charts.length} (${plan.charts.filter((c) => c.kind === "helm").length} Helm, ` +
         `${plan.charts.filter((c) => c.kind === "manifests").length} manifests), ${plural(objects, "object")}`,
     );
-    out("secrets", `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`);
+    out(
+      "secrets",
+      `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`,
+    );
     out("groups", `${plan.groups.length}, longest chain ${path.join(" → ")}`);
     out("wrote", `${plural(files.length, "file")}, plan ${plan.hash.slice(0, 12)}`);
-    process.stdout.write(`next: ${pc.cyan("nixlab plan")} to read the deploy order, ${pc.cyan("nixlab deploy")} to apply it\n`);
+    process.stdout.write(
+      `next: ${pc.cyan("nixlab plan")} to read the deploy order, ${pc.cyan("nixlab deploy")} to apply it\n`,
+    );
   });
 }

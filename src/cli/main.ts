@@ -52,7 +52,9 @@ function reportError(error: unknown): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${pc.red("internal error:")} ${message}\n`);
-  if (process.env.NIXLAB_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  else process.stderr.write("This is a bug in nixlab; rerun with NIXLAB_DEBUG=1 for details and report it.\n");
+  if (process.env.NIXLAB_DEBUG && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
+  else
+    process.stderr.write("This is a bug in nixlab; rerun with NIXLAB_DEBUG=1 for details and report it.\n");
   return 70;
 }

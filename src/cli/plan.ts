@@ -14,7 +14,9 @@ export function formatPlan(plan: DeployPlan, domain: string): string {
   ];
   const levels = dagLevels(plan.groups);
   levels.forEach((names, i) => {
-    lines.push(pc.dim(`── step ${i + 1}${names.length > 1 ? ` (${names.length} groups in parallel)` : ""} ──`));
+    lines.push(
+      pc.dim(`── step ${i + 1}${names.length > 1 ? ` (${names.length} groups in parallel)` : ""} ──`),
+    );
     for (const name of names) {
       const g = plan.groups.find((x) => x.name === name)!;
       const after = g.dependsOn.length > 0 ? pc.dim(`  after ${g.dependsOn.join(", ")}`) : "";
@@ -25,14 +27,22 @@ export function formatPlan(plan: DeployPlan, domain: string): string {
         lines.push(`    ${key.padEnd(26)} ${what.padEnd(26)} → ${c.namespace}`);
       }
       for (const s of g.secrets) lines.push(`    ${pc.dim("secret")} ${s}`);
-      for (const w of g.waitFor) lines.push(`    ${pc.dim("wait")}   ${w.kind} ${w.namespace}/${w.name} ${pc.dim(`≤${w.timeoutSeconds}s`)}`);
+      for (const w of g.waitFor)
+        lines.push(
+          `    ${pc.dim("wait")}   ${w.kind} ${w.namespace}/${w.name} ${pc.dim(`≤${w.timeoutSeconds}s`)}`,
+        );
       lines.push(
-        pc.dim(`    retry ${g.retry.attempts}× from ${g.retry.delaySeconds}s backoff · hash ${g.hash.slice(0, 12)}`),
+        pc.dim(
+          `    retry ${g.retry.attempts}× from ${g.retry.delaySeconds}s backoff · hash ${g.hash.slice(0, 12)}`,
+        ),
       );
     }
     lines.push("");
   });
-  for (const h of plan.hooks) lines.push(`${pc.bold("hook")} ${h.name} after ${h.after}: occ as ${h.runAs} in ${h.target.namespace}/${h.target.deployment}`);
+  for (const h of plan.hooks)
+    lines.push(
+      `${pc.bold("hook")} ${h.name} after ${h.after}: occ as ${h.runAs} in ${h.target.namespace}/${h.target.deployment}`,
+    );
   return `${lines.join("\n")}\n`;
 }
 

@@ -30,7 +30,10 @@ interface SecretsOptions {
 function withCommon(command: Command): Command {
   return command
     .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    .option("--age-key-file <path>", "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)")
+    .option(
+      "--age-key-file <path>",
+      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+    )
     .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
 }
 
@@ -59,7 +62,10 @@ function keyPath(file: SecretsFile, key: string): string[] {
 }
 
 async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UserError("set reads the value from stdin; pipe it in, e.g. `printf %s \"$VALUE\" | nixlab secrets set KEY`");
+  if (process.stdin.isTTY)
+    throw new UserError(
+      'set reads the value from stdin; pipe it in, e.g. `printf %s "$VALUE" | nixlab secrets set KEY`',
+    );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
@@ -69,19 +75,27 @@ const out = (line: string) => process.stdout.write(`${line}\n`);
 const info = (line: string) => process.stderr.write(`${line}\n`);
 
 export function registerSecrets(program: Command): void {
-  const secrets = program.command("secrets").description("Read and write the SOPS secrets file (age; compatible with sops)");
+  const secrets = program
+    .command("secrets")
+    .description("Read and write the SOPS secrets file (age; compatible with sops)");
 
   withCommon(secrets.command("init"))
-    .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
+    .description(
+      "Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs",
+    )
     .action(async (options: SecretsOptions) => {
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
-      let identities = await discoverIdentities(options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {});
+      let identities = await discoverIdentities(
+        options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {},
+      );
       if (identities.length === 0) {
         const location = newKeyLocation(options.ageKeyFile);
         const created = await createAgeKeyFile(location);
         identities = [created];
-        info(`created age key ${location} (public key ${created.recipient}); back it up: it is the only way to decrypt your secrets`);
+        info(
+          `created age key ${location} (public key ${created.recipient}); back it up: it is the only way to decrypt your secrets`,
+        );
       }
       const requirements = requiredSecrets(cluster);
       let file: SecretsFile;
@@ -97,12 +111,16 @@ export function registerSecrets(program: Command): void {
       if (await file.save()) info(`${path}: added ${added.length} secret(s): ${added.join(", ") || "none"}`);
       else info(`${path}: every required secret is already present`);
       for (const req of report.placeholders) {
-        info(`  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (printf %s VALUE | nixlab secrets set ${req.name})`);
+        info(
+          `  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (printf %s VALUE | nixlab secrets set ${req.name})`,
+        );
       }
     });
 
   withCommon(secrets.command("edit"))
-    .description("Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)")
+    .description(
+      "Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)",
+    )
     .action(async (options: SecretsOptions) => {
       const file = await open(options);
       const result = await editSecrets(file);
@@ -115,8 +133,12 @@ export function registerSecrets(program: Command): void {
     .action(async (key: string, options: SecretsOptions) => {
       const file = await open(options);
       const value = file.get(keyPath(file, key));
-      if (value === undefined) throw new UserError(`${file.path} has no secret ${key}; list the names with \`nixlab secrets list\``);
-      const text = typeof value === "string" ? value : JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+      if (value === undefined)
+        throw new UserError(`${file.path} has no secret ${key}; list the names with \`nixlab secrets list\``);
+      const text =
+        typeof value === "string"
+          ? value
+          : JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
       // No newline is added for pipes, so `$(nixlab secrets get k)` and files get the exact value.
       process.stdout.write(process.stdout.isTTY && !text.endsWith("\n") ? `${text}\n` : text);
     });
@@ -124,7 +146,9 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("set"))
     .argument("<key>", "secret name (nested: a.b)")
     .option("--keep-newline", "keep a single-line value's trailing newline")
-    .description("Set one value, read from stdin (never from the command line); a single-line value loses its trailing newline")
+    .description(
+      "Set one value, read from stdin (never from the command line); a single-line value loses its trailing newline",
+    )
     .action(async (key: string, options: SecretsOptions & { keepNewline?: boolean }) => {
       const file = await open(options);
       let value = await readStdin();
@@ -152,11 +176,16 @@ export function registerSecrets(program: Command): void {
     .description("Check that every secret the cluster file needs exists and is filled in")
     .action(async (options: SecretsOptions) => {
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
-      const file = await open({ ...options, file: options.file ?? join(dirname(cluster.source), "secrets.yaml") });
+      const file = await open({
+        ...options,
+        file: options.file ?? join(dirname(cluster.source), "secrets.yaml"),
+      });
       const report = checkRequired(file, requiredSecrets(cluster));
       const lines = [
         ...report.missing.map((r) => `missing: ${r.name} (${r.usedBy})`),
-        ...report.placeholders.map((r) => `placeholder: ${r.name} (${r.source.kind === "user" ? r.source.hint : r.usedBy})`),
+        ...report.placeholders.map(
+          (r) => `placeholder: ${r.name} (${r.source.kind === "user" ? r.source.hint : r.usedBy})`,
+        ),
         ...report.notText.map((r) => `not text: ${r.name} (${r.usedBy})`),
       ];
       if (lines.length === 0) {
@@ -164,7 +193,10 @@ export function registerSecrets(program: Command): void {
         return;
       }
       throw new UserError(`${file.path}: ${lines.length} required secret(s) not ready`, {
-        details: [...lines.map((l) => `  ${l}`), "  fix: `nixlab secrets set NAME` (value on stdin), or `nixlab secrets init` to add missing ones"],
+        details: [
+          ...lines.map((l) => `  ${l}`),
+          "  fix: `nixlab secrets set NAME` (value on stdin), or `nixlab secrets init` to add missing ones",
+        ],
       });
     });
 
@@ -173,9 +205,15 @@ export function registerSecrets(program: Command): void {
     .action(async (options: SecretsOptions) => {
       const file = await open(options);
       const configPath = findConfigFile(dirname(file.path));
-      if (!configPath) throw new UserError(`no .sops.yaml found for ${file.path}; create one (nixlab secrets init writes it)`);
+      if (!configPath)
+        throw new UserError(
+          `no .sops.yaml found for ${file.path}; create one (nixlab secrets init writes it)`,
+        );
       const rule = creationRuleFor(configPath, file.path);
-      if (!rule) throw new UserError(`no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`);
+      if (!rule)
+        throw new UserError(
+          `no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`,
+        );
       if (!file.setRecipients(rule.keyGroups, rule.shamirThreshold)) {
         info(`${file.path}: recipients already match ${configPath}`);
         return;

@@ -3,7 +3,12 @@
  * parts derive from it (master, agents' server address, VPN user sets, namespaces).
  * Built by `buildCluster` only after `validateConfig` found no problem.
  */
-import { type ClusterConfig, type NamespaceKey, type WireguardUserConfig, namespaceDefaults } from "../config/schema.ts";
+import {
+  type ClusterConfig,
+  type NamespaceKey,
+  type WireguardUserConfig,
+  namespaceDefaults,
+} from "../config/schema.ts";
 import { vpnNetwork } from "./net.ts";
 
 export interface NodeInfo {
@@ -52,7 +57,6 @@ export interface Cluster {
     ssoUsers: VpnUser[];
   };
 }
-
 
 /** Byte-order comparison (Nix attribute order) for ASCII names. */
 export const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -12,7 +12,13 @@ import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
 
 /** Cluster file names looked for in the working directory, in this order. */
-export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
+export const clusterFileNames = [
+  "nixlab.config.ts",
+  "nixlab.yaml",
+  "nixlab.yml",
+  "nixlab.json",
+  "vars.nix",
+] as const;
 
 export interface LoadOptions {
   /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
@@ -44,7 +50,10 @@ export function findClusterFile(options: LoadOptions = {}): string {
   const cwd = options.cwd ?? process.cwd();
   if (options.config !== undefined) {
     const path = resolve(cwd, options.config);
-    if (!existsSync(path)) throw new UserError(`cluster file ${options.config} does not exist`, { exitCode: ExitCode.invalidInput });
+    if (!existsSync(path))
+      throw new UserError(`cluster file ${options.config} does not exist`, {
+        exitCode: ExitCode.invalidInput,
+      });
     return path;
   }
   for (const name of clusterFileNames) {
@@ -53,7 +62,9 @@ export function findClusterFile(options: LoadOptions = {}): string {
   }
   throw new UserError(`no cluster file in ${cwd}`, {
     exitCode: ExitCode.invalidInput,
-    details: [`  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`],
+    details: [
+      `  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`,
+    ],
   });
 }
 
@@ -72,10 +83,13 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     try {
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (error) {
-      throw new UserError(`${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {
-        exitCode: ExitCode.invalidInput,
-        details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
-      });
+      throw new UserError(
+        `${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          exitCode: ExitCode.invalidInput,
+          details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
+        },
+      );
     }
     if (mod.default === undefined) {
       throw new UserError(`${name} has no default export`, {
@@ -87,14 +101,18 @@ export async function readClusterSource(path: string): Promise<RawSource> {
   }
   const text = readFileSync(path, "utf8");
   if (ext === ".nix") {
-    const nix = (await import("../nix/index.ts")) as { evaluateNix: (s: string, o: { file: string; baseDir: string }) => unknown };
+    const nix = (await import("../nix/index.ts")) as {
+      evaluateNix: (s: string, o: { file: string; baseDir: string }) => unknown;
+    };
     return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: () => undefined };
   }
   if (ext === ".json") {
     try {
       return { value: JSON.parse(text), locate: () => undefined };
     } catch (error) {
-      throw new UserError(`${name} is not valid JSON: ${(error as Error).message}`, { exitCode: ExitCode.invalidInput });
+      throw new UserError(`${name} is not valid JSON: ${(error as Error).message}`, {
+        exitCode: ExitCode.invalidInput,
+      });
     }
   }
   if (ext === ".yaml" || ext === ".yml") {
@@ -111,7 +129,9 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     }
     const locate = (fieldPath: FieldPath): string | undefined => {
       for (let n = fieldPath.length; n >= 0; n--) {
-        const node = doc.getIn(fieldPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        const node = doc.getIn(fieldPath.slice(0, n), true) as
+          | { range?: [number, number, number] }
+          | undefined;
         const range = node && typeof node === "object" ? node.range : undefined;
         if (range) {
           const pos = lineCounter.linePos(range[0]);
@@ -129,7 +149,11 @@ export async function readClusterSource(path: string): Promise<RawSource> {
 }
 
 /** Validates a raw value into a Cluster. Throws ConfigError listing every problem. */
-export function clusterFromValue(value: unknown, file: string, locate: RawSource["locate"] = () => undefined): Cluster {
+export function clusterFromValue(
+  value: unknown,
+  file: string,
+  locate: RawSource["locate"] = () => undefined,
+): Cluster {
   const result = validateConfig(value);
   if (!result.ok) throw new ConfigError(basename(file), result.problems, locate);
   return buildCluster(result.config, file);

@@ -111,7 +111,12 @@ function unwrap(s: ZodType | undefined): ZodType | undefined {
   let cur = s;
   for (let i = 0; cur && i < 10; i++) {
     const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
-    if (def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault")
+    if (
+      def.type === "optional" ||
+      def.type === "default" ||
+      def.type === "nullable" ||
+      def.type === "prefault"
+    )
       cur = def.innerType as ZodType;
     else break;
   }
@@ -135,7 +140,8 @@ function exampleHint(s: ZodType | undefined): string {
 // ---------------------------------------------------------------------------
 // cross-field rules
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -154,25 +160,45 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
 
   const username = str(raw.username);
   if (username !== undefined && (!unixUser.test(username) || username === "root")) {
-    add(["username"], `${showValue(username)} is not a usable login name`, 'use lowercase letters, digits, "_" or "-" (not root), e.g. "alice"');
+    add(
+      ["username"],
+      `${showValue(username)} is not a usable login name`,
+      'use lowercase letters, digits, "_" or "-" (not root), e.g. "alice"',
+    );
   }
   const timezone = str(raw.timezone);
   if (timezone !== undefined && !isTimeZone(timezone)) {
-    add(["timezone"], `${showValue(timezone)} is not an IANA time zone`, 'use a name like "Europe/Berlin" or "UTC"');
+    add(
+      ["timezone"],
+      `${showValue(timezone)} is not an IANA time zone`,
+      'use a name like "Europe/Berlin" or "UTC"',
+    );
   }
   const sshKey = str(raw.clusterSshKey);
   if (sshKey !== undefined && !isSshPublicKey(sshKey)) {
-    add(["clusterSshKey"], "is not an SSH public key", "paste one line of ~/.ssh/id_ed25519.pub (\"ssh-ed25519 AAAA… comment\")");
+    add(
+      ["clusterSshKey"],
+      "is not an SSH public key",
+      'paste one line of ~/.ssh/id_ed25519.pub ("ssh-ed25519 AAAA… comment")',
+    );
   }
 
   checkNodes(raw.nodes, add);
   const domain = str(raw.domain);
   if (domain !== undefined && !isDomain(domain)) {
-    add(["domain"], `${showValue(domain)} is not a valid domain name`, 'use a lowercase DNS name with at least two labels, e.g. "home.example.com"');
+    add(
+      ["domain"],
+      `${showValue(domain)} is not a valid domain name`,
+      'use a lowercase DNS name with at least two labels, e.g. "home.example.com"',
+    );
   }
   const acmeEmail = str(raw.acmeEmail);
   if (acmeEmail !== undefined && !email.test(acmeEmail)) {
-    add(["acmeEmail"], `${showValue(acmeEmail)} is not an email address`, 'write an address like "admin@example.com"');
+    add(
+      ["acmeEmail"],
+      `${showValue(acmeEmail)} is not an email address`,
+      'write an address like "admin@example.com"',
+    );
   }
   checkAddresses(raw, add);
   checkVpnUsers(raw.wireguardUsers, add);
@@ -231,42 +257,80 @@ function checkNodes(nodes: unknown, add: Add): void {
   for (const name of names) {
     const node = nodes[name];
     if (!dnsLabel.test(name)) {
-      add(["nodes", name], "node name is not usable as a file and attribute name", 'use lowercase letters, digits and "-", e.g. "node1"');
+      add(
+        ["nodes", name],
+        "node name is not usable as a file and attribute name",
+        'use lowercase letters, digits and "-", e.g. "node1"',
+      );
     }
     if (!isRecord(node)) continue;
     if (node.master === true) masters.push(name);
     const hostname = str(node.hostname);
     if (hostname !== undefined) {
       if (!dnsLabel.test(hostname)) {
-        add(["nodes", name, "hostname"], `${showValue(hostname)} is not a valid hostname`, 'use 1–63 lowercase letters, digits and "-" (no dots), e.g. "node1"');
+        add(
+          ["nodes", name, "hostname"],
+          `${showValue(hostname)} is not a valid hostname`,
+          'use 1–63 lowercase letters, digits and "-" (no dots), e.g. "node1"',
+        );
       } else if (hostnames.has(hostname)) {
-        add(["nodes", name, "hostname"], `${showValue(hostname)} is already the hostname of node "${hostnames.get(hostname)}"`, "give every node its own hostname");
+        add(
+          ["nodes", name, "hostname"],
+          `${showValue(hostname)} is already the hostname of node "${hostnames.get(hostname)}"`,
+          "give every node its own hostname",
+        );
       } else hostnames.set(hostname, name);
     }
     const disk = str(node.disk);
     if (disk !== undefined && !/^\/dev\/[A-Za-z0-9._:+@/-]+$/.test(disk)) {
-      add(["nodes", name, "disk"], `${showValue(disk)} is not a device path`, 'use the whole disk\'s path under /dev, e.g. "/dev/sda", "/dev/nvme0n1" or "/dev/disk/by-id/…"');
+      add(
+        ["nodes", name, "disk"],
+        `${showValue(disk)} is not a device path`,
+        'use the whole disk\'s path under /dev, e.g. "/dev/sda", "/dev/nvme0n1" or "/dev/disk/by-id/…"',
+      );
     }
     const esp = str(node.espSize);
     if (esp !== undefined) {
       const m = sizeText.exec(esp);
       const mib = m ? Number(m[1]) * { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 }[m[2] as "K"] : 0;
-      if (!m) add(["nodes", name, "espSize"], `${showValue(esp)} is not a size`, 'write a number and K, M, G or T, e.g. "500M" or "1G"');
-      else if (mib < 64 || mib > 8192) add(["nodes", name, "espSize"], `${esp} is not a sensible EFI partition size`, 'use between 64M and 8G; "500M" is the default');
+      if (!m)
+        add(
+          ["nodes", name, "espSize"],
+          `${showValue(esp)} is not a size`,
+          'write a number and K, M, G or T, e.g. "500M" or "1G"',
+        );
+      else if (mib < 64 || mib > 8192)
+        add(
+          ["nodes", name, "espSize"],
+          `${esp} is not a sensible EFI partition size`,
+          'use between 64M and 8G; "500M" is the default',
+        );
     }
     if (Array.isArray(node.tags)) {
       node.tags.forEach((tag, i) => {
         if (typeof tag === "string" && !tagName.test(tag)) {
-          add(["nodes", name, "tags", i], `${showValue(tag)} is not a usable tag`, 'use letters, digits, "_" and "-" (select with --on @tag)');
+          add(
+            ["nodes", name, "tags", i],
+            `${showValue(tag)} is not a usable tag`,
+            'use letters, digits, "_" and "-" (select with --on @tag)',
+          );
         }
       });
     }
   }
   if (masters.length === 0) {
-    add(["nodes"], "no node has master: true", `set master: true on exactly one node (e.g. nodes.${names[0]}.master)`);
+    add(
+      ["nodes"],
+      "no node has master: true",
+      `set master: true on exactly one node (e.g. nodes.${names[0]}.master)`,
+    );
   }
   for (const extra of masters.slice(1)) {
-    add(["nodes", extra, "master"], `is a second master (nodes.${masters[0]} is already the master)`, "set master: true on exactly one node");
+    add(
+      ["nodes", extra, "master"],
+      `is a second master (nodes.${masters[0]} is already the master)`,
+      "set master: true on exactly one node",
+    );
   }
 }
 
@@ -275,11 +339,19 @@ function checkAddresses(raw: Record<string, unknown>, add: Add): void {
   const pool = poolText === undefined ? null : parseCidr(poolText);
   if (poolText !== undefined) {
     if (!pool || pool.address.kind() !== "ipv4") {
-      add(["metallbPool"], `${showValue(poolText)} is not an IPv4 CIDR`, 'write a LAN range like "192.168.1.192/26"');
+      add(
+        ["metallbPool"],
+        `${showValue(poolText)} is not an IPv4 CIDR`,
+        'write a LAN range like "192.168.1.192/26"',
+      );
     } else if (pool.hostBitsSet) {
       add(["metallbPool"], `${poolText} has host bits set`, `write the network address: "${pool.text}"`);
     } else if (cidrSize(pool) < 3) {
-      add(["metallbPool"], `${poolText} has room for fewer than the 3 service addresses`, "use a larger range, e.g. a /28 or /26");
+      add(
+        ["metallbPool"],
+        `${poolText} has room for fewer than the 3 service addresses`,
+        "use a larger range, e.g. a /28 or /26",
+      );
     }
   }
   const seen = new Map<string, string>();
@@ -288,11 +360,19 @@ function checkAddresses(raw: Record<string, unknown>, add: Add): void {
     if (text === undefined) continue;
     const ip = parseIPv4(text);
     if (!ip) {
-      add([field], `${showValue(text)} is not an IPv4 address`, 'write an address like "192.168.1.250" inside metallbPool');
+      add(
+        [field],
+        `${showValue(text)} is not an IPv4 address`,
+        'write an address like "192.168.1.250" inside metallbPool',
+      );
       continue;
     }
     if (pool && !pool.hostBitsSet && pool.address.kind() === "ipv4" && !cidrContains(pool, ip)) {
-      add([field], `${text} is outside metallbPool ${poolText}`, "pick an address inside metallbPool, or widen the pool");
+      add(
+        [field],
+        `${text} is outside metallbPool ${poolText}`,
+        "pick an address inside metallbPool, or widen the pool",
+      );
     }
     const other = seen.get(ip.toString());
     if (other) add([field], `${text} is also ${other}`, "give each service its own address");
@@ -301,9 +381,18 @@ function checkAddresses(raw: Record<string, unknown>, add: Add): void {
   const upstream = str(raw.upstreamDns);
   if (upstream !== undefined) {
     const ip = parseIP(upstream);
-    if (!ip) add(["upstreamDns"], `${showValue(upstream)} is not an IP address`, 'write your router\'s or resolver\'s address, e.g. "192.168.1.1"');
+    if (!ip)
+      add(
+        ["upstreamDns"],
+        `${showValue(upstream)} is not an IP address`,
+        "write your router's or resolver's address, e.g. \"192.168.1.1\"",
+      );
     else if (pool && !pool.hostBitsSet && cidrContains(pool, ip)) {
-      add(["upstreamDns"], `${upstream} is inside metallbPool, so MetalLB may hand it to a service`, "use a resolver outside metallbPool (usually the router)");
+      add(
+        ["upstreamDns"],
+        `${upstream} is inside metallbPool, so MetalLB may hand it to a service`,
+        "use a resolver outside metallbPool (usually the router)",
+      );
     }
   }
 }
@@ -317,7 +406,11 @@ function checkVpnUsers(users: unknown, add: Add): void {
     const user = users[name];
     const at = (field: string): FieldPath => ["wireguardUsers", name, field];
     if (!vpnUserName.test(name)) {
-      add(["wireguardUsers", name], "user name is not usable in the generated files", 'use 1–32 lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "alice" or "dave-laptop"');
+      add(
+        ["wireguardUsers", name],
+        "user name is not usable in the generated files",
+        'use 1–32 lowercase letters, digits and "-", starting and ending with a letter or digit, e.g. "alice" or "dave-laptop"',
+      );
     }
     if (!isRecord(user)) continue;
     const enabled = user.enabled !== false;
@@ -326,24 +419,50 @@ function checkVpnUsers(users: unknown, add: Add): void {
       const ip = parseIPv4(ipText);
       const last = ip ? ip.octets[3]! : -1;
       if (!ip || !cidrContains(vpn, ip)) {
-        add(at("ip"), `${showValue(ipText)} is not an address in the VPN subnet ${vpnNetwork.subnet}`, 'use 10.0.100.2 to 10.0.100.254, e.g. "10.0.100.2"');
+        add(
+          at("ip"),
+          `${showValue(ipText)} is not an address in the VPN subnet ${vpnNetwork.subnet}`,
+          'use 10.0.100.2 to 10.0.100.254, e.g. "10.0.100.2"',
+        );
       } else if (last === 0 || last === 1 || last === 255) {
-        add(at("ip"), `${ipText} is reserved (${last === 1 ? "the VPN server" : last === 0 ? "the network" : "broadcast"})`, "use 10.0.100.2 to 10.0.100.254");
+        add(
+          at("ip"),
+          `${ipText} is reserved (${last === 1 ? "the VPN server" : last === 0 ? "the network" : "broadcast"})`,
+          "use 10.0.100.2 to 10.0.100.254",
+        );
       } else if (enabled) {
         const other = ips.get(ipText);
-        if (other) add(at("ip"), `${ipText} is already the address of "${other}"`, "give every enabled user their own address");
+        if (other)
+          add(
+            at("ip"),
+            `${ipText} is already the address of "${other}"`,
+            "give every enabled user their own address",
+          );
         else ips.set(ipText, name);
       }
     }
     const secret = str(user.publicKeySecret);
     if (secret !== undefined) {
       if (!secretName.test(secret)) {
-        add(at("publicKeySecret"), `${showValue(secret)} is not a usable secret name`, `use letters, digits and "_", e.g. "${name.replaceAll("-", "_")}_wg_public_key"`);
+        add(
+          at("publicKeySecret"),
+          `${showValue(secret)} is not a usable secret name`,
+          `use letters, digits and "_", e.g. "${name.replaceAll("-", "_")}_wg_public_key"`,
+        );
       } else if (reservedSecretNames.includes(secret)) {
-        add(at("publicKeySecret"), `"${secret}" is one of the cluster's own secrets`, `use a per-user name, e.g. "${name.replaceAll("-", "_")}_wg_public_key"`);
+        add(
+          at("publicKeySecret"),
+          `"${secret}" is one of the cluster's own secrets`,
+          `use a per-user name, e.g. "${name.replaceAll("-", "_")}_wg_public_key"`,
+        );
       } else {
         const other = secrets.get(secret);
-        if (other) add(at("publicKeySecret"), `"${secret}" is already the key secret of "${other}"`, "give every user their own secret name");
+        if (other)
+          add(
+            at("publicKeySecret"),
+            `"${secret}" is already the key secret of "${other}"`,
+            "give every user their own secret name",
+          );
         else secrets.set(secret, name);
       }
     }
@@ -352,12 +471,20 @@ function checkVpnUsers(users: unknown, add: Add): void {
       const parts = allowed.split(",").map((s) => s.trim());
       const bad = parts.filter((p) => !(parseCidr(p) && !parseCidr(p)!.hostBitsSet) && !parseIP(p));
       if (parts.every((p) => p === "") || bad.length > 0) {
-        add(at("allowedIPs"), `${showValue(bad.join(", ") || allowed)} is not a comma-separated list of CIDRs`, 'write e.g. "0.0.0.0/0" (all traffic) or "192.168.1.0/24, 10.0.100.0/24" (split tunnel)');
+        add(
+          at("allowedIPs"),
+          `${showValue(bad.join(", ") || allowed)} is not a comma-separated list of CIDRs`,
+          'write e.g. "0.0.0.0/0" (all traffic) or "192.168.1.0/24, 10.0.100.0/24" (split tunnel)',
+        );
       }
     }
     const nc = str(user.nextcloudUser);
     if (nc !== undefined && !nextcloudUid.test(nc)) {
-      add(at("nextcloudUser"), `${showValue(nc)} is not a Nextcloud user id`, 'use letters, digits, "_", ".", "@" and "-"');
+      add(
+        at("nextcloudUser"),
+        `${showValue(nc)} is not a Nextcloud user id`,
+        'use letters, digits, "_", ".", "@" and "-"',
+      );
     }
   }
 }
@@ -367,7 +494,11 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
     for (const key of namespaceKeys) {
       const ns = str(raw.namespaces[key]);
       if (ns !== undefined && !dnsLabel.test(ns)) {
-        add(["namespaces", key], `${showValue(ns)} is not a valid namespace name`, 'use lowercase letters, digits and "-", e.g. "dns-system"');
+        add(
+          ["namespaces", key],
+          `${showValue(ns)} is not a valid namespace name`,
+          'use lowercase letters, digits and "-", e.g. "dns-system"',
+        );
       }
     }
   }
@@ -375,7 +506,13 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
     for (const key of Object.keys(raw.charts)) {
       if (!(key in helmCharts)) {
         const s = closest(key, Object.keys(helmCharts));
-        add(["charts", key], builtinChartKeys.includes(key) ? "is rendered by nixlab, not a Helm chart" : "is not a chart nixlab installs", s ? `did you mean "${s}"?` : `use one of ${Object.keys(helmCharts).join(", ")}`);
+        add(
+          ["charts", key],
+          builtinChartKeys.includes(key)
+            ? "is rendered by nixlab, not a Helm chart"
+            : "is not a chart nixlab installs",
+          s ? `did you mean "${s}"?` : `use one of ${Object.keys(helmCharts).join(", ")}`,
+        );
       }
     }
   }
@@ -383,11 +520,19 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
     for (const key of Object.keys(raw.images)) {
       if (!(key in images)) {
         const s = closest(key, Object.keys(images));
-        add(["images", key], "is not an image nixlab renders", s ? `did you mean "${s}"?` : `use one of ${Object.keys(images).join(", ")}`);
+        add(
+          ["images", key],
+          "is not an image nixlab renders",
+          s ? `did you mean "${s}"?` : `use one of ${Object.keys(images).join(", ")}`,
+        );
       }
       const ref = str(raw.images[key]);
       if (ref !== undefined && !/^[a-z0-9][a-z0-9._\-/:]*[:@][A-Za-z0-9._:-]+$/.test(ref)) {
-        add(["images", key], `${showValue(ref)} is not a pinned image reference`, 'write repository:tag or repository@sha256:…, e.g. "caddy:2.10.2-alpine"');
+        add(
+          ["images", key],
+          `${showValue(ref)} is not a pinned image reference`,
+          'write repository:tag or repository@sha256:…, e.g. "caddy:2.10.2-alpine"',
+        );
       }
     }
   }
@@ -404,35 +549,67 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
       g.dependsOn.forEach((dep, i) => {
         if (typeof dep === "string" && !groupNames.has(dep)) {
           const s = closest(dep, groupNames);
-          add(["groups", name, "dependsOn", i], `"${dep}" is not a group`, s ? `did you mean "${s}"?` : `use one of ${[...groupNames].join(", ")}`);
+          add(
+            ["groups", name, "dependsOn", i],
+            `"${dep}" is not a group`,
+            s ? `did you mean "${s}"?` : `use one of ${[...groupNames].join(", ")}`,
+          );
         }
       });
     }
   }
   const cycle = findCycle(groups);
-  if (cycle) add(["groups", cycle[0]!, "dependsOn"], `groups depend on each other in a cycle: ${cycle.join(" → ")}`, "remove one of these dependsOn entries");
+  if (cycle)
+    add(
+      ["groups", cycle[0]!, "dependsOn"],
+      `groups depend on each other in a cycle: ${cycle.join(" → ")}`,
+      "remove one of these dependsOn entries",
+    );
 
   if (isRecord(raw.services)) {
     for (const name of Object.keys(raw.services)) {
       const svc = raw.services[name];
-      if (builtinChartKeys.includes(name)) add(["services", name], "is the name of a built-in chart", "pick another name for your service");
-      else if (!dnsLabel.test(name)) add(["services", name], "service name is not usable as a file and release name", 'use lowercase letters, digits and "-"');
+      if (builtinChartKeys.includes(name))
+        add(["services", name], "is the name of a built-in chart", "pick another name for your service");
+      else if (!dnsLabel.test(name))
+        add(
+          ["services", name],
+          "service name is not usable as a file and release name",
+          'use lowercase letters, digits and "-"',
+        );
       if (!isRecord(svc)) continue;
       const group = str(svc.group);
       if (group !== undefined && !groupNames.has(group)) {
         const s = closest(group, groupNames);
-        add(["services", name, "group"], `"${group}" is not a group`, s ? `did you mean "${s}"?` : "add it under groups, or use a built-in group");
+        add(
+          ["services", name, "group"],
+          `"${group}" is not a group`,
+          s ? `did you mean "${s}"?` : "add it under groups, or use a built-in group",
+        );
       }
       const ns = str(svc.namespace);
-      if (ns !== undefined && !dnsLabel.test(ns)) add(["services", name, "namespace"], `${showValue(ns)} is not a valid namespace name`, 'use lowercase letters, digits and "-"');
+      if (ns !== undefined && !dnsLabel.test(ns))
+        add(
+          ["services", name, "namespace"],
+          `${showValue(ns)} is not a valid namespace name`,
+          'use lowercase letters, digits and "-"',
+        );
       if ((svc.helm === undefined) === (svc.manifests === undefined)) {
-        add(["services", name], "needs exactly one of helm or manifests", "give either a helm chart (repo, chart, version, values) or a list of manifests");
+        add(
+          ["services", name],
+          "needs exactly one of helm or manifests",
+          "give either a helm chart (repo, chart, version, values) or a list of manifests",
+        );
       }
       if (Array.isArray(svc.manifests)) {
         svc.manifests.forEach((obj, i) => {
           const meta = isRecord(obj) && isRecord(obj.metadata) ? obj.metadata : undefined;
           if (!isRecord(obj) || !str(obj.apiVersion) || !str(obj.kind) || !meta || !str(meta.name)) {
-            add(["services", name, "manifests", i], "is not a Kubernetes object", "give it apiVersion, kind and metadata.name");
+            add(
+              ["services", name, "manifests", i],
+              "is not a Kubernetes object",
+              "give it apiVersion, kind and metadata.name",
+            );
           }
         });
       }
@@ -444,7 +621,9 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
 function findCycle(groups: Record<string, unknown>): string[] | null {
   const deps = (g: string): string[] => {
     const v = groups[g];
-    return isRecord(v) && Array.isArray(v.dependsOn) ? v.dependsOn.filter((d): d is string => typeof d === "string" && d in groups) : [];
+    return isRecord(v) && Array.isArray(v.dependsOn)
+      ? v.dependsOn.filter((d): d is string => typeof d === "string" && d in groups)
+      : [];
   };
   const state = new Map<string, "visiting" | "done">();
   const stack: string[] = [];

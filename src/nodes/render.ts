@@ -4,6 +4,7 @@
  * bundled deploy engine. Pure: everything it reads comes in through `inputs`.
  */
 import type { Cluster } from "../cluster/model.ts";
+import type { RenderedFile } from "../render/plan.ts";
 import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
 import { staticFile, staticModules } from "./static.ts";
 
@@ -18,18 +19,14 @@ export interface NodeRenderInputs {
   engineBundle?: string;
 }
 
-export interface RenderedFile {
-  /** Relative to the build directory, "/"-separated. */
-  path: string;
-  content: string;
-}
-
 export interface NodeRenderResult {
   files: RenderedFile[];
   problems: string[];
   /** The spec of every node, in cluster order (what nodes/<hostname>.json holds). */
   specs: NodeSpec[];
 }
+
+export type { RenderedFile };
 
 export const hardwareConfigPath = (hostname: string): string =>
   `hosts/${hostname}/hardware-configuration.nix`;

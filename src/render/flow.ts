@@ -72,7 +72,8 @@ export function measureFlow(cluster: Cluster, render: (c: Cluster) => RenderedFi
     const config = structuredClone(cluster.config);
     perturb(config);
     for (const file of render(buildCluster(config, cluster.source))) {
-      if (file.path !== "deploy-plan.json" && base.get(file.path) !== file.content) edges.push({ field, file: file.path });
+      if (file.path !== "deploy-plan.json" && base.get(file.path) !== file.content)
+        edges.push({ field, file: file.path });
     }
   }
   return edges;

@@ -7,7 +7,13 @@ import type { Catalog } from "../services/catalog.ts";
 import { helmChartNamespace } from "../services/groups.ts";
 import type { K8sObject, Release } from "../services/types.ts";
 import { canonicalJson, sha256 } from "../services/util.ts";
-import { type DeployPlan, type PlanChart, type PlanGroup, type PlanSecret, planApiVersion } from "./plan-types.ts";
+import {
+  type DeployPlan,
+  type PlanChart,
+  type PlanGroup,
+  type PlanSecret,
+  planApiVersion,
+} from "./plan-types.ts";
 import { toYaml, toYamlStream } from "./yaml.ts";
 
 export interface RenderedFile {
@@ -64,10 +70,12 @@ export function helmChartObject(release: Extract<Release, { kind: "helm" }>): K8
 
 /** The objects of a release as they are applied: labelled, namespaced. */
 export function releaseObjects(release: Release, group: string): K8sObject[] {
-  const objects = release.kind === "helm" ? [helmChartObject(release)] : release.objects.map((o) => structuredClone(o));
+  const objects =
+    release.kind === "helm" ? [helmChartObject(release)] : release.objects.map((o) => structuredClone(o));
   for (const o of objects) {
     o.metadata.labels = { ...o.metadata.labels, ...managedByLabels(release.key, group) };
-    if (!clusterScopedKinds.has(o.kind) && o.metadata.namespace === undefined) o.metadata.namespace = release.namespace;
+    if (!clusterScopedKinds.has(o.kind) && o.metadata.namespace === undefined)
+      o.metadata.namespace = release.namespace;
   }
   return objects;
 }
@@ -103,7 +111,9 @@ export function renderPlan(_cluster: Cluster, catalog: Catalog): Rendered {
   const groups: PlanGroup[] = catalog.groups.map((g) => {
     const groupCharts = g.charts.map((key) => charts.find((c) => c.key === key)!);
     const groupSecrets = secrets.filter((s) => s.group === g.name);
-    const namespaces = [...new Set([...groupCharts.map((c) => c.namespace), ...groupSecrets.map((s) => s.namespace)])].sort();
+    const namespaces = [
+      ...new Set([...groupCharts.map((c) => c.namespace), ...groupSecrets.map((s) => s.namespace)]),
+    ].sort();
     const definition = {
       name: g.name,
       dependsOn: [...g.dependsOn],
@@ -148,8 +158,12 @@ function planSecrets(catalog: Catalog, charts: PlanChart[]): PlanSecret[] {
     const id = `${ref.namespace}/${ref.secretName}`;
     let secret = bySecret.get(id);
     if (!secret) {
-      const readers = charts.filter((c) => c.namespace === ref.namespace && c.secrets.includes(ref.secretName));
-      const group = readers.map((c) => c.group).sort((a, b) => groupOrder.indexOf(a) - groupOrder.indexOf(b))[0];
+      const readers = charts.filter(
+        (c) => c.namespace === ref.namespace && c.secrets.includes(ref.secretName),
+      );
+      const group = readers
+        .map((c) => c.group)
+        .sort((a, b) => groupOrder.indexOf(a) - groupOrder.indexOf(b))[0];
       if (!group) throw new Error(`catalog: no chart reads Secret ${id}`);
       secret = {
         name: ref.secretName,
@@ -160,7 +174,8 @@ function planSecrets(catalog: Catalog, charts: PlanChart[]): PlanSecret[] {
       };
       bySecret.set(id, secret);
     }
-    if (secret.keys.some((k) => k.key === ref.secretKey)) throw new Error(`catalog: Secret ${id} key ${ref.secretKey} twice`);
+    if (secret.keys.some((k) => k.key === ref.secretKey))
+      throw new Error(`catalog: Secret ${id} key ${ref.secretKey} twice`);
     secret.keys.push({ key: ref.secretKey, sopsSecret: ref.sopsSecret });
   }
   const out = [...bySecret.values()];

@@ -64,9 +64,15 @@ function recipientList(m: Metadata): string {
   return all.length > 0 ? all.join(", ") : "no age recipients";
 }
 
-async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], file: string): Promise<Uint8Array> {
+async function recoverDataKey(
+  m: Metadata,
+  identities: readonly AgeIdentity[],
+  file: string,
+): Promise<Uint8Array> {
   if (m.keyGroups.every((g) => g.age.length === 0)) {
-    throw new UserError(`${file} is encrypted only to key types nixlab does not support (pgp, kms, …); decrypt it with sops`);
+    throw new UserError(
+      `${file} is encrypted only to key types nixlab does not support (pgp, kms, …); decrypt it with sops`,
+    );
   }
   if (identities.length === 0) {
     throw new UserError(
@@ -80,7 +86,9 @@ async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], f
       try {
         part = await unwrapStanza(stanza.enc, identities);
       } catch (error) {
-        throw new UserError(`${file}: the data key for ${stanza.recipient} is damaged (${(error as Error).message}); restore the file from version control`);
+        throw new UserError(
+          `${file}: the data key for ${stanza.recipient} is damaged (${(error as Error).message}); restore the file from version control`,
+        );
       }
       if (part) {
         parts.push(part);
@@ -91,7 +99,10 @@ async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], f
   const needed = m.keyGroups.length === 1 ? 1 : m.shamirThreshold || m.keyGroups.length;
   if (parts.length < needed) {
     const have = identities.map((i) => i.recipient).join(", ");
-    const groups = m.keyGroups.length > 1 ? ` (${needed} of ${m.keyGroups.length} key groups needed, ${parts.length} opened)` : "";
+    const groups =
+      m.keyGroups.length > 1
+        ? ` (${needed} of ${m.keyGroups.length} key groups needed, ${parts.length} opened)`
+        : "";
     throw new UserError(
       `none of your age keys can decrypt ${file}${groups}: it is encrypted to ${recipientList(m)}, your keys are ${have}; use a matching key (--age-key-file) or have its owner add yours and run \`nixlab secrets updatekeys\``,
     );
@@ -100,9 +111,12 @@ async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], f
   try {
     key = m.keyGroups.length === 1 ? parts[0]! : combine(parts);
   } catch (error) {
-    throw new UserError(`${file}: the key group shares do not combine (${(error as Error).message}); restore the file from version control`);
+    throw new UserError(
+      `${file}: the key group shares do not combine (${(error as Error).message}); restore the file from version control`,
+    );
   }
-  if (key.length !== 32) throw new UserError(`${file}: the data key has the wrong length; restore the file from version control`);
+  if (key.length !== 32)
+    throw new UserError(`${file}: the data key has the wrong length; restore the file from version control`);
   return key;
 }
 
@@ -139,7 +153,15 @@ export class SecretsFile {
   #dirty: boolean;
   #keysChanged = false;
 
-  constructor(init: { path: string; format: SecretsFormat; doc: AnyDocument; metadata: Metadata; dataKey: Uint8Array; stash: IvStash; dirty: boolean }) {
+  constructor(init: {
+    path: string;
+    format: SecretsFormat;
+    doc: AnyDocument;
+    metadata: Metadata;
+    dataKey: Uint8Array;
+    stash: IvStash;
+    dirty: boolean;
+  }) {
     this.path = init.path;
     this.format = init.format;
     this.#doc = init.doc;
@@ -183,7 +205,8 @@ export class SecretsFile {
   getString(key: KeyPath): string {
     const value = this.get(key);
     const name = toPath(key).join(".");
-    if (value === undefined) throw new UserError(`${this.path} has no secret ${name}; add it with \`nixlab secrets set ${name}\``);
+    if (value === undefined)
+      throw new UserError(`${this.path} has no secret ${name}; add it with \`nixlab secrets set ${name}\``);
     if (typeof value !== "string") throw new UserError(`${this.path}: secret ${name} is not a string`);
     return value;
   }
@@ -193,7 +216,8 @@ export class SecretsFile {
     try {
       this.#doc.setAt(toPath(key), value);
     } catch (error) {
-      if (error instanceof TypeError) throw new UserError(`${this.path}: cannot set ${toPath(key).join(".")}: ${error.message}`);
+      if (error instanceof TypeError)
+        throw new UserError(`${this.path}: cannot set ${toPath(key).join(".")}: ${error.message}`);
       throw error;
     }
     this.#dirty = true;
@@ -217,7 +241,8 @@ export class SecretsFile {
    */
   replacePlaintext(text: string): void {
     const doc = parseDocument(text, this.format, "the edited file", "fix it and save again");
-    if (doc.hasMetadataKey()) throw new UserError("the edited file has a top-level `sops` key, which is reserved; rename it");
+    if (doc.hasMetadataKey())
+      throw new UserError("the edited file has a top-level `sops` key, which is reserved; rename it");
     this.#doc = doc;
     this.#dirty = true;
   }
@@ -230,13 +255,18 @@ export class SecretsFile {
   setRecipients(keyGroups: string[][], shamirThreshold = 0): boolean {
     const current = this.keyGroups();
     const same =
-      JSON.stringify(current.map((g) => [...g].sort())) === JSON.stringify(keyGroups.map((g) => [...g].sort())) &&
+      JSON.stringify(current.map((g) => [...g].sort())) ===
+        JSON.stringify(keyGroups.map((g) => [...g].sort())) &&
       (keyGroups.length === 1 || (this.#metadata.shamirThreshold || 0) === (shamirThreshold || 0));
     if (same) return false;
     if (hasForeignKeys(this.#metadata)) {
-      throw new UserError(`${this.path} also has pgp/kms/… keys that nixlab cannot re-encrypt; change its keys with sops updatekeys`);
+      throw new UserError(
+        `${this.path} also has pgp/kms/… keys that nixlab cannot re-encrypt; change its keys with sops updatekeys`,
+      );
     }
-    this.#metadata.keyGroups = keyGroups.map((g): KeyGroup => ({ age: g.map((recipient) => ({ recipient, enc: "" })), other: {} }));
+    this.#metadata.keyGroups = keyGroups.map(
+      (g): KeyGroup => ({ age: g.map((recipient) => ({ recipient, enc: "" })), other: {} }),
+    );
     this.#metadata.shamirThreshold = keyGroups.length > 1 ? shamirThreshold : 0;
     this.#keysChanged = true;
     this.#dirty = true;
@@ -246,9 +276,12 @@ export class SecretsFile {
   /** Switches to a new data key: on save every value is re-encrypted with fresh IVs and the key re-wrapped. */
   rotateDataKey(): void {
     if (hasForeignKeys(this.#metadata)) {
-      throw new UserError(`${this.path} also has pgp/kms/… keys that nixlab cannot re-encrypt to; rotate it with sops rotate`);
+      throw new UserError(
+        `${this.path} also has pgp/kms/… keys that nixlab cannot re-encrypt to; rotate it with sops rotate`,
+      );
     }
     this.#dataKey = newDataKey();
+    this.#stash.clear();
     this.#keysChanged = true;
     this.#dirty = true;
   }
@@ -264,8 +297,13 @@ export class SecretsFile {
     const mac = encryptDocument(doc, this.#dataKey, this.#metadata, stash);
     const lastModified = nowRfc3339();
     this.#metadata.lastModified = lastModified;
-    this.#metadata.mac = encryptValue({ type: "str", text: mac }, this.#dataKey, macAdditionalData(lastModified));
-    if (!this.#metadata.version || newerVersion(SOPS_FORMAT_VERSION, this.#metadata.version)) this.#metadata.version = SOPS_FORMAT_VERSION;
+    this.#metadata.mac = encryptValue(
+      { type: "str", text: mac },
+      this.#dataKey,
+      macAdditionalData(lastModified),
+    );
+    if (!this.#metadata.version || newerVersion(SOPS_FORMAT_VERSION, this.#metadata.version))
+      this.#metadata.version = SOPS_FORMAT_VERSION;
     doc.putMetadata(serializeMetadata(this.#metadata));
     return doc.toString();
   }
@@ -297,7 +335,8 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
     text = readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`${path} does not exist; create it with \`nixlab secrets init\` or pass --file`);
+    if (code === "ENOENT")
+      throw new UserError(`${path} does not exist; create it with \`nixlab secrets init\` or pass --file`);
     throw new UserError(`cannot read ${path} (${code ?? "error"}); check its permissions`);
   }
   const format = formatOf(path);
@@ -305,14 +344,17 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
   const doc = parseDocument(text, format, path, restore);
   const raw = doc.takeMetadata();
   if (raw === undefined) {
-    if (text.includes("ENC[AES256_GCM,")) throw new UserError(`${path} has encrypted values but no \`sops\` section; ${restore}`);
+    if (text.includes("ENC[AES256_GCM,"))
+      throw new UserError(`${path} has encrypted values but no \`sops\` section; ${restore}`);
     throw new UserError(
       `${path} is not a SOPS file (it has no \`sops\` section); encrypt it with \`sops encrypt -i ${path}\` or create one with \`nixlab secrets init\``,
     );
   }
   const metadata = parseMetadata(raw, path);
   if (metadata.encryptedCommentRegex || metadata.unencryptedCommentRegex) {
-    throw new UserError(`${path} uses encrypted_comment_regex/unencrypted_comment_regex, which nixlab does not support; use sops for this file`);
+    throw new UserError(
+      `${path} uses encrypted_comment_regex/unencrypted_comment_regex, which nixlab does not support; use sops for this file`,
+    );
   }
   if (!metadata.mac) throw new UserError(`${path} has no MAC in its sops section; ${restore}`);
   const dataKey = await recoverDataKey(metadata, identities, path);
@@ -324,7 +366,9 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
     if (error instanceof LeafDecryptError) {
       const where = error.path.join(".") || "(top level)";
       const why = error.reason === "auth" ? "fails authentication" : "is not a valid encrypted value";
-      throw new UserError(`${path}: the value of ${where} ${why}, so the file was changed outside sops/nixlab or is damaged; restore it from version control`);
+      throw new UserError(
+        `${path}: the value of ${where} ${why}, so the file was changed outside sops/nixlab or is damaged; restore it from version control`,
+      );
     }
     throw error;
   }
@@ -333,10 +377,14 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
     stored = decryptValue(metadata.mac, dataKey, macAdditionalData(metadata.lastModified)).text;
   } catch (error) {
     if (!(error instanceof ValueDecryptError)) throw error;
-    throw new UserError(`${path} failed its integrity check (the MAC does not decrypt); restore it from version control`);
+    throw new UserError(
+      `${path} failed its integrity check (the MAC does not decrypt); restore it from version control`,
+    );
   }
   if (stored !== computed) {
-    throw new UserError(`${path} failed its integrity check (MAC mismatch: values were changed outside sops/nixlab); restore it from version control`);
+    throw new UserError(
+      `${path} failed its integrity check (MAC mismatch: values were changed outside sops/nixlab); restore it from version control`,
+    );
   }
   return new SecretsFile({ path, format, doc, metadata, dataKey, stash, dirty: false });
 }
@@ -357,7 +405,10 @@ export function createSecrets(path: string, options: NewFileOptions): SecretsFil
   if (Object.keys(rules).length === 0) rules.unencryptedSuffix = "_unencrypted";
   const metadata: Metadata = {
     ...rules,
-    keyGroups: options.keyGroups.map((g) => ({ age: g.map((recipient) => ({ recipient, enc: "" })), other: {} })),
+    keyGroups: options.keyGroups.map((g) => ({
+      age: g.map((recipient) => ({ recipient, enc: "" })),
+      other: {},
+    })),
     shamirThreshold: options.keyGroups.length > 1 ? (options.shamirThreshold ?? 0) : 0,
     lastModified: nowRfc3339(),
     mac: "",

@@ -40,7 +40,9 @@ async function fromFile(path: string, label: string): Promise<AgeIdentity[]> {
     text = readFileSync(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read the age key file ${path} (${code ?? "error"}); check the path and its permissions`);
+    throw new UserError(
+      `cannot read the age key file ${path} (${code ?? "error"}); check the path and its permissions`,
+    );
   }
   try {
     return await parseIdentities(text, label);

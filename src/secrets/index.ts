@@ -24,7 +24,13 @@ export {
   type SecretsFormat,
 } from "./file.ts";
 export { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
-export { defaultKeyFile, discoverIdentities, type IdentityOptions, identityLocations, NODE_KEY_FILE } from "./identities.ts";
+export {
+  defaultKeyFile,
+  discoverIdentities,
+  type IdentityOptions,
+  identityLocations,
+  NODE_KEY_FILE,
+} from "./identities.ts";
 export { SOPS_FORMAT_VERSION } from "./metadata.ts";
 export {
   addMissing,

@@ -163,10 +163,15 @@ export function jsonNodeFrom(value: unknown): JsonNode {
   if (value === null || value === undefined) return { kind: "null" };
   if (Array.isArray(value)) return { kind: "array", items: value.map(jsonNodeFrom) };
   if (typeof value === "object") {
-    return { kind: "object", entries: Object.entries(value).map(([key, v]) => ({ key, value: jsonNodeFrom(v) })) };
+    return {
+      kind: "object",
+      entries: Object.entries(value).map(([key, v]) => ({ key, value: jsonNodeFrom(v) })),
+    };
   }
-  if (typeof value === "boolean") return { kind: "scalar", value: { type: "bool", text: value ? "True" : "False" } };
-  if (typeof value === "number" || typeof value === "bigint") return { kind: "scalar", value: resolveJsonNumber(String(value)) };
+  if (typeof value === "boolean")
+    return { kind: "scalar", value: { type: "bool", text: value ? "True" : "False" } };
+  if (typeof value === "number" || typeof value === "bigint")
+    return { kind: "scalar", value: resolveJsonNumber(String(value)) };
   return { kind: "scalar", value: { type: "str", text: String(value) } };
 }
 
@@ -203,7 +208,10 @@ function valueToNode(value: SecretValue): JsonNode {
   if (value === null) return { kind: "null" };
   if (Array.isArray(value)) return { kind: "array", items: value.map(valueToNode) };
   if (typeof value === "object") {
-    return { kind: "object", entries: Object.entries(value).map(([key, v]) => ({ key, value: valueToNode(v) })) };
+    return {
+      kind: "object",
+      entries: Object.entries(value).map(([key, v]) => ({ key, value: valueToNode(v) })),
+    };
   }
   return { kind: "scalar", value: fromJs(value) };
 }
@@ -240,7 +248,10 @@ export class JsonDocument implements SopsDocument, ValueAccess {
 
   leaves(): LeafSlot[] {
     const out: LeafSlot[] = [];
-    const walk = (holder: { value: JsonNode } | { items: JsonNode[]; index: number }, path: string[]): void => {
+    const walk = (
+      holder: { value: JsonNode } | { items: JsonNode[]; index: number },
+      path: string[],
+    ): void => {
       const node = "value" in holder ? holder.value : holder.items[holder.index]!;
       if (node.kind === "scalar") {
         out.push({
@@ -251,7 +262,8 @@ export class JsonDocument implements SopsDocument, ValueAccess {
           },
         });
       } else if (node.kind === "object") for (const e of node.entries) walk(e, [...path, e.key]);
-      else if (node.kind === "array") node.items.forEach((_, index) => walk({ items: node.items, index }, path));
+      else if (node.kind === "array")
+        for (let index = 0; index < node.items.length; index++) walk({ items: node.items, index }, path);
     };
     for (const e of this.root.entries) walk(e, [e.key]);
     return out;

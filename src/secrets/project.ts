@@ -37,7 +37,10 @@ function escapeRegExp(s: string): string {
  * (or creates) .sops.yaml beside it, keeping the file's comments. Returns the rule,
  * the config path and whether the config was written.
  */
-export function ensureCreationRule(secretsPath: string, recipient: string): { rule: CreationRule; configPath: string; written: boolean } {
+export function ensureCreationRule(
+  secretsPath: string,
+  recipient: string,
+): { rule: CreationRule; configPath: string; written: boolean } {
   const existing = findConfigFile(dirname(resolve(secretsPath)));
   if (existing) {
     const rule = creationRuleFor(existing, secretsPath);
@@ -46,8 +49,11 @@ export function ensureCreationRule(secretsPath: string, recipient: string): { ru
   const configPath = existing ?? join(dirname(resolve(secretsPath)), CONFIG_FILE_NAME);
   const rel = relative(dirname(configPath), resolve(secretsPath)).split(sep).join("/");
   const pathRegex = `(^|/)${escapeRegExp(rel)}$`;
-  const doc = existing ? parseDocument(readFileSync(existing, "utf8")) : parseDocument("creation_rules: []\n");
-  if (!isMap(doc.contents)) doc.contents = doc.createNode({ creation_rules: [] }) as unknown as typeof doc.contents;
+  const doc = existing
+    ? parseDocument(readFileSync(existing, "utf8"))
+    : parseDocument("creation_rules: []\n");
+  if (!isMap(doc.contents))
+    doc.contents = doc.createNode({ creation_rules: [] }) as unknown as typeof doc.contents;
   let rules = doc.get("creation_rules");
   if (!(rules instanceof YAMLSeq)) {
     rules = new YAMLSeq();

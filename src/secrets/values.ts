@@ -4,7 +4,10 @@
 import type { TypedText } from "./cipher.ts";
 
 /** What a plain (unquoted, untagged) YAML scalar means to sops. */
-export type Resolved = { kind: "null" } | { kind: "value"; value: TypedText } | { kind: "unsupported"; why: string };
+export type Resolved =
+  | { kind: "null" }
+  | { kind: "value"; value: TypedText }
+  | { kind: "unsupported"; why: string };
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -79,11 +82,16 @@ export function resolvePlainYaml(s: string): Resolved {
   } else if (first === "+" || first === "-" || (first >= "0" && first <= "9")) {
     const plain = s.replaceAll("_", "");
     const i = parseGoInt(plain);
-    if (i !== null && i >= INT64_MIN && i <= INT64_MAX) return { kind: "value", value: { type: "int", text: i.toString() } };
+    if (i !== null && i >= INT64_MIN && i <= INT64_MAX)
+      return { kind: "value", value: { type: "int", text: i.toString() } };
     if (i !== null && i > 0n && i <= UINT64_MAX) {
-      return { kind: "unsupported", why: "an integer above the signed 64-bit range (quote it to store it as text)" };
+      return {
+        kind: "unsupported",
+        why: "an integer above the signed 64-bit range (quote it to store it as text)",
+      };
     }
-    if (YAML_FLOAT.test(plain)) return { kind: "value", value: { type: "float", text: formatGoFloat(Number(plain)) } };
+    if (YAML_FLOAT.test(plain))
+      return { kind: "value", value: { type: "float", text: formatGoFloat(Number(plain)) } };
   }
   return { kind: "value", value: { type: "str", text: s } };
 }
@@ -115,7 +123,8 @@ export function canonicalize(value: TypedText): TypedText {
     }
     case "bool": {
       if (["1", "t", "T", "TRUE", "true", "True"].includes(value.text)) return { type: "bool", text: "True" };
-      if (["0", "f", "F", "FALSE", "false", "False"].includes(value.text)) return { type: "bool", text: "False" };
+      if (["0", "f", "F", "FALSE", "false", "False"].includes(value.text))
+        return { type: "bool", text: "False" };
       throw new Error("bool value does not parse");
     }
     default:

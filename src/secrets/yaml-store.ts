@@ -1,7 +1,7 @@
 // YAML files through the `yaml` package's Document API, so comments, key order
 // and formatting survive. Values are typed like go-yaml types them for sops.
 import {
-  Alias,
+  type Alias,
   Document,
   isAlias,
   isMap,
@@ -53,7 +53,14 @@ function readScalar(node: Scalar): TypedText | null {
     if (tag === "tag:yaml.org,2002:binary" && typeof node.value !== "string") {
       return { type: "str", text: Buffer.from(node.value as Uint8Array).toString("utf8") };
     }
-    if (["tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"].includes(tag)) {
+    if (
+      [
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:null",
+      ].includes(tag)
+    ) {
       const r = resolvePlainYaml(raw ?? String(node.value));
       if (r.kind === "null") return null;
       if (r.kind === "value") return r.value;
@@ -61,7 +68,8 @@ function readScalar(node: Scalar): TypedText | null {
     return { type: "str", text: raw ?? String(node.value) };
   }
   if (node.type === "PLAIN" || node.type === undefined) {
-    if (tag === "tag:yaml.org,2002:str" || tag === "!") return { type: "str", text: raw ?? String(node.value) };
+    if (tag === "tag:yaml.org,2002:str" || tag === "!")
+      return { type: "str", text: raw ?? String(node.value) };
     if (node.value === null && raw === undefined) return null;
     const r = resolvePlainYaml(raw ?? String(node.value));
     if (r.kind === "null") return null;
@@ -134,7 +142,11 @@ function commentLines(text: string | null | undefined): string[] {
 }
 
 /** Comment slots for one comment field of a node; each non-empty line is one sops comment. */
-function commentSlots(owner: { commentBefore?: string | null; comment?: string | null }, field: "commentBefore" | "comment", path: readonly string[]): CommentSlot[] {
+function commentSlots(
+  owner: { commentBefore?: string | null; comment?: string | null },
+  field: "commentBefore" | "comment",
+  path: readonly string[],
+): CommentSlot[] {
   const lines = commentLines(owner[field]);
   const slots: CommentSlot[] = [];
   lines.forEach((line, i) => {
@@ -285,7 +297,10 @@ export class YamlDocument implements SopsDocument, ValueAccess {
 
   comments(): CommentSlot[] {
     const out: CommentSlot[] = [];
-    const own = (node: { commentBefore?: string | null; comment?: string | null }, path: readonly string[]) => {
+    const own = (
+      node: { commentBefore?: string | null; comment?: string | null },
+      path: readonly string[],
+    ) => {
       out.push(...commentSlots(node, "commentBefore", path), ...commentSlots(node, "comment", path));
     };
     const onValue = (node: unknown, path: string[], holder: string[]): void => {
@@ -377,7 +392,8 @@ export class YamlDocument implements SopsDocument, ValueAccess {
     // Comments above the removed key belong to the next entry now, not to the void.
     const before = isScalar(removed?.key) ? removed.key.commentBefore : undefined;
     const next = hit.parent.items[index] as Pair | undefined;
-    if (before && next && isScalar(next.key)) next.key.commentBefore = next.key.commentBefore ? `${before}\n${next.key.commentBefore}` : before;
+    if (before && next && isScalar(next.key))
+      next.key.commentBefore = next.key.commentBefore ? `${before}\n${next.key.commentBefore}` : before;
     return true;
   }
 
@@ -428,6 +444,7 @@ function commentToSeqComment(seq: YAMLSeq, node: Scalar, text: string): void {
   if (index < 0) return;
   seq.items.splice(index, 1);
   const next = seq.items[index] as { commentBefore?: string | null } | undefined;
-  if (next && typeof next === "object") next.commentBefore = next.commentBefore ? `${text}\n${next.commentBefore}` : text;
+  if (next && typeof next === "object")
+    next.commentBefore = next.commentBefore ? `${text}\n${next.commentBefore}` : text;
   else seq.comment = seq.comment ? `${seq.comment}\n${text}` : text;
 }

@@ -67,42 +67,60 @@ export function builtinGroups(cluster: Cluster): GroupDefinition[] {
   ): GroupDefinition => ({ name, charts: [...builtinGroupCharts[name]], dependsOn, waitFor, retry });
 
   return [
-    group("core-infrastructure", [], [
-      helm("longhorn"),
-      deployment("longhorn-driver-deployer", ns.longhorn, 180),
-      helm("metallb"),
-      deployment("metallb-controller", ns.metallb),
-      { kind: "DaemonSet", name: "metallb-speaker", namespace: ns.metallb, timeoutSeconds: 120 },
-    ]),
+    group(
+      "core-infrastructure",
+      [],
+      [
+        helm("longhorn"),
+        deployment("longhorn-driver-deployer", ns.longhorn, 180),
+        helm("metallb"),
+        deployment("metallb-controller", ns.metallb),
+        { kind: "DaemonSet", name: "metallb-speaker", namespace: ns.metallb, timeoutSeconds: 120 },
+      ],
+    ),
     // The original retried 5×30 s because it never waited for MetalLB's webhook; the
     // controller (which serves it) is ready before this group starts, so backoff suffices.
     group("core-config", ["core-infrastructure"], [], { attempts: 5, delaySeconds: 5, maxDelaySeconds: 30 }),
-    group("networking-services", ["core-config"], [
-      helm("ingress-nginx"),
-      deployment("ingress-nginx-controller", ns.nginx, 180),
-      helm("pihole"),
-      deployment("pihole", ns.pihole, 180),
-    ]),
-    group("dns-services", ["networking-services"], [
-      helm("externaldns-pihole"),
-      deployment("externaldns-pihole-external-dns", ns.dns),
-    ]),
-    group("external-access", ["core-config"], [
-      helm("cert-manager"),
-      deployment("cert-manager", ns.dns, 180),
-      deployment("cert-manager-cainjector", ns.dns, 180),
-      deployment("cert-manager-webhook", ns.dns, 180),
-    ]),
-    group("external-dns", ["external-access"], [
-      helm("externaldns-cloudflare"),
-      deployment("externaldns-cloudflare-external-dns", ns.dns),
-    ]),
+    group(
+      "networking-services",
+      ["core-config"],
+      [
+        helm("ingress-nginx"),
+        deployment("ingress-nginx-controller", ns.nginx, 180),
+        helm("pihole"),
+        deployment("pihole", ns.pihole, 180),
+      ],
+    ),
+    group(
+      "dns-services",
+      ["networking-services"],
+      [helm("externaldns-pihole"), deployment("externaldns-pihole-external-dns", ns.dns)],
+    ),
+    group(
+      "external-access",
+      ["core-config"],
+      [
+        helm("cert-manager"),
+        deployment("cert-manager", ns.dns, 180),
+        deployment("cert-manager-cainjector", ns.dns, 180),
+        deployment("cert-manager-webhook", ns.dns, 180),
+      ],
+    ),
+    group(
+      "external-dns",
+      ["external-access"],
+      [helm("externaldns-cloudflare"), deployment("externaldns-cloudflare-external-dns", ns.dns)],
+    ),
     group("external-ingress", ["external-dns", "networking-services"], []),
     group("vpn-services", ["core-config", "external-access"], [deployment("wireguard", ns.wireguard)]),
-    group("apps", ["core-config", "networking-services", "external-access"], [
-      helm("nextcloud", 600),
-      deployment("nextcloud", ns.nextcloud, 300),
-      deployment("signal-proxy", ns.signalProxy),
-    ]),
+    group(
+      "apps",
+      ["core-config", "networking-services", "external-access"],
+      [
+        helm("nextcloud", 600),
+        deployment("nextcloud", ns.nextcloud, 300),
+        deployment("signal-proxy", ns.signalProxy),
+      ],
+    ),
   ];
 }

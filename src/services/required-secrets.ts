@@ -35,7 +35,12 @@ const password = { kind: "random", bytes: 24, encoding: "base64url" } as const;
 /** The secrets `cluster` needs, in a stable order. Pure. */
 export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
   const fixed: SecretRequirement[] = [
-    { name: "k3s_token", usedBy: "k3s server and agents (join token)", source: { kind: "random", bytes: 32, encoding: "hex" }, owner: "root" },
+    {
+      name: "k3s_token",
+      usedBy: "k3s server and agents (join token)",
+      source: { kind: "random", bytes: 32, encoding: "hex" },
+      owner: "root",
+    },
     {
       name: "cloudflare_token",
       usedBy: "cert-manager DNS-01, ExternalDNS (Cloudflare), DDNS",
@@ -43,7 +48,12 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
       owner: "root",
     },
     { name: "pihole_password", usedBy: "Pi-hole web UI and API", source: password, owner: "root" },
-    { name: "wireguard_server_private_key", usedBy: "WireGuard server", source: { kind: "wireguard-private-key" }, owner: "root" },
+    {
+      name: "wireguard_server_private_key",
+      usedBy: "WireGuard server",
+      source: { kind: "wireguard-private-key" },
+      owner: "root",
+    },
     {
       name: "wireguard_server_public_key",
       usedBy: "WireGuard client configs",
@@ -56,17 +66,35 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
       source: { kind: "default", value: `vpn.${cluster.config.domain}` },
       owner: "root",
     },
-    { name: "nextcloud_admin_username", usedBy: "Nextcloud admin account", source: { kind: "default", value: "admin" }, owner: "root" },
+    {
+      name: "nextcloud_admin_username",
+      usedBy: "Nextcloud admin account",
+      source: { kind: "default", value: "admin" },
+      owner: "root",
+    },
     { name: "nextcloud_admin_password", usedBy: "Nextcloud admin account", source: password, owner: "root" },
-    { name: "nextcloud_db_username", usedBy: "Nextcloud database user", source: { kind: "default", value: "nextcloud" }, owner: "root" },
+    {
+      name: "nextcloud_db_username",
+      usedBy: "Nextcloud database user",
+      source: { kind: "default", value: "nextcloud" },
+      owner: "root",
+    },
     { name: "nextcloud_db_password", usedBy: "Nextcloud database user", source: password, owner: "root" },
-    { name: "nextcloud_db_postgres_password", usedBy: "PostgreSQL superuser", source: password, owner: "root" },
+    {
+      name: "nextcloud_db_postgres_password",
+      usedBy: "PostgreSQL superuser",
+      source: password,
+      owner: "root",
+    },
     { name: "nextcloud_redis_password", usedBy: "Nextcloud Redis", source: password, owner: "root" },
   ];
   const users: SecretRequirement[] = cluster.vpn.enabledUsers.map((u) => ({
     name: u.publicKeySecret,
     usedBy: `WireGuard peer ${u.name}`,
-    source: { kind: "user", hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)` },
+    source: {
+      kind: "user",
+      hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)`,
+    },
     owner: "root",
   }));
   return [...fixed, ...users];

@@ -11,7 +11,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  * Deep merge where `override` wins (services.md defect 1 fixed): objects merge key by
  * key, lists and scalars are replaced, and `null` removes a key (as in Helm). Pure.
  */
-export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(
+  base: Record<string, unknown>,
+  override: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
@@ -49,7 +52,13 @@ export function helmRelease(
 /** JSON with object keys sorted at every level: the canonical form we hash. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+    isPlainObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
   );
 }
 
@@ -65,7 +74,11 @@ export function configHashAnnotation(...configs: unknown[]): Record<string, stri
   return { "nixlab.dev/config-hash": sha256(canonicalJson(configs)).slice(0, 16) };
 }
 
-export function meta(name: string, namespace?: string, extra: Partial<K8sObject["metadata"]> = {}): K8sObject["metadata"] {
+export function meta(
+  name: string,
+  namespace?: string,
+  extra: Partial<K8sObject["metadata"]> = {},
+): K8sObject["metadata"] {
   return namespace === undefined ? { name, ...extra } : { name, namespace, ...extra };
 }
 

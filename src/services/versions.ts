@@ -13,7 +13,11 @@ export interface HelmChartPin {
 export const helmCharts = {
   longhorn: { repo: "https://charts.longhorn.io/", chart: "longhorn", version: "1.11.2" },
   metallb: { repo: "https://metallb.github.io/metallb/", chart: "metallb", version: "0.15.3" },
-  "ingress-nginx": { repo: "https://kubernetes.github.io/ingress-nginx/", chart: "ingress-nginx", version: "4.15.1" },
+  "ingress-nginx": {
+    repo: "https://kubernetes.github.io/ingress-nginx/",
+    chart: "ingress-nginx",
+    version: "4.15.1",
+  },
   pihole: { repo: "https://mojo2600.github.io/pihole-kubernetes/", chart: "pihole", version: "2.35.0" },
   "externaldns-pihole": {
     repo: "https://kubernetes-sigs.github.io/external-dns/",

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
 
 const dir = join(import.meta.dirname, "../fixtures/invalid");
-const fixtures = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 
 describe("nixlab check on broken cluster files", () => {
   it("has at least 25 fixtures", () => {
@@ -15,7 +17,10 @@ describe("nixlab check on broken cluster files", () => {
   for (const name of fixtures) {
     it(name, async () => {
       const file = join(dir, name);
-      const [path, message] = readFileSync(file, "utf8").split("\n")[0]!.replace("# expect: ", "").split(" | ");
+      const [path, message] = readFileSync(file, "utf8")
+        .split("\n")[0]!
+        .replace("# expect: ", "")
+        .split(" | ");
       const result = await runCli(["check", "--config", file]);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe("");
@@ -46,7 +51,7 @@ describe("nixlab check on broken cluster files", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("4 problems");
     expect(result.stderr).toContain("nodes.node2.disk (nixlab.yaml:16:11)");
-    expect(result.stderr).toContain("did you mean \"domain\"");
+    expect(result.stderr).toContain('did you mean "domain"');
     expect(result.stderr).toContain("domain (nixlab.yaml:");
     expect(result.stderr).toContain("wireguardUsers.carol.ip");
   });

@@ -4,7 +4,7 @@
  * JSON (nixpkgs and the other inputs replaced by stand-ins), give the expected options.
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   exampleCluster,
@@ -29,7 +29,8 @@ const nixFiles = [
 ];
 
 describe("nix-instantiate --parse", () => {
-  it.each(nixFiles.map((f) => [f.slice(f.indexOf("/", repoRoot.length - 1)), f]))("parses %s", (_, file) => {
+  const label = (f: string) => (f.startsWith(build) ? `build/${relative(build, f)}` : relative(repoRoot, f));
+  it.each(nixFiles.map((f) => [label(f), f]))("parses %s", (_, file) => {
     expect(() => nixInstantiate(["--parse", file])).not.toThrow();
   });
 

@@ -128,6 +128,9 @@ describe.runIf(missing === null || required)("rollback.sh on a real btrfs volume
     subvolume(join(expired, "var-lib-machines", "inner"));
     mkdirSync(join(expired, "plain-dir"));
     subvolume(join(expired, "plain-dir", "deep"));
+    // Names that would trip up word splitting, globbing or a greedy " path " match.
+    subvolume(join(expired, "a path with spaces"));
+    subvolume(join(expired, "a path with spaces", "*"));
     // Expired, named in the seed's format (day without a leading zero).
     const seedName = "2025-9-5_08:00:00";
     subvolume(join(top, "old_roots", seedName));
@@ -164,6 +167,7 @@ describe.runIf(missing === null || required)("rollback.sh on a real btrfs volume
     expect(list).not.toContain(stampOf(now - 40 * day));
     expect(list).not.toContain(seedName);
     expect(list).not.toContain("var-lib-machines");
+    expect(list).not.toContain("spaces");
     // /persist and /nix untouched: same subvolumes, same content.
     expect(subvolumeId(join(top, "persist"))).toBe(persistId);
     expect(subvolumeId(join(top, "nix"))).toBe(nixId);

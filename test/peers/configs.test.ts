@@ -14,10 +14,16 @@ import { requireTool, run } from "../support/peers.ts";
 
 const execFileAsync = promisify(execFile);
 const cluster = exampleCluster((v) => {
-  v.wireguardUsers["dave-y"] = { ip: "10.0.100.9", publicKeySecret: "dave_y_key", allowedIPs: "192.168.1.0/24", nextcloudUser: "dave.y@home" };
+  v.wireguardUsers["dave-y"] = {
+    ip: "10.0.100.9",
+    publicKeySecret: "dave_y_key",
+    allowedIPs: "192.168.1.0/24",
+    nextcloudUser: "dave.y@home",
+  };
 });
 const { files } = renderCluster(cluster);
-const objects = (key: string) => parseAllDocuments(files.find((f) => f.path === `manifests/${key}.yaml`)!.content).map((d) => d.toJS());
+const objects = (key: string) =>
+  parseAllDocuments(files.find((f) => f.path === `manifests/${key}.yaml`)!.content).map((d) => d.toJS());
 const wgData: Record<string, string> = objects("wireguard-config")[0].data;
 const tmp = () => mkdtempSync(join(tmpdir(), "nixlab-peer-"));
 
@@ -44,7 +50,25 @@ describe("nginx accepts the Signal proxy config (nginx -t)", () => {
     const nginx = requireTool("nginx", ctx);
     const openssl = requireTool("openssl", ctx);
     const dir = tmp();
-    expect(run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=signal.home.example.com", "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt")]).status).toBe(0);
+    expect(
+      run(openssl, [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=signal.home.example.com",
+        "-keyout",
+        join(dir, "tls.key"),
+        "-out",
+        join(dir, "tls.crt"),
+      ]).status,
+    ).toBe(0);
     const conf = objects("signal-proxy").find((o) => o.kind === "ConfigMap").data["nginx.conf"] as string;
     const module = "/usr/lib/nginx/modules/ngx_stream_module.so";
     const testable = `${existsSync(module) ? `load_module ${module};\n` : ""}pid ${dir}/nginx.pid;\n${conf.replaceAll("/etc/ssl/signal", dir).replace("/dev/stdout", `${dir}/access.log`)}`;
@@ -56,7 +80,9 @@ describe("nginx accepts the Signal proxy config (nginx -t)", () => {
 
 describe("the ingress strips a client-sent X-Remote-User (nginx with the directives proxySetHeaders renders)", () => {
   const servers: Server[] = [];
-  afterAll(() => servers.forEach((s) => s.close()));
+  afterAll(() => {
+    for (const s of servers) s.close();
+  });
 
   it("never forwards X-Remote-User or X_Remote_User", async (ctx) => {
     const nginx = requireTool("nginx", ctx);
@@ -72,23 +98,39 @@ describe("the ingress strips a client-sent X-Remote-User (nginx with the directi
     const dir = tmp();
     // ingress-nginx renders each proxySetHeaders entry as `proxy_set_header <name> "<value>";`
     // and maps enable-underscores-in-headers=false to nginx's default underscores_in_headers off.
-    const directives = Object.entries(strippedRequestHeaders).map(([k, v]) => `proxy_set_header ${k} "${v}";`).join("\n");
+    const directives = Object.entries(strippedRequestHeaders)
+      .map(([k, v]) => `proxy_set_header ${k} "${v}";`)
+      .join("\n");
     writeFileSync(
       join(dir, "nginx.conf"),
       `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n access_log off;\n server {\n  listen 127.0.0.1:${port};\n  underscores_in_headers off;\n  location / {\n   proxy_pass http://127.0.0.1:${upPort};\n   ${directives}\n  }\n }\n}\n`,
     );
-    const child = execFile(nginx, ["-e", "stderr", "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"]);
+    const child = execFile(nginx, [
+      "-e",
+      "stderr",
+      "-p",
+      dir,
+      "-c",
+      join(dir, "nginx.conf"),
+      "-g",
+      "daemon off;",
+    ]);
     try {
       let body = "";
       for (let i = 0; i < 50 && body !== "ok"; i++) {
         await new Promise((r) => setTimeout(r, 100));
         body = await fetch(`http://127.0.0.1:${port}/`, {
-          headers: { "X-Remote-User": "admin", "X_Remote_User": "admin", "X-Other": "kept" },
-        }).then((r) => r.text(), () => "");
+          headers: { "X-Remote-User": "admin", X_Remote_User: "admin", "X-Other": "kept" },
+        }).then(
+          (r) => r.text(),
+          () => "",
+        );
       }
       expect(body).toBe("ok");
       expect(seen.at(-1)).toMatchObject({ "x-other": "kept" });
-      expect(Object.keys(seen.at(-1)!).filter((h) => h.replace(/_/g, "-").toLowerCase() === "x-remote-user")).toEqual([]);
+      expect(
+        Object.keys(seen.at(-1)!).filter((h) => h.replace(/_/g, "-").toLowerCase() === "x-remote-user"),
+      ).toEqual([]);
     } finally {
       child.kill();
     }
@@ -161,24 +203,32 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
   });
 
   it("every shell script we render parses (sh -n)", () => {
-    for (const name of ["setup.sh", "caddy-run.sh"]) expect(run("sh", ["-n", "-c", wgData[name]!]).status, name).toBe(0);
-    const signal = objects("signal-proxy").find((o) => o.kind === "Deployment").spec.template.spec.containers[0].command[2];
+    for (const name of ["setup.sh", "caddy-run.sh"])
+      expect(run("sh", ["-n", "-c", wgData[name]!]).status, name).toBe(0);
+    const signal = objects("signal-proxy").find((o) => o.kind === "Deployment").spec.template.spec
+      .containers[0].command[2];
     expect(run("sh", ["-n", "-c", signal]).status).toBe(0);
   });
 });
 
 describe("the DDNS job (real python3 against a Cloudflare API stand-in on 127.0.0.1)", () => {
-  interface Record_ { id: string; name: string; content: string }
+  interface Record_ {
+    id: string;
+    name: string;
+    content: string;
+  }
   function fakeCloudflare(state: { ip: string; records: Record_[]; failPatch?: boolean; writes: string[] }) {
     const server = createServer((req, res) => {
       const url = new URL(req.url!, "http://x");
       let body = "";
       req.on("data", (c) => (body += c));
       req.on("end", () => {
-        const send = (result: unknown, success = true) => res.end(JSON.stringify({ success, errors: success ? [] : [{ message: "bad request" }], result }));
+        const send = (result: unknown, success = true) =>
+          res.end(JSON.stringify({ success, errors: success ? [] : [{ message: "bad request" }], result }));
         if (req.headers.authorization !== "Bearer tok3n") return send(null, false);
         if (url.pathname === "/ip") return res.end(state.ip);
-        if (url.pathname === "/client/v4/zones") return send(url.searchParams.get("name") === "example.com" ? [{ id: "z1" }] : []);
+        if (url.pathname === "/client/v4/zones")
+          return send(url.searchParams.get("name") === "example.com" ? [{ id: "z1" }] : []);
         if (url.pathname === "/client/v4/zones/z1/dns_records" && req.method === "GET") {
           return send(state.records.filter((r) => r.name === url.searchParams.get("name")));
         }
@@ -223,7 +273,11 @@ describe("the DDNS job (real python3 against a Cloudflare API stand-in on 127.0.
   it("finds the zone of a sub-domain, creates, updates, then leaves records alone; fails loudly", async (ctx) => {
     const python = requireTool("python3", ctx);
     // The IP endpoint needs no token in reality; the stand-in checks it on the API paths only.
-    const state = { ip: "93.184.216.34", records: [{ id: "r1", name: "signal.home.example.com", content: "1.2.3.4" }] as Record_[], writes: [] as string[] };
+    const state: { ip: string; records: Record_[]; failPatch?: boolean; writes: string[] } = {
+      ip: "93.184.216.34",
+      records: [{ id: "r1", name: "signal.home.example.com", content: "1.2.3.4" }],
+      writes: [],
+    };
     const server = fakeCloudflare(state);
     const origEmit = server.emit.bind(server);
     server.emit = ((event: string, req: any, res: any) => {

@@ -10,8 +10,11 @@ const cluster = exampleCluster();
 const { plan, files } = renderCluster(cluster);
 const manifest = (key: string) =>
   parseAllDocuments(files.find((f) => f.path === `manifests/${key}.yaml`)!.content).map((d) => d.toJS());
-const values = (key: string) => (buildCatalog(cluster).releases.find((r) => r.key === key) as HelmRelease).values as any;
-const allObjects = files.filter((f) => f.path.endsWith(".yaml")).flatMap((f) => parseAllDocuments(f.content).map((d) => d.toJS()));
+const values = (key: string) =>
+  (buildCatalog(cluster).releases.find((r) => r.key === key) as HelmRelease).values as any;
+const allObjects = files
+  .filter((f) => f.path.endsWith(".yaml"))
+  .flatMap((f) => parseAllDocuments(f.content).map((d) => d.toJS()));
 
 describe("deploy groups (services.md §5)", () => {
   it("keeps the seed's groups, charts and dependencies", () => {
@@ -21,10 +24,28 @@ describe("deploy groups (services.md §5)", () => {
       ["networking-services", ["ingress-nginx", "pihole"], ["core-config"]],
       ["dns-services", ["externaldns-pihole"], ["networking-services"]],
       ["external-access", ["cert-manager"], ["core-config"]],
-      ["external-dns", ["externaldns-cloudflare", "cert-manager-issuers", "cloudflare-ddns"], ["external-access"]],
+      [
+        "external-dns",
+        ["externaldns-cloudflare", "cert-manager-issuers", "cloudflare-ddns"],
+        ["external-access"],
+      ],
       ["external-ingress", ["pihole-external-ingress"], ["external-dns", "networking-services"]],
-      ["vpn-services", ["wireguard-config", "wireguard-caddy-cert", "wireguard-storage", "wireguard-deployment", "wireguard-service"], ["core-config", "external-access"]],
-      ["apps", ["signal-proxy", "nextcloud", "nextcloud-network-policy"], ["core-config", "networking-services", "external-access"]],
+      [
+        "vpn-services",
+        [
+          "wireguard-config",
+          "wireguard-caddy-cert",
+          "wireguard-storage",
+          "wireguard-deployment",
+          "wireguard-service",
+        ],
+        ["core-config", "external-access"],
+      ],
+      [
+        "apps",
+        ["signal-proxy", "nextcloud", "nextcloud-network-policy"],
+        ["core-config", "networking-services", "external-access"],
+      ],
     ]);
   });
 
@@ -41,8 +62,12 @@ describe("deploy groups (services.md §5)", () => {
           continue;
         }
         // Raw manifests: the object is in this group; Helm charts: the chart installs into that namespace.
-        const own = allObjects.some((o) => o.kind === w.kind && o.metadata.name === w.name && o.metadata.namespace === w.namespace);
-        const helm = plan.charts.some((c) => g.charts.includes(c.key) && c.kind === "helm" && c.namespace === w.namespace);
+        const own = allObjects.some(
+          (o) => o.kind === w.kind && o.metadata.name === w.name && o.metadata.namespace === w.namespace,
+        );
+        const helm = plan.charts.some(
+          (c) => g.charts.includes(c.key) && c.kind === "helm" && c.namespace === w.namespace,
+        );
         expect(own || helm, `${g.name}: ${w.kind} ${w.namespace}/${w.name}`).toBe(true);
       }
     }
@@ -64,13 +89,17 @@ describe("deploy groups (services.md §5)", () => {
       "wg-server-endpoint",
     ]);
     expect(wg.group).toBe("vpn-services");
-    expect(wg.restart).toEqual([{ apiVersion: "apps/v1", kind: "Deployment", name: "wireguard", namespace: "wireguard-system" }]);
+    expect(wg.restart).toEqual([
+      { apiVersion: "apps/v1", kind: "Deployment", name: "wireguard", namespace: "wireguard-system" },
+    ]);
   });
 
   it("changes only the hashes of the groups a change reaches", () => {
-    const other = renderCluster(exampleCluster((v) => {
-      v.wireguardUsers.carol.allowedIPs = "192.168.1.0/24";
-    })).plan;
+    const other = renderCluster(
+      exampleCluster((v) => {
+        v.wireguardUsers.carol.allowedIPs = "192.168.1.0/24";
+      }),
+    ).plan;
     const changed = plan.groups.filter((g, i) => g.hash !== other.groups[i]!.hash).map((g) => g.name);
     expect(changed).toEqual(["vpn-services"]);
   });
@@ -83,7 +112,12 @@ describe("Helm charts as k3s HelmChart objects", () => {
       apiVersion: "helm.cattle.io/v1",
       kind: "HelmChart",
       metadata: { name: "longhorn", namespace: "kube-system" },
-      spec: { repo: "https://charts.longhorn.io/", chart: "longhorn", version: "1.11.2", targetNamespace: "longhorn-system" },
+      spec: {
+        repo: "https://charts.longhorn.io/",
+        chart: "longhorn",
+        version: "1.11.2",
+        targetNamespace: "longhorn-system",
+      },
     });
     expect(parse(hc.spec.valuesContent)).toEqual({
       persistence: { defaultClass: true, defaultClassReplicaCount: 3 },
@@ -98,10 +132,19 @@ describe("Helm charts as k3s HelmChart objects", () => {
   });
 
   it("deep-merges user values over nixlab's, overrides winning (defect 1)", () => {
-    expect(deepMerge({ a: 1, b: { x: 1, y: 2 } }, { a: 2, b: { x: 9, z: 3 }, c: 4 })).toEqual({ a: 2, b: { x: 9, y: 2, z: 3 }, c: 4 });
+    expect(deepMerge({ a: 1, b: { x: 1, y: 2 } }, { a: 2, b: { x: 9, z: 3 }, c: 4 })).toEqual({
+      a: 2,
+      b: { x: 9, y: 2, z: 3 },
+      c: 4,
+    });
     expect(deepMerge({ a: { b: 1 }, l: [1, 2] }, { a: null, l: [3] })).toEqual({ l: [3] });
     const c = exampleCluster((v) => {
-      v.charts = { "cert-manager": { version: "v1.20.3", values: { prometheus: { enabled: true }, webhook: { replicaCount: 2 } } } };
+      v.charts = {
+        "cert-manager": {
+          version: "v1.20.3",
+          values: { prometheus: { enabled: true }, webhook: { replicaCount: 2 } },
+        },
+      };
     });
     const cm = buildCatalog(c).releases.find((r) => r.key === "cert-manager") as HelmRelease;
     expect(cm.chart.version).toBe("v1.20.3");
@@ -117,17 +160,26 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(nginx.config["enable-underscores-in-headers"]).toBe("false");
     const [policy] = manifest("nextcloud-network-policy");
     expect(policy.kind).toBe("NetworkPolicy");
-    expect(policy.spec.ingress[0].from.map((f: any) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? "same-namespace")).toEqual([
-      "nginx-system",
-      "wireguard-system",
-      "same-namespace",
-    ]);
+    expect(
+      policy.spec.ingress[0].from.map(
+        (f: any) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? "same-namespace",
+      ),
+    ).toEqual(["nginx-system", "wireguard-system", "same-namespace"]);
   });
 
   it("22: Pi-hole's admin UI and API use the pihole_password secret", () => {
-    expect(values("pihole").admin).toEqual({ enabled: true, existingSecret: "pihole-admin", passwordKey: "password" });
-    expect(plan.secrets.find((s) => s.name === "pihole-admin")!.keys).toEqual([{ key: "password", sopsSecret: "pihole_password" }]);
-    expect(values("externaldns-pihole").env[1].valueFrom.secretKeyRef).toEqual({ name: "pihole-api", key: "password" });
+    expect(values("pihole").admin).toEqual({
+      enabled: true,
+      existingSecret: "pihole-admin",
+      passwordKey: "password",
+    });
+    expect(plan.secrets.find((s) => s.name === "pihole-admin")!.keys).toEqual([
+      { key: "password", sopsSecret: "pihole_password" },
+    ]);
+    expect(values("externaldns-pihole").env[1].valueFrom.secretKeyRef).toEqual({
+      name: "pihole-api",
+      key: "password",
+    });
   });
 
   it("23: snippet annotations are off", () => {
@@ -163,20 +215,26 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(cm.data["setup.sh"]).toContain('mkdir -p "$out/wg_confs"');
     const [dep] = manifest("wireguard-deployment");
     expect(dep.spec.template.metadata.annotations["nixlab.dev/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
-    expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "nextcloud-tls").secret.optional).toBe(true);
+    expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "nextcloud-tls").secret.optional).toBe(
+      true,
+    );
     const env = dep.spec.template.spec.containers[0].env.map((e: any) => e.name);
     expect(env).toEqual(["PUID", "PGID", "TZ"]);
     expect(dep.spec.template.spec.securityContext).toBeUndefined();
-    const other = renderCluster(exampleCluster((v) => {
-      v.wireguardUsers.carol.nextcloudUser = "carol";
-    })).files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
+    const other = renderCluster(
+      exampleCluster((v) => {
+        v.wireguardUsers.carol.nextcloudUser = "carol";
+      }),
+    ).files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
     expect(other).not.toBe(files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content);
   });
 
   it("34: the signal-proxy Deployment leaves replicas to its HPA", () => {
     const dep = manifest("signal-proxy").find((o) => o.kind === "Deployment");
     expect(dep.spec).not.toHaveProperty("replicas");
-    expect(dep.spec.template.spec.containers[0].volumeMounts.every((m: any) => m.subPath === undefined)).toBe(true);
+    expect(dep.spec.template.spec.containers[0].volumeMounts.every((m: any) => m.subPath === undefined)).toBe(
+      true,
+    );
   });
 
   it("35: every image nixlab renders is pinned", () => {
@@ -198,10 +256,17 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
 
   it("33: the PostgreSQL superuser password comes from the same Secret; externalDatabase uses the chart's key", () => {
     const nc = values("nextcloud");
-    expect(nc.postgresql.global.postgresql.auth.secretKeys).toEqual({ userPasswordKey: "password", adminPasswordKey: "postgres-password" });
+    expect(nc.postgresql.global.postgresql.auth.secretKeys).toEqual({
+      userPasswordKey: "password",
+      adminPasswordKey: "postgres-password",
+    });
     expect(nc.externalDatabase.user).toBe("nextcloud");
     expect(nc.externalDatabase).not.toHaveProperty("username");
-    expect(plan.secrets.find((s) => s.name === "nextcloud-db")!.keys.map((k) => k.key)).toEqual(["db-username", "password", "postgres-password"]);
+    expect(plan.secrets.find((s) => s.name === "nextcloud-db")!.keys.map((k) => k.key)).toEqual([
+      "db-username",
+      "password",
+      "postgres-password",
+    ]);
   });
 
   it("11: the ClusterIssuers use only cert-manager's fields (email from acmeEmail)", () => {
@@ -211,7 +276,9 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
       server: "https://acme-v02.api.letsencrypt.org/directory",
       email: "admin@example.com",
       privateKeySecretRef: { name: "letsencrypt-prod" },
-      solvers: [{ dns01: { cloudflare: { apiTokenSecretRef: { name: "cloudflare-api-token", key: "api-token" } } } }],
+      solvers: [
+        { dns01: { cloudflare: { apiTokenSecretRef: { name: "cloudflare-api-token", key: "api-token" } } } },
+      ],
     });
   });
 
@@ -254,7 +321,9 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     try {
       attempt();
     } catch (error) {
-      expect((error as { details: string[] }).details.join("\n")).toContain('wireguardUsers.Alice: user name is not usable');
+      expect((error as { details: string[] }).details.join("\n")).toContain(
+        "wireguardUsers.Alice: user name is not usable",
+      );
     }
   });
 });
@@ -266,13 +335,30 @@ describe("the seed's service values kept", () => {
       ["L2Advertisement", "pool", { ipAddressPools: ["pool"] }],
     ]);
     const [ing] = manifest("pihole-external-ingress");
-    expect(ing.spec.tls).toEqual([{ hosts: ["pihole.home.example.com"], secretName: "pihole-external-tls-cert" }]);
+    expect(ing.spec.tls).toEqual([
+      { hosts: ["pihole.home.example.com"], secretName: "pihole-external-tls-cert" },
+    ]);
     expect(ing.metadata.annotations["cert-manager.io/cluster-issuer"]).toBe("letsencrypt-prod");
     const [svc] = manifest("wireguard-service");
-    expect(svc.spec).toMatchObject({ type: "LoadBalancer", loadBalancerIP: "192.168.1.194", ports: [{ port: 51820, protocol: "UDP" }] });
-    expect(manifest("signal-proxy").map((o) => o.kind)).toEqual(["Certificate", "ConfigMap", "Deployment", "Service", "Ingress", "HorizontalPodAutoscaler"]);
+    expect(svc.spec).toMatchObject({
+      type: "LoadBalancer",
+      loadBalancerIP: "192.168.1.194",
+      ports: [{ port: 51820, protocol: "UDP" }],
+    });
+    expect(manifest("signal-proxy").map((o) => o.kind)).toEqual([
+      "Certificate",
+      "ConfigMap",
+      "Deployment",
+      "Service",
+      "Ingress",
+      "HorizontalPodAutoscaler",
+    ]);
     const pihole = values("pihole");
-    expect(pihole.dnsmasq.additionalHostsEntries).toEqual(["192.168.1.250 pihole.home", "192.168.1.250 pihole.test", "192.168.1.250 pihole.home.example.com"]);
+    expect(pihole.dnsmasq.additionalHostsEntries).toEqual([
+      "192.168.1.250 pihole.home",
+      "192.168.1.250 pihole.test",
+      "192.168.1.250 pihole.home.example.com",
+    ]);
     expect(pihole.DNS1).toBe("192.168.1.1");
   });
 });

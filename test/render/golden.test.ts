@@ -44,13 +44,15 @@ describe("nixlab build of the bundled example", () => {
     for (const [path, content] of built) expect(content, path).toBe(golden.get(path));
   });
 
-  it("is byte-identical across runs and between the YAML and TypeScript cluster files", async () => {
+  it("is byte-identical across runs and between the YAML, TypeScript and vars.nix cluster files", async () => {
     const a = await build(example);
     const b = await build(example);
     const ts = await build(join(root, "examples/homelab/nixlab.config.ts"));
+    const nix = await build(join(root, "examples/homelab/vars.nix"));
     expect(b).toEqual(a);
-    // The plan names no source file, so the two formats must give the same bytes.
+    // The plan names no source file, so the three formats must give the same bytes.
     expect(ts).toEqual(a);
+    expect(nix).toEqual(a);
   });
 
   it("replaces a previous build completely and refuses a foreign directory", async () => {
@@ -84,6 +86,8 @@ describe("the README's configuration reference", () => {
   it("is generated from the zod schema (npm run schema)", async () => {
     const { configReference } = await import("../../src/config/reference.ts");
     const readme = readFileSync(join(root, "README.md"), "utf8");
-    expect(readme).toContain(`<!-- config-reference:start -->\n${configReference()}<!-- config-reference:end -->`);
+    expect(readme).toContain(
+      `<!-- config-reference:start -->\n${configReference()}<!-- config-reference:end -->`,
+    );
   });
 });

@@ -21,20 +21,38 @@ describe("every rendered object passes the Kubernetes OpenAPI and CRD schemas", 
   const variants: Record<string, ReturnType<typeof exampleCluster>> = {
     example: exampleCluster(),
     "users with dashes, disabled users, overrides and own services": exampleCluster((v) => {
-      v.wireguardUsers["dave-y"] = { ip: "10.0.100.9", publicKeySecret: "dave_y_key", allowedIPs: "192.168.1.0/24", nextcloudUser: "dave.y@home" };
+      v.wireguardUsers["dave-y"] = {
+        ip: "10.0.100.9",
+        publicKeySecret: "dave_y_key",
+        allowedIPs: "192.168.1.0/24",
+        nextcloudUser: "dave.y@home",
+      };
       v.wireguardUsers.bob.enabled = false;
       delete v.acmeEmail;
       v.namespaces = { dns: "dns", nextcloud: "cloud" };
-      v.charts = { longhorn: { version: "1.11.3", values: { persistence: { defaultClassReplicaCount: 2 } } } };
+      v.charts = {
+        longhorn: { version: "1.11.3", values: { persistence: { defaultClassReplicaCount: 2 } } },
+      };
       v.images = { caddy: "caddy:2.10.0-alpine" };
-      v.groups = { extras: { dependsOn: ["apps"], waitFor: [{ kind: "Deployment", name: "whoami", namespace: "whoami" }] } };
+      v.groups = {
+        extras: {
+          dependsOn: ["apps"],
+          waitFor: [{ kind: "Deployment", name: "whoami", namespace: "whoami" }],
+        },
+      };
       v.services = {
         whoami: {
           group: "extras",
           namespace: "whoami",
-          manifests: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "whoami" }, data: { a: "b" } }],
+          manifests: [
+            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "whoami" }, data: { a: "b" } },
+          ],
         },
-        grafana: { group: "extras", namespace: "monitoring", helm: { repo: "https://grafana.github.io/helm-charts", chart: "grafana", version: "9.0.0" } },
+        grafana: {
+          group: "extras",
+          namespace: "monitoring",
+          helm: { repo: "https://grafana.github.io/helm-charts", chart: "grafana", version: "9.0.0" },
+        },
       };
     }),
   };
@@ -44,7 +62,9 @@ describe("every rendered object passes the Kubernetes OpenAPI and CRD schemas", 
       if (!validator) return ctx.skip("schemas not installed");
       const objects = objectsOf(cluster);
       expect(objects.length).toBeGreaterThan(20);
-      const errors = objects.flatMap(({ file, object }) => validator!.validate(object).map((e) => `${file}: ${e}`));
+      const errors = objects.flatMap(({ file, object }) =>
+        validator!.validate(object).map((e) => `${file}: ${e}`),
+      );
       expect(errors).toEqual([]);
     });
   }

@@ -1,7 +1,16 @@
 // `nixlab secrets …` end to end: the real CLI process, the real sops reading what
 // it writes, one-line errors that leave the file untouched, and no plaintext
 // anywhere but stdout of `get` (and the edit temp file while the editor runs).
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCluster } from "../../src/config/load.ts";
@@ -33,7 +42,9 @@ suite("nixlab secrets CLI", () => {
     const texts: Record<string, string> = { stderr: r.stderr };
     if (!stdoutMayHoldValue) texts.stdout = r.stdout;
     expect(findLeaks(secrets, [project, home, tmp], texts)).toEqual([]);
-    const shmNow = existsSync("/dev/shm") ? readdirSync("/dev/shm").filter((n) => n.startsWith("nixlab-secrets-") && !shmBefore.has(n)) : [];
+    const shmNow = existsSync("/dev/shm")
+      ? readdirSync("/dev/shm").filter((n) => n.startsWith("nixlab-secrets-") && !shmBefore.has(n))
+      : [];
     expect(shmNow, "edit temp dirs must be removed").toEqual([]);
   }
 
@@ -47,7 +58,10 @@ suite("nixlab secrets CLI", () => {
   }
 
   async function values(): Promise<Record<string, unknown>> {
-    const file = await openSecrets(secretsFile(), await parseIdentities(readFileSync(keyFile, "utf8"), keyFile));
+    const file = await openSecrets(
+      secretsFile(),
+      await parseIdentities(readFileSync(keyFile, "utf8"), keyFile),
+    );
     return file.get([]) as Record<string, unknown>;
   }
 
@@ -68,14 +82,17 @@ suite("nixlab secrets CLI", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(statSync(secretsFile()).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(project, ".sops.yaml"), "utf8")).toMatch(/path_regex: .*secrets.*\n\s+age: age1/);
+    expect(readFileSync(join(project, ".sops.yaml"), "utf8")).toMatch(
+      /path_regex: .*secrets.*\n\s+age: age1/,
+    );
     const cluster = await loadCluster({ cwd: project });
     const required = requiredSecrets(cluster).map((s) => s.name);
     const v = await values();
     expect(Object.keys(v)).toEqual(required);
     expect(v.k3s_token).toMatch(/^[0-9a-f]{64}$/);
     expect(v.cloudflare_token).toBe("REPLACE_ME");
-    for (const [k, value] of Object.entries(v)) if (typeof value === "string" && value !== "REPLACE_ME" && k.includes("password")) secrets.push(value);
+    for (const [k, value] of Object.entries(v))
+      if (typeof value === "string" && value !== "REPLACE_ME" && k.includes("password")) secrets.push(value);
     secrets.push(v.k3s_token as string, v.wireguard_server_private_key as string);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: keyFile, HOME: home });
     expect(d.status, d.stderr).toBe(0);
@@ -98,7 +115,9 @@ suite("nixlab secrets CLI", () => {
     expect(first.stderr).toMatch(/placeholder: cloudflare_token/);
     expectNoLeak(first);
     const cluster = await loadCluster({ cwd: project });
-    const placeholders = Object.entries(await values()).filter(([, v]) => v === "REPLACE_ME").map(([k]) => k);
+    const placeholders = Object.entries(await values())
+      .filter(([, v]) => v === "REPLACE_ME")
+      .map(([k]) => k);
     for (const name of placeholders) {
       const value = `filled-${name}-marker-${Math.random().toString(36).slice(2)}`;
       secrets.push(value);
@@ -129,7 +148,8 @@ suite("nixlab secrets CLI", () => {
   });
 
   it("set keeps multi-line values whole (an SSH key) and reads only stdin", async () => {
-    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nmarker-ssh-body-line\n-----END OPENSSH PRIVATE KEY-----\n";
+    const key =
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nmarker-ssh-body-line\n-----END OPENSSH PRIVATE KEY-----\n";
     secrets.push("marker-ssh-body-line");
     const r = run(["set", "private_ssh_key"], key);
     expect(r.status, r.stderr).toBe(0);
@@ -145,13 +165,18 @@ suite("nixlab secrets CLI", () => {
   }
 
   it("edit saves the editor's change, keeps comments, and leaves no temp file", async () => {
+    const info = join(project, "..", "edit-info");
     const editor = editorScript(
       "editor-change.sh",
-      `${JSON.stringify(process.execPath)} -e 'const f=process.argv[1];const fs=require("fs");let t=fs.readFileSync(f,"utf8");t="# kept comment\\n"+t.replace(/^pihole_password: .*$/m,"pihole_password: edited-pihole-marker");fs.writeFileSync(f,t)' "$1"`,
+      `stat -c '%a %n' "$1" > ${JSON.stringify(info)}\n${JSON.stringify(process.execPath)} -e 'const f=process.argv[1];const fs=require("fs");let t=fs.readFileSync(f,"utf8");t="# kept comment\\n"+t.replace(/^pihole_password: .*$/m,"pihole_password: edited-pihole-marker");fs.writeFileSync(f,t)' "$1"`,
     );
     secrets.push("edited-pihole-marker");
     const r = run(["edit"], undefined, { EDITOR: editor });
     expect(r.status, r.stderr).toBe(0);
+    const [mode, tempPath] = readFileSync(info, "utf8").trim().split(" ");
+    expect(mode).toBe("600");
+    if (existsSync("/dev/shm")) expect(tempPath).toMatch(/^\/dev\/shm\/nixlab-secrets-/);
+    expect(existsSync(tempPath!)).toBe(false);
     expect((await values()).pihole_password).toBe("edited-pihole-marker");
     expect(readFileSync(secretsFile(), "utf8")).toMatch(/^#ENC\[AES256_GCM/);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: keyFile, HOME: home });
@@ -186,7 +211,10 @@ suite("nixlab secrets CLI", () => {
 
   it("edit gives up, file untouched, when a syntax error is saved unchanged", () => {
     const before = readFileSync(secretsFile(), "utf8");
-    const editor = editorScript("editor-broken.sh", `case "$(tail -c 20 "$1")" in *unclosed*) ;; *) printf 'broken: [unclosed\\n' >> "$1";; esac`);
+    const editor = editorScript(
+      "editor-broken.sh",
+      `case "$(tail -c 20 "$1")" in *unclosed*) ;; *) printf 'broken: [unclosed\\n' >> "$1";; esac`,
+    );
     const r = run(["edit"], undefined, { EDITOR: editor });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/gave up, nothing was changed/);
@@ -236,15 +264,35 @@ suite("nixlab secrets CLI", () => {
     it("wrong key", () => {
       const other = join(project, "..", "other-key.txt");
       ageKeygen(other);
-      untouched(secretsFile(), () => run(["set", "k3s_token", "--age-key-file", other], "new-value"), /none of your age keys can decrypt .*--age-key-file/);
-      untouched(secretsFile(), () => run(["get", "k3s_token"], undefined, { HOME: join(project, "..", "empty-home"), SOPS_AGE_KEY_FILE: other }), /none of your age keys/);
+      untouched(
+        secretsFile(),
+        () => run(["set", "k3s_token", "--age-key-file", other], "new-value"),
+        /none of your age keys can decrypt .*--age-key-file/,
+      );
+      untouched(
+        secretsFile(),
+        () =>
+          run(["get", "k3s_token"], undefined, {
+            HOME: join(project, "..", "empty-home"),
+            SOPS_AGE_KEY_FILE: other,
+          }),
+        /none of your age keys/,
+      );
     });
 
     it("missing key", () => {
       const emptyHome = join(project, "..", "empty-home");
       mkdirSync(emptyHome, { recursive: true });
-      untouched(secretsFile(), () => run(["list"], undefined, { HOME: emptyHome }), /no age key found .*--age-key-file/);
-      untouched(secretsFile(), () => run(["list", "--age-key-file", join(emptyHome, "nope.txt")]), /cannot read the age key file/);
+      untouched(
+        secretsFile(),
+        () => run(["list"], undefined, { HOME: emptyHome }),
+        /no age key found .*--age-key-file/,
+      );
+      untouched(
+        secretsFile(),
+        () => run(["list", "--age-key-file", join(emptyHome, "nope.txt")]),
+        /cannot read the age key file/,
+      );
     });
 
     it("truncated file", () => {
@@ -252,7 +300,11 @@ suite("nixlab secrets CLI", () => {
       for (const cut of [0.3, 0.6, 0.95]) {
         const path = join(project, `truncated-${cut}.yaml`);
         writeFileSync(path, text.slice(0, Math.floor(text.length * cut)));
-        untouched(path, () => run(["set", "k3s_token", "--file", path], "x"), /restore it from version control/);
+        untouched(
+          path,
+          () => run(["set", "k3s_token", "--file", path], "x"),
+          /restore it from version control/,
+        );
       }
     });
 
@@ -268,10 +320,26 @@ suite("nixlab secrets CLI", () => {
     it("tampered value and MAC", () => {
       const text = readFileSync(secretsFile(), "utf8");
       const valuePath = join(project, "tampered-value.yaml");
-      writeFileSync(valuePath, text.replace(/^(k3s_token: ENC\[AES256_GCM,data:)(.)/m, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A")));
-      untouched(valuePath, () => run(["list", "--file", valuePath]), /value of k3s_token fails authentication/);
+      writeFileSync(
+        valuePath,
+        text.replace(
+          /^(k3s_token: ENC\[AES256_GCM,data:)(.)/m,
+          (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
+        ),
+      );
+      untouched(
+        valuePath,
+        () => run(["list", "--file", valuePath]),
+        /value of k3s_token fails authentication/,
+      );
       const macPath = join(project, "tampered-mac.yaml");
-      writeFileSync(macPath, text.replace(/(mac: ENC\[AES256_GCM,data:)(.)/, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A")));
+      writeFileSync(
+        macPath,
+        text.replace(
+          /(mac: ENC\[AES256_GCM,data:)(.)/,
+          (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
+        ),
+      );
       untouched(macPath, () => run(["list", "--file", macPath]), /integrity check/);
     });
   });

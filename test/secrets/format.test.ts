@@ -8,12 +8,23 @@ import { UserError } from "../../src/errors.ts";
 import { generateAgeKey } from "../../src/secrets/age.ts";
 import { decryptValue, encryptValue, newDataKey } from "../../src/secrets/cipher.ts";
 import { creationRuleFor, goRegExp } from "../../src/secrets/config.ts";
-import { createSecrets, discoverIdentities, encryptPlaintext, openSecrets, parseIdentities } from "../../src/secrets/index.ts";
+import {
+  createSecrets,
+  discoverIdentities,
+  encryptPlaintext,
+  openSecrets,
+  parseIdentities,
+} from "../../src/secrets/index.ts";
 import { JsonDocument } from "../../src/secrets/json-store.ts";
 import { macAdditionalData, parseMetadata, serializeMetadata } from "../../src/secrets/metadata.ts";
 import { combine, split } from "../../src/secrets/shamir.ts";
 import { shouldBeEncrypted } from "../../src/secrets/tree.ts";
-import { canonicalize, formatGoFloat, resolveJsonNumber, resolvePlainYaml } from "../../src/secrets/values.ts";
+import {
+  canonicalize,
+  formatGoFloat,
+  resolveJsonNumber,
+  resolvePlainYaml,
+} from "../../src/secrets/values.ts";
 import { fixtures, tempDir } from "./helpers.ts";
 
 describe("value typing (go-yaml / Go strconv semantics)", () => {
@@ -26,7 +37,12 @@ describe("value typing (go-yaml / Go strconv semantics)", () => {
     expect(formatGoFloat(123.456)).toBe("123.456");
     expect(formatGoFloat(Number.NaN)).toBe("NaN");
     expect(formatGoFloat(-Infinity)).toBe("-Inf");
-    fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (f) => Object.is(Number(formatGoFloat(f)), f) || (f === 0 && Number(formatGoFloat(f)) === 0)));
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        (f) => Object.is(Number(formatGoFloat(f)), f) || (f === 0 && Number(formatGoFloat(f)) === 0),
+      ),
+    );
   });
 
   it("types plain YAML scalars like go-yaml v3 decoding into interface{}", () => {
@@ -58,7 +74,10 @@ describe("value typing (go-yaml / Go strconv semantics)", () => {
     expect(resolveJsonNumber("42")).toEqual({ type: "int", text: "42" });
     expect(resolveJsonNumber("1.0")).toEqual({ type: "float", text: "1" });
     expect(resolveJsonNumber("1e2")).toEqual({ type: "float", text: "100" });
-    expect(resolveJsonNumber("12345678901234567890")).toEqual({ type: "float", text: "12345678901234567000" });
+    expect(resolveJsonNumber("12345678901234567890")).toEqual({
+      type: "float",
+      text: "12345678901234567000",
+    });
   });
 
   it("hashes decrypted values in sops' canonical form", () => {
@@ -80,7 +99,9 @@ describe("value cipher", () => {
       { numRuns: 50 },
     );
     expect(encryptValue({ type: "str", text: "" }, key, "x:")).toBe("");
-    expect(encryptValue({ type: "int", text: "5" }, key, "x:")).toMatch(/^ENC\[AES256_GCM,data:[^,]+,iv:[^,]{44},tag:[^,]{24},type:int\]$/);
+    expect(encryptValue({ type: "int", text: "5" }, key, "x:")).toMatch(
+      /^ENC\[AES256_GCM,data:[^,]+,iv:[^,]{44},tag:[^,]{24},type:int\]$/,
+    );
     expect(() => decryptValue("ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]", key, "x:")).toThrow();
     expect(() => decryptValue("plain", key, "x:")).toThrow(/not in sops/);
   });
@@ -89,11 +110,16 @@ describe("value cipher", () => {
 describe("Shamir secret sharing", () => {
   it("recovers the secret from any threshold-sized subset", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 3 }), (secret, threshold, extra) => {
-        const parts = split(secret, threshold + extra, threshold);
-        expect(combine(parts.slice(extra))).toEqual(secret);
-        expect(combine(parts.slice(0, threshold))).toEqual(secret);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+        (secret, threshold, extra) => {
+          const parts = split(secret, threshold + extra, threshold);
+          expect(combine(parts.slice(extra))).toEqual(secret);
+          expect(combine(parts.slice(0, threshold))).toEqual(secret);
+        },
+      ),
       { numRuns: 40 },
     );
     expect(() => split(new Uint8Array([1]), 2, 1)).toThrow(/threshold must be at least 2/);
@@ -104,7 +130,12 @@ describe("Shamir secret sharing", () => {
 
 describe("metadata", () => {
   const raw = {
-    age: [{ enc: "-----BEGIN AGE ENCRYPTED FILE-----\nx\n-----END AGE ENCRYPTED FILE-----\n", recipient: "age1abc" }],
+    age: [
+      {
+        enc: "-----BEGIN AGE ENCRYPTED FILE-----\nx\n-----END AGE ENCRYPTED FILE-----\n",
+        recipient: "age1abc",
+      },
+    ],
     lastmodified: "2026-01-02T03:04:05Z",
     mac: "ENC[…]",
     unencrypted_suffix: "_unencrypted",
@@ -114,14 +145,33 @@ describe("metadata", () => {
   it("parses and writes back sops' field order", () => {
     const m = parseMetadata(raw, "f.yaml");
     expect(m.keyGroups).toHaveLength(1);
-    expect(Object.keys(serializeMetadata(m))).toEqual(["age", "lastmodified", "mac", "unencrypted_suffix", "version"]);
-    const groups = serializeMetadata({ ...m, keyGroups: [m.keyGroups[0]!, m.keyGroups[0]!], shamirThreshold: 2 });
-    expect(Object.keys(groups)).toEqual(["key_groups", "lastmodified", "mac", "shamir_threshold", "unencrypted_suffix", "version"]);
+    expect(Object.keys(serializeMetadata(m))).toEqual([
+      "age",
+      "lastmodified",
+      "mac",
+      "unencrypted_suffix",
+      "version",
+    ]);
+    const groups = serializeMetadata({
+      ...m,
+      keyGroups: [m.keyGroups[0]!, m.keyGroups[0]!],
+      shamirThreshold: 2,
+    });
+    expect(Object.keys(groups)).toEqual([
+      "key_groups",
+      "lastmodified",
+      "mac",
+      "shamir_threshold",
+      "unencrypted_suffix",
+      "version",
+    ]);
     expect(Object.keys((groups.key_groups as object[])[0]!)).toEqual(["age", "hc_vault"]);
   });
 
   it("rejects damaged metadata with a UserError that says what to do", () => {
-    expect(() => parseMetadata({ ...raw, lastmodified: undefined }, "f.yaml")).toThrow(/\(lastmodified is missing\); restore/);
+    expect(() => parseMetadata({ ...raw, lastmodified: undefined }, "f.yaml")).toThrow(
+      /\(lastmodified is missing\); restore/,
+    );
     expect(() => parseMetadata({ lastmodified: raw.lastmodified }, "f.yaml")).toThrow(/no keys found/);
     expect(() => parseMetadata({ ...raw, encrypted_regex: "x" }, "f.yaml")).toThrow(/more than one/);
     expect(() => parseMetadata("nope", "f.yaml")).toThrow(UserError);
@@ -151,9 +201,15 @@ describe(".sops.yaml creation rules", () => {
       config,
       "creation_rules:\n  - path_regex: (?i)^prod/\n    age: age1prod\n  - path_regex: sub/.*\\.yaml$\n    age: 'age1one, age1two'\n    encrypted_regex: ^data$\n  - key_groups:\n      - age: [age1g1]\n      - age: [age1g2]\n    shamir_threshold: 2\n",
     );
-    expect(creationRuleFor(config, join(dir, "sub/s.yaml"))).toMatchObject({ keyGroups: [["age1one", "age1two"]], encryptedRegex: "^data$" });
+    expect(creationRuleFor(config, join(dir, "sub/s.yaml"))).toMatchObject({
+      keyGroups: [["age1one", "age1two"]],
+      encryptedRegex: "^data$",
+    });
     expect(creationRuleFor(config, join(dir, "PROD/x.json"))).toMatchObject({ keyGroups: [["age1prod"]] });
-    expect(creationRuleFor(config, join(dir, "other.json"))).toMatchObject({ keyGroups: [["age1g1"], ["age1g2"]], shamirThreshold: 2 });
+    expect(creationRuleFor(config, join(dir, "other.json"))).toMatchObject({
+      keyGroups: [["age1g1"], ["age1g2"]],
+      shamirThreshold: 2,
+    });
     expect(goRegExp("(?i)abc").test("ABC")).toBe(true);
     writeFileSync(config, "creation_rules:\n  - path_regex: x$\n    age: not-a-key\n");
     expect(() => creationRuleFor(config, join(dir, "x"))).toThrow(/not an age recipient/);
@@ -178,7 +234,11 @@ describe("age identities", () => {
     const node = join(dir, "node-keys.txt");
     writeFileSync(node, `${keyA.secret}\n`);
     const ids = await discoverIdentities({
-      env: { SOPS_AGE_KEY: `${keyB.secret} ${keyA.secret}`, SOPS_AGE_KEY_FILE: file, XDG_CONFIG_HOME: join(dir, "xdg") },
+      env: {
+        SOPS_AGE_KEY: `${keyB.secret} ${keyA.secret}`,
+        SOPS_AGE_KEY_FILE: file,
+        XDG_CONFIG_HOME: join(dir, "xdg"),
+      },
       nodeKeyFile: node,
     });
     expect(ids.map((i) => [i.recipient, i.source])).toEqual([
@@ -188,8 +248,12 @@ describe("age identities", () => {
       [keyB.recipient, join(dir, "xdg/sops/age/keys.txt")],
       [keyA.recipient, node],
     ]);
-    expect(await discoverIdentities({ ageKeyFile: file, env: { SOPS_AGE_KEY: keyB.secret } })).toHaveLength(1);
-    expect(await discoverIdentities({ env: { HOME: join(dir, "nohome") }, nodeKeyFile: join(dir, "none") })).toEqual([]);
+    expect(await discoverIdentities({ ageKeyFile: file, env: { SOPS_AGE_KEY: keyB.secret } })).toHaveLength(
+      1,
+    );
+    expect(
+      await discoverIdentities({ env: { HOME: join(dir, "nohome") }, nodeKeyFile: join(dir, "none") }),
+    ).toEqual([]);
   });
 
   it("rejects a broken key file without quoting it", async () => {
@@ -220,9 +284,23 @@ describe("documents", () => {
     const file = await openSecrets(path, ids);
     const first = file.toPlaintext();
     // Quoting styles are not stored in an encrypted file (nor by sops); comments and their order are.
-    const comments = (t: string) => t.split("\n").filter((l) => l.includes("#") && !l.includes("not # a comment"));
+    const comments = (t: string) =>
+      t.split("\n").filter((l) => l.includes("#") && !l.includes("not # a comment"));
     expect(comments(first)).toEqual(comments(plain));
-    expect(file.keys()).toEqual(["k3s_token", "nested", "multi", "folded", "unicode", "quoted_number", "quoted_bool", "spaces", "colon_value", "hash_value", "private_ssh_key", "plain_unencrypted"]);
+    expect(file.keys()).toEqual([
+      "k3s_token",
+      "nested",
+      "multi",
+      "folded",
+      "unicode",
+      "quoted_number",
+      "quoted_bool",
+      "spaces",
+      "colon_value",
+      "hash_value",
+      "private_ssh_key",
+      "plain_unencrypted",
+    ]);
     file.set("k3s_token", "new-token");
     await file.save();
     const again = await openSecrets(path, ids);
@@ -234,7 +312,21 @@ describe("documents", () => {
     for (const ext of ["yaml", "json"]) {
       const path = join(dir, `t.${ext}`);
       const file = createSecrets(path, { keyGroups: [[recipient]] });
-      const values = { s: "text", num_like: "0b101", bool_like: "true", date_like: "2024-01-01", i: 42, big: 2n ** 60n, f: 2.5, whole_f: 1e21, t: true, n: null, multi: "a\nb\n", list: ["x", 1, { y: "z" }], empty: "" };
+      const values = {
+        s: "text",
+        num_like: "0b101",
+        bool_like: "true",
+        date_like: "2024-01-01",
+        i: 42,
+        big: 2n ** 60n,
+        f: 2.5,
+        whole_f: 1e21,
+        t: true,
+        n: null,
+        multi: "a\nb\n",
+        list: ["x", 1, { y: "z" }],
+        empty: "",
+      };
       for (const [k, v] of Object.entries(values)) file.set(k, v);
       await file.save();
       const back = await openSecrets(path, ids);

@@ -61,7 +61,13 @@ suite("interop with sops and age", () => {
     expect(file.get(["nested", "empty"])).toBe("");
     expect(file.get(["nested", "nothing"])).toBeNull();
     const plaintext = file.toPlaintext();
-    for (const c of ["# the join token", "# inline note", "# inside nested", "# before two", "# closing comment"]) {
+    for (const c of [
+      "# the join token",
+      "# inline note",
+      "# inside nested",
+      "# before two",
+      "# closing comment",
+    ]) {
       expect(plaintext).toContain(c);
     }
     expect(YamlDocument.parse(sopsDecrypt(enc)).getAt([])).toEqual(YamlDocument.parse(plaintext).getAt([]));
@@ -71,7 +77,16 @@ suite("interop with sops and age", () => {
     const enc = sopsEncrypt("rich.json", richJson);
     const file = await openSecrets(enc, await ids());
     expect(file.get([])).toEqual(jsonValues);
-    expect(file.keys()).toEqual(["k3s_token", "2", "1", "nested", "multi", "unicode", "escapes", "plain_unencrypted"]);
+    expect(file.keys()).toEqual([
+      "k3s_token",
+      "2",
+      "1",
+      "nested",
+      "multi",
+      "unicode",
+      "escapes",
+      "plain_unencrypted",
+    ]);
     expect(file.get(["nested", "big"])).toBe(9007199254740993n);
   });
 
@@ -83,7 +98,13 @@ suite("interop with sops and age", () => {
     expect(text).toContain("plain_unencrypted: visible-by-design");
     const out = sopsDecrypt(path);
     expect(YamlDocument.parse(out).getAt([])).toEqual(yamlValues);
-    for (const c of ["# the join token", "# inline note", "# inside nested", "# before two", "# closing comment"]) {
+    for (const c of [
+      "# the join token",
+      "# inline note",
+      "# inside nested",
+      "# before two",
+      "# closing comment",
+    ]) {
       expect(out).toContain(c);
     }
   });
@@ -126,7 +147,10 @@ suite("interop with sops and age", () => {
     const path = join(dir, "tamper-value.yaml");
     await encryptPlaintext(path, "a: first-value\nb: second-value\n", { keyGroups: [[recipient]] }).save();
     const text = readFileSync(path, "utf8");
-    const tampered = text.replace(/^(a: ENC\[AES256_GCM,data:)(.)/m, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"));
+    const tampered = text.replace(
+      /^(a: ENC\[AES256_GCM,data:)(.)/m,
+      (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
+    );
     expect(tampered).not.toBe(text);
     writeFileSync(path, tampered);
     await expect(openSecrets(path, await ids())).rejects.toThrow(/value of a fails authentication/);
@@ -150,9 +174,14 @@ suite("interop with sops and age", () => {
   it("rejects a tampered MAC in both tools", async () => {
     for (const format of ["yaml", "json"] as const) {
       const path = join(dir, `tamper-mac.${format}`);
-      await encryptPlaintext(path, format === "yaml" ? "a: value-one\n" : '{"a": "value-one"}', { keyGroups: [[recipient]] }).save();
+      await encryptPlaintext(path, format === "yaml" ? "a: value-one\n" : '{"a": "value-one"}', {
+        keyGroups: [[recipient]],
+      }).save();
       const text = readFileSync(path, "utf8");
-      const tampered = text.replace(/(mac"?: "?ENC\[AES256_GCM,data:)(.)/, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"));
+      const tampered = text.replace(
+        /(mac"?: "?ENC\[AES256_GCM,data:)(.)/,
+        (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
+      );
       expect(tampered).not.toBe(text);
       writeFileSync(path, tampered);
       await expect(openSecrets(path, await ids())).rejects.toThrow(/integrity check/);
@@ -190,7 +219,9 @@ suite("interop with sops and age", () => {
     const ageOut = execFileSync(tools.age!, ["-r", ours.recipient, "-a"], { input: "age-payload" });
     const plain = execFileSync(tools.age!, ["-d", "-i", ourKeyFile], { input: ageOut, encoding: "utf8" });
     expect(plain).toBe("age-payload");
-    expect(execFileSync(tools.ageKeygen!, ["-y", ourKeyFile], { encoding: "utf8" }).trim()).toBe(ours.recipient);
+    expect(execFileSync(tools.ageKeygen!, ["-y", ourKeyFile], { encoding: "utf8" }).trim()).toBe(
+      ours.recipient,
+    );
   });
 
   it("reads and writes key groups with a Shamir threshold like sops", async () => {
@@ -211,7 +242,10 @@ suite("interop with sops and age", () => {
     expect(file.get("a")).toBe("shamir-value");
     await expect(openSecrets(plain, await ids())).rejects.toThrow(/2 of 2 key groups needed, 1 opened/);
     const ours = join(dir, "groups-ours.yaml");
-    await encryptPlaintext(ours, "b: written-with-groups\n", { keyGroups: [[recipient], [r2]], shamirThreshold: 2 }).save();
+    await encryptPlaintext(ours, "b: written-with-groups\n", {
+      keyGroups: [[recipient], [r2]],
+      shamirThreshold: 2,
+    }).save();
     const d = sops(["decrypt", ours], { SOPS_AGE_KEY_FILE: both, HOME: dir });
     expect(d.status).toBe(0);
     expect(d.stdout).toBe("b: written-with-groups\n");
@@ -223,7 +257,10 @@ suite("interop with sops and age", () => {
     // mac_only_encrypted has no flag; it comes from a creation rule.
     const macOnlyDir = join(dir, "mac-only");
     mkdirSync(macOnlyDir);
-    writeFileSync(join(macOnlyDir, ".sops.yaml"), `creation_rules:\n  - age: ${recipient}\n    encrypted_regex: ^data$\n    mac_only_encrypted: true\n`);
+    writeFileSync(
+      join(macOnlyDir, ".sops.yaml"),
+      `creation_rules:\n  - age: ${recipient}\n    encrypted_regex: ^data$\n    mac_only_encrypted: true\n`,
+    );
     writeFileSync(join(macOnlyDir, "rules.yaml"), text);
     const macOnly = sops(["encrypt", "-i", "rules.yaml"], env, undefined, macOnlyDir);
     expect(macOnly.status).toBe(0);
@@ -242,11 +279,19 @@ suite("interop with sops and age", () => {
       expect(YamlDocument.parse(sopsDecrypt(enc)).getAt(["port"])).toBe(81);
     }
     const ours = join(dir, "rules-ours.yaml");
-    await encryptPlaintext(ours, text, { keyGroups: [[recipient]], encryptedRegex: "^data$", macOnlyEncrypted: true }).save();
+    await encryptPlaintext(ours, text, {
+      keyGroups: [[recipient]],
+      encryptedRegex: "^data$",
+      macOnlyEncrypted: true,
+    }).save();
     const written = readFileSync(ours, "utf8");
     expect(written).toContain("name: plain-name");
     expect(written).not.toContain("pw-marker");
-    expect(YamlDocument.parse(sopsDecrypt(ours)).getAt([])).toEqual({ data: { password: "pw-marker" }, name: "plain-name", port: 80 });
+    expect(YamlDocument.parse(sopsDecrypt(ours)).getAt([])).toEqual({
+      data: { password: "pw-marker" },
+      name: "plain-name",
+      port: 80,
+    });
   });
 
   it("handles multi-document YAML like sops", async () => {

@@ -18,7 +18,11 @@ export function requireTool(name: string, ctx: { skip: (note?: string) => void }
   throw new Error("unreachable");
 }
 
-export function run(cmd: string, args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) {
   return spawnSync(cmd, args, { encoding: "utf8", ...options });
 }
 

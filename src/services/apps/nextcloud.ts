@@ -105,13 +105,23 @@ export const nextcloud: Service = (cluster) => {
             kind: "NetworkPolicy",
             metadata: meta("nextcloud-web", ns),
             spec: {
-              podSelector: { matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" } },
+              podSelector: {
+                matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" },
+              },
               policyTypes: ["Ingress"],
               ingress: [
                 {
                   from: [
-                    { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.nginx } } },
-                    { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.wireguard } } },
+                    {
+                      namespaceSelector: {
+                        matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.nginx },
+                      },
+                    },
+                    {
+                      namespaceSelector: {
+                        matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.wireguard },
+                      },
+                    },
                     { podSelector: {} },
                   ],
                 },
@@ -123,10 +133,20 @@ export const nextcloud: Service = (cluster) => {
     ],
     secretRefs: [
       ref("nextcloud-admin", "password", "nextcloud_admin_password", "nextcloud-admin-secret"),
-      ref("nextcloud-admin", "nextcloud-username", "nextcloud_admin_username", "nextcloud-admin-username-secret"),
+      ref(
+        "nextcloud-admin",
+        "nextcloud-username",
+        "nextcloud_admin_username",
+        "nextcloud-admin-username-secret",
+      ),
       ref("nextcloud-db", "password", "nextcloud_db_password", "nextcloud-db-secret"),
       ref("nextcloud-db", "db-username", "nextcloud_db_username", "nextcloud-db-username-secret"),
-      ref("nextcloud-db", "postgres-password", "nextcloud_db_postgres_password", "nextcloud-db-postgres-secret"),
+      ref(
+        "nextcloud-db",
+        "postgres-password",
+        "nextcloud_db_postgres_password",
+        "nextcloud-db-postgres-secret",
+      ),
       ref("nextcloud-redis", "password", "nextcloud_redis_password", "nextcloud-redis-secret"),
     ],
   };

@@ -113,7 +113,10 @@ export const signalProxy: Service = (cluster) => {
                       image: image(cluster, "signalProxy"),
                       command: ["/bin/sh", "-c", runScript],
                       ports: [{ name: "tcp", containerPort: 443, protocol: "TCP" }],
-                      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                      resources: {
+                        requests: { cpu: "10m", memory: "16Mi" },
+                        limits: { cpu: "100m", memory: "64Mi" },
+                      },
                       // A directory mount (not subPath) so config updates reach the pod.
                       volumeMounts: [
                         { name: "config", mountPath: "/etc/nginx/signal", readOnly: true },
@@ -142,7 +145,9 @@ export const signalProxy: Service = (cluster) => {
           {
             apiVersion: "networking.k8s.io/v1",
             kind: "Ingress",
-            metadata: meta("signal-proxy", ns, { annotations: { "nginx.ingress.kubernetes.io/ssl-passthrough": "true" } }),
+            metadata: meta("signal-proxy", ns, {
+              annotations: { "nginx.ingress.kubernetes.io/ssl-passthrough": "true" },
+            }),
             spec: {
               ingressClassName: "nginx",
               rules: [
@@ -170,8 +175,14 @@ export const signalProxy: Service = (cluster) => {
               minReplicas: 1,
               maxReplicas: 5,
               metrics: [
-                { type: "Resource", resource: { name: "memory", target: { type: "Utilization", averageUtilization: 75 } } },
-                { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } },
+                {
+                  type: "Resource",
+                  resource: { name: "memory", target: { type: "Utilization", averageUtilization: 75 } },
+                },
+                {
+                  type: "Resource",
+                  resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+                },
               ],
             },
           },

@@ -59,7 +59,10 @@ export const ddns: Service = (cluster) => {
                         },
                       ],
                       volumes: [
-                        { name: "cf-token", secret: { secretName: cloudflareTokenSecret, defaultMode: 0o440 } },
+                        {
+                          name: "cf-token",
+                          secret: { secretName: cloudflareTokenSecret, defaultMode: 0o440 },
+                        },
                         { name: "script", configMap: { name: "cloudflare-ddns" } },
                       ],
                     },

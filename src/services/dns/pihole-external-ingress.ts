@@ -58,7 +58,12 @@ export const piholeExternalIngress: Service = (cluster) => {
         namespace: ns,
         secrets: [],
         objects: [
-          tlsIngress({ name: "pihole-external", namespace: ns, host: `pihole.${cluster.config.domain}`, serviceName: "pihole-web" }),
+          tlsIngress({
+            name: "pihole-external",
+            namespace: ns,
+            host: `pihole.${cluster.config.domain}`,
+            serviceName: "pihole-web",
+          }),
         ],
       },
     ],

@@ -38,7 +38,11 @@ export const pihole: Service = (cluster) => {
             // nextcloud.<domain> → the VPN address is answered by the VPN's own DNS only
             // (defect 25); LAN clients get the ingress address from ExternalDNS.
             customDnsEntries: [`address=/pihole.home/${piholeIp}`],
-            additionalHostsEntries: [`${piholeIp} pihole.home`, `${piholeIp} pihole.test`, `${piholeIp} pihole.${domain}`],
+            additionalHostsEntries: [
+              `${piholeIp} pihole.home`,
+              `${piholeIp} pihole.test`,
+              `${piholeIp} pihole.${domain}`,
+            ],
           },
         },
         [piholeAdminSecret],

@@ -83,7 +83,16 @@ const caddyQuote = (s: string): string => `"${s.replaceAll("\\", "\\\\").replace
  */
 export function caddyfile(cluster: Cluster): string {
   const host = `nextcloud.${cluster.config.domain}`;
-  const lines = ["{", "\tadmin off", "\tauto_https off", "}", "", ":443 {", "\ttls /certs/tls.crt /certs/tls.key", ""];
+  const lines = [
+    "{",
+    "\tadmin off",
+    "\tauto_https off",
+    "}",
+    "",
+    ":443 {",
+    "\ttls /certs/tls.crt /certs/tls.key",
+    "",
+  ];
   for (const user of cluster.vpn.ssoUsers) {
     const m = caddyMatcher(user);
     lines.push(
@@ -147,8 +156,8 @@ export function setupScript(cluster: Cluster): string {
     "  printf '%s' \"$value\"",
     "}",
     "",
-    'server_private=$(read_key server-private-key)',
-    'server_public=$(read_key server-public-key)',
+    "server_private=$(read_key server-private-key)",
+    "server_public=$(read_key server-public-key)",
     'endpoint=$(cat "$secrets/wg-server-endpoint")',
     "if ! printf '%s' \"$endpoint\" | grep -Eq '^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])$'; then",
     '  echo "error: secret key wg-server-endpoint must be a host name or address" >&2',

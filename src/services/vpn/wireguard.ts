@@ -2,7 +2,15 @@
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
-import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
+import {
+  caddyRunScript,
+  caddyfile,
+  clientKey,
+  clientTemplate,
+  corefile,
+  setupScript,
+  wg0Template,
+} from "./configs.ts";
 
 export const wireguardSecret = "wireguard-secrets";
 const configMapName = "wireguard-config";
@@ -65,7 +73,10 @@ export const wireguard: Service = (cluster) => {
                 { name: "TZ", value: cluster.config.timezone },
               ],
               ports: [{ name: "wireguard", containerPort: cluster.vpn.port, protocol: "UDP" }],
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+              resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "500m", memory: "256Mi" },
+              },
               // Privileged for ip_forward and iptables in the pod's network namespace; the
               // wireguard module is loaded by the host (boot.kernelModules), not from the pod.
               securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN"] } },
@@ -76,7 +87,10 @@ export const wireguard: Service = (cluster) => {
               image: image(cluster, "caddy"),
               command: ["/bin/sh", "/etc/caddy/caddy-run.sh"],
               ports: [{ name: "https", containerPort: 443, protocol: "TCP" }],
-              resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+              resources: {
+                requests: { cpu: "50m", memory: "64Mi" },
+                limits: { cpu: "200m", memory: "128Mi" },
+              },
               volumeMounts: [
                 { name: "caddy-config", mountPath: "/etc/caddy", readOnly: true },
                 { name: "nextcloud-tls", mountPath: "/certs", readOnly: true },
@@ -91,7 +105,10 @@ export const wireguard: Service = (cluster) => {
                 { name: "dns", containerPort: 53, protocol: "UDP" },
                 { name: "dns-tcp", containerPort: 53, protocol: "TCP" },
               ],
-              resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+              resources: {
+                requests: { cpu: "10m", memory: "16Mi" },
+                limits: { cpu: "100m", memory: "64Mi" },
+              },
               volumeMounts: [{ name: "coredns-config", mountPath: "/etc/coredns", readOnly: true }],
             },
           ],
@@ -112,7 +129,10 @@ export const wireguard: Service = (cluster) => {
             // Optional: the VPN starts before cert-manager has issued it (defect 30).
             { name: "nextcloud-tls", secret: { secretName: "nextcloud-tls", optional: true } },
             { name: "caddy-data", emptyDir: {} },
-            { name: "coredns-config", configMap: { name: configMapName, items: [{ key: "Corefile", path: "Corefile" }] } },
+            {
+              name: "coredns-config",
+              configMap: { name: configMapName, items: [{ key: "Corefile", path: "Corefile" }] },
+            },
           ],
         },
       },
@@ -143,7 +163,9 @@ export const wireguard: Service = (cluster) => {
 
   return {
     releases: [
-      manifests("wireguard-config", [{ apiVersion: "v1", kind: "ConfigMap", metadata: meta(configMapName, ns), data }]),
+      manifests("wireguard-config", [
+        { apiVersion: "v1", kind: "ConfigMap", metadata: meta(configMapName, ns), data },
+      ]),
       manifests("wireguard-caddy-cert", [
         {
           apiVersion: "cert-manager.io/v1",
@@ -178,7 +200,9 @@ export const wireguard: Service = (cluster) => {
             type: "LoadBalancer",
             loadBalancerIP: wireguardIp,
             selector: labels,
-            ports: [{ name: "wireguard", port: cluster.vpn.port, targetPort: cluster.vpn.port, protocol: "UDP" }],
+            ports: [
+              { name: "wireguard", port: cluster.vpn.port, targetPort: cluster.vpn.port, protocol: "UDP" },
+            ],
           },
         },
       ]),
