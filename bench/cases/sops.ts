@@ -27,8 +27,7 @@ function measure(argv: string[], env: NodeJS.ProcessEnv): { ms: number; mib: num
   const start = process.hrtime.bigint();
   const r = spawnSync("/usr/bin/time", ["-v", ...argv], { encoding: "utf8", env });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0)
-    throw new Error(`${argv[0]} failed: ${r.stderr.split("\n").find((l) => l.trim()) ?? r.status}`);
+  if (r.status !== 0) throw new Error(`${argv[0]} failed: ${r.stderr.split("\n").find((l) => l.trim()) ?? r.status}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   if (!rss) throw new Error("/usr/bin/time -v printed no max RSS");
   return { ms, mib: Number(rss[1]) / 1024 };

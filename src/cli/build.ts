@@ -1,6 +1,8 @@
-import { relative } from "node:path";
+import { dirname, relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
+import { ExitCode, UserError } from "../errors.ts";
+import { buildNodeFiles } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { criticalPath } from "../render/dag.ts";
 import { writeBuildDir } from "../render/write.ts";
@@ -14,10 +16,19 @@ export function registerBuild(program: Command): void {
         "Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)",
       )
       .option("-o, --out <dir>", "build directory", "build")
+      .option("--no-nodes", "render only the Kubernetes side (no flake, node specs or engine bundle)")
       .option("--json", "print what was written as JSON"),
-  ).action(async (options: ConfigOptions & { out: string; json?: boolean }) => {
+  ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    const { plan, files } = renderCluster(cluster);
+    const { plan, files: k8sFiles } = renderCluster(cluster);
+    const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
+    if (nodes && nodes.problems.length > 0) {
+      throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {
+        exitCode: ExitCode.invalidInput,
+        details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
+      });
+    }
+    const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     writeBuildDir(options.out, files);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
@@ -45,6 +56,12 @@ export function registerBuild(program: Command): void {
       `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`,
     );
     out("groups", `${plan.groups.length}, longest chain ${path.join(" → ")}`);
+    if (nodes) {
+      out(
+        "nodes",
+        `${plural(nodes.specs.length, "NixOS configuration")} (${nodes.specs.map((s) => `${s.hostname}:${s.role}`).join(", ")}), flake.nix, engine bundle`,
+      );
+    }
     out("wrote", `${plural(files.length, "file")}, plan ${plan.hash.slice(0, 12)}`);
     process.stdout.write(
       `next: ${pc.cyan("nixlab plan")} to read the deploy order, ${pc.cyan("nixlab deploy")} to apply it\n`,

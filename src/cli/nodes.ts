@@ -57,9 +57,7 @@ export function registerNodes(program: Command): void {
 
   nodes
     .command("apply")
-    .description(
-      "Build and activate the nodes' configurations with nixos-rebuild over SSH (<user>@<host>.local)",
-    )
+    .description("Build and activate the nodes' configurations with nixos-rebuild over SSH (<user>@<host>.local)")
     .option("--on <selector>", "nodes to apply: names, globs, @tags, comma-separated (default: all)")
     .option("--limit <n>", "most nodes rebuilt at once", positiveInt, 4)
     .addOption(new Option("--goal <goal>", "what nixos-rebuild does").choices(goals).default("switch"))
@@ -115,17 +113,10 @@ export function registerNodes(program: Command): void {
       const steps = installSteps(spec, { buildDir: opts.build, ageKeyFile: ageKey });
       const show = steps.map((s, i) => `  ${i + 1}. ${s.title}\n     $ ${s.argv.join(" ")}`);
       if (!opts.yes) {
-        throw new UserError(
-          `not installing ${spec.hostname}: this ERASES ${spec.disk.device} on this machine`,
-          {
-            exitCode: ExitCode.invalidInput,
-            details: [
-              "  the steps would be:",
-              ...show,
-              "  rerun with --yes on the right machine to go ahead",
-            ],
-          },
-        );
+        throw new UserError(`not installing ${spec.hostname}: this ERASES ${spec.disk.device} on this machine`, {
+          exitCode: ExitCode.invalidInput,
+          details: ["  the steps would be:", ...show, "  rerun with --yes on the right machine to go ahead"],
+        });
       }
       if (process.getuid?.() !== 0)
         throw new UserError("nodes install must run as root (on the machine, from the NixOS installer)");

@@ -80,9 +80,7 @@ export function registerSecrets(program: Command): void {
     .description("Read and write the SOPS secrets file (age; compatible with sops)");
 
   withCommon(secrets.command("init"))
-    .description(
-      "Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs",
-    )
+    .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
     .action(async (options: SecretsOptions) => {
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
@@ -118,9 +116,7 @@ export function registerSecrets(program: Command): void {
     });
 
   withCommon(secrets.command("edit"))
-    .description(
-      "Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)",
-    )
+    .description("Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)")
     .action(async (options: SecretsOptions) => {
       const file = await open(options);
       const result = await editSecrets(file);
@@ -206,14 +202,10 @@ export function registerSecrets(program: Command): void {
       const file = await open(options);
       const configPath = findConfigFile(dirname(file.path));
       if (!configPath)
-        throw new UserError(
-          `no .sops.yaml found for ${file.path}; create one (nixlab secrets init writes it)`,
-        );
+        throw new UserError(`no .sops.yaml found for ${file.path}; create one (nixlab secrets init writes it)`);
       const rule = creationRuleFor(configPath, file.path);
       if (!rule)
-        throw new UserError(
-          `no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`,
-        );
+        throw new UserError(`no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`);
       if (!file.setRecipients(rule.keyGroups, rule.shamirThreshold)) {
         info(`${file.path}: recipients already match ${configPath}`);
         return;

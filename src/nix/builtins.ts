@@ -342,8 +342,8 @@ export function createState(): EvalState {
     return F(list[Number(i)]!);
   });
   def("elem", 2, ([x, l], loc) => {
-    const v = F(x!);
-    return expectList(F(l!), loc).some((y) => equals(v, F(y)));
+    // `x` is forced only when there is something to compare it with, as in Nix.
+    return expectList(F(l!), loc).some((y) => equals(F(x!), F(y)));
   });
   def("map", 2, ([f, l], loc) => {
     const fn = F(f!);
@@ -519,6 +519,10 @@ export function createState(): EvalState {
     }
     const toStr: (string | undefined)[] = tos.map(() => undefined);
     const str = expectString(F(s!), loc);
+    if (froms.includes("") && /[^\x00-\x7f]/.test(str)) {
+      // Nix inserts between bytes, splitting UTF-8 characters into invalid text.
+      throw new NixError("unsupported", "replaceStrings with an empty pattern on non-ASCII text splits characters", loc);
+    }
     let out = "";
     let i = 0;
     while (i <= str.length) {

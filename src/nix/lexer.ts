@@ -132,11 +132,8 @@ export function tokenize(src: string, lm: LineMap): Token[] {
         push("${", "${", i, i + 2);
         continue;
       }
-      if (src[i] === "$" || src[i] === "'") {
-        push("indstr", src[i]!, i, i + 1, false);
-        continue;
-      }
-      // Text run: `$` not before `{` or `'`, `'` not before `'` or `$`.
+      // Text run: `$` not before `{` or `'`, `'` not before `'` or `$` (longest match
+      // beats the one-character `$` and `'` rules below).
       let j = i;
       while (j < src.length) {
         const d = src[j];
@@ -150,8 +147,8 @@ export function tokenize(src: string, lm: LineMap): Token[] {
           j += 2;
         } else j++;
       }
-      if (j === i) fail(i, "unterminated indented string");
-      push("indstr", src.slice(i, j), i, j, true);
+      if (j > i) push("indstr", src.slice(i, j), i, j, true);
+      else push("indstr", src[i]!, i, i + 1, false);
       continue;
     }
     if (mode === "inpath" || mode === "inpathSlash") {

@@ -28,9 +28,7 @@ export function readBuildSpecs(buildDir: string): NodeSpec[] {
     if (!result.success) {
       throw new UserError(`${path} is not a node spec of this nixlab version; run \`nixlab build\` again`, {
         exitCode: ExitCode.invalidInput,
-        details: result.error.issues
-          .slice(0, 5)
-          .map((i) => `  ${i.path.join(".") || "(top level)"}: ${i.message}`),
+        details: result.error.issues.slice(0, 5).map((i) => `  ${i.path.join(".") || "(top level)"}: ${i.message}`),
       });
     }
     specs.push(result.data);

@@ -15,9 +15,7 @@ export async function bundleEngine(): Promise<string> {
   } catch (cause) {
     throw new UserError("cannot bundle the deploy engine: esbuild is not installed", {
       cause,
-      details: [
-        "  run `npm install` in the nixlab checkout (esbuild bundles the engine for the master node)",
-      ],
+      details: ["  run `npm install` in the nixlab checkout (esbuild bundles the engine for the master node)"],
     });
   }
   const result = await esbuild.build({

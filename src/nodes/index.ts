@@ -6,12 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "../cluster/model.ts";
 import { bundleEngine } from "./engine.ts";
-import {
-  type NodeRenderInputs,
-  type NodeRenderResult,
-  hardwareConfigPath,
-  renderNodeFiles,
-} from "./render.ts";
+import { type NodeRenderInputs, type NodeRenderResult, hardwareConfigPath, renderNodeFiles } from "./render.ts";
 
 export { bundleEngine } from "./engine.ts";
 export {

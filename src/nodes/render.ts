@@ -28,8 +28,7 @@ export interface NodeRenderResult {
 
 export type { RenderedFile };
 
-export const hardwareConfigPath = (hostname: string): string =>
-  `hosts/${hostname}/hardware-configuration.nix`;
+export const hardwareConfigPath = (hostname: string): string => `hosts/${hostname}/hardware-configuration.nix`;
 export const engineBundlePath = "engine/nixlab.mjs";
 
 /** Serialises a NodeSpec as written to nodes/<hostname>.json. */

@@ -95,9 +95,7 @@ function runOne(options: ApplyOptions, spec: NodeSpec): Promise<NodeOutcome> {
     child.on("error", (error: NodeJS.ErrnoException) => {
       finish(
         null,
-        error.code === "ENOENT"
-          ? `${command} not found on PATH (install Nix, or run from NixOS)`
-          : error.message,
+        error.code === "ENOENT" ? `${command} not found on PATH (install Nix, or run from NixOS)` : error.message,
       );
     });
     child.on("close", (code, signal) => {

@@ -29,9 +29,7 @@ export function selectNodes<T extends Selectable>(nodes: readonly T[], selector:
   for (const term of terms) {
     const isTag = term.startsWith("@");
     const re = globRegExp(isTag ? term.slice(1) : term);
-    const hits = nodes.filter((n) =>
-      isTag ? n.tags.some((t) => re.test(t)) : re.test(n.hostname) || re.test(n.name),
-    );
+    const hits = nodes.filter((n) => (isTag ? n.tags.some((t) => re.test(t)) : re.test(n.hostname) || re.test(n.name)));
     if (hits.length === 0) unmatched.push(term);
     for (const n of hits) chosen.add(n);
   }

@@ -24,10 +24,7 @@ const absPath = z.string().regex(/^\/[A-Za-z0-9._@+:/-]*$/, "an absolute path of
 const relPath = z
   .string()
   .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "a relative path of safe characters")
-  .refine(
-    (p) => !p.split("/").some((part) => part === "." || part === ".."),
-    "a path inside the build directory",
-  );
+  .refine((p) => !p.split("/").some((part) => part === "." || part === ".."), "a path inside the build directory");
 const unixName = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "a Unix user or group name");
 const secretName = z.string().regex(/^[A-Za-z0-9_.-]+$/, "a SOPS key name");
 
@@ -63,9 +60,7 @@ export const nodeSpecSchema = z.strictObject({
     espMountOptions: z.array(z.string()),
     volumeGroup: z.string(),
     logicalVolume: z.string(),
-    subvolumes: z.array(
-      z.strictObject({ name: absPath, mountpoint: absPath, mountOptions: z.array(z.string()) }),
-    ),
+    subvolumes: z.array(z.strictObject({ name: absPath, mountpoint: absPath, mountOptions: z.array(z.string()) })),
   }),
   rollback: z.strictObject({
     device: absPath,
@@ -188,7 +183,8 @@ export function nodeSpec(cluster: Cluster, node: NodeInfo): NodeSpec {
     // Decrypted before users exist: the hashed password of the user and of root.
     { name: "user_password", owner: "root", mode: "0400" as const, neededForUsers: true },
     ...requiredSecrets(cluster)
-      .filter((s) => node.master || hostSecrets.has(s.name))
+      // user_password is declared above (it must be decrypted before users exist).
+      .filter((s) => s.name !== "user_password" && (node.master || hostSecrets.has(s.name)))
       .map((s) => ({
         name: s.name,
         owner: s.owner === "user" ? username : "root",
@@ -274,7 +270,5 @@ export function nodeSpecs(cluster: Cluster): NodeSpec[] {
 export function nodeSpecProblems(value: unknown, label: string): string[] {
   const result = nodeSpecSchema.safeParse(value);
   if (result.success) return [];
-  return result.error.issues.map(
-    (issue) => `${label}: ${issue.path.join(".") || "(top level)"}: ${issue.message}`,
-  );
+  return result.error.issues.map((issue) => `${label}: ${issue.path.join(".") || "(top level)"}: ${issue.message}`);
 }

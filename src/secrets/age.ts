@@ -31,11 +31,7 @@ export function isAgeRecipient(s: string): boolean {
  * whitespace, as sops does for SOPS_AGE_KEY). Returns the identities; throws
  * Error naming the line (never its content) when a line is not an identity.
  */
-export async function parseIdentities(
-  text: string,
-  source: string,
-  multiplePerLine = false,
-): Promise<AgeIdentity[]> {
+export async function parseIdentities(text: string, source: string, multiplePerLine = false): Promise<AgeIdentity[]> {
   const out: AgeIdentity[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -75,10 +71,7 @@ export async function wrapForRecipient(payload: Uint8Array, recipient: string): 
  * Decrypts one stanza's armored `enc` with any of `identities`. Returns null when
  * none of them matches this stanza; throws Error when the stanza is malformed.
  */
-export async function unwrapStanza(
-  enc: string,
-  identities: readonly AgeIdentity[],
-): Promise<Uint8Array | null> {
+export async function unwrapStanza(enc: string, identities: readonly AgeIdentity[]): Promise<Uint8Array | null> {
   let binary: Uint8Array;
   try {
     binary = armor.decode(enc.trim());

@@ -75,8 +75,7 @@ export class IvStash {
  * strings unencrypted). Never throws for valid keys.
  */
 export function encryptValue(value: TypedText, key: Uint8Array, aad: string, stash?: IvStash): string {
-  if (value.text === "" && (value.type === "str" || value.type === "bytes" || value.type === "comment"))
-    return "";
+  if (value.text === "" && (value.type === "str" || value.type === "bytes" || value.type === "comment")) return "";
   const iv = stash?.lookup(aad, value) ?? randomBytes(IV_BYTES);
   const sealed = gcm(key, iv, encoder.encode(aad)).encrypt(encoder.encode(value.text));
   const data = sealed.subarray(0, sealed.length - TAG_BYTES);
@@ -98,8 +97,7 @@ export function decryptValue(ciphertext: string, key: Uint8Array, aad: string, s
   const tag = unb64(m[3]!, "tag");
   const type = m[4]!;
   if (!TYPES.has(type)) throw new ValueDecryptError("format", `unknown value type ${JSON.stringify(type)}`);
-  if (iv.length < 8 || tag.length !== TAG_BYTES)
-    throw new ValueDecryptError("format", "bad iv or tag length");
+  if (iv.length < 8 || tag.length !== TAG_BYTES) throw new ValueDecryptError("format", "bad iv or tag length");
   const sealed = new Uint8Array(data.length + TAG_BYTES);
   sealed.set(data);
   sealed.set(tag, data.length);

@@ -49,8 +49,7 @@ function ageList(value: unknown, where: string): string[] {
     for (const r of item.split(",")) {
       const t = r.trim();
       if (t === "") continue;
-      if (!isAgeRecipient(t))
-        throw new UserError(`${where}: ${JSON.stringify(t)} is not an age recipient (age1…)`);
+      if (!isAgeRecipient(t)) throw new UserError(`${where}: ${JSON.stringify(t)} is not an age recipient (age1…)`);
       if (!out.includes(t)) out.push(t);
     }
   }
@@ -58,8 +57,7 @@ function ageList(value: unknown, where: string): string[] {
 }
 
 function groupRecipients(group: unknown, where: string): string[] {
-  if (typeof group !== "object" || group === null)
-    throw new UserError(`${where}: a key group must be a mapping`);
+  if (typeof group !== "object" || group === null) throw new UserError(`${where}: a key group must be a mapping`);
   const g = group as Record<string, unknown>;
   const out = ageList(g.age, where);
   if (Array.isArray(g.merge))
@@ -78,9 +76,7 @@ export function creationRuleFor(configPath: string, filePath: string): CreationR
   try {
     raw = parse(readFileSync(configPath, "utf8"));
   } catch (error) {
-    throw new UserError(
-      `cannot read ${configPath}: ${(error as Error).message.split("\n")[0]}; fix its YAML`,
-    );
+    throw new UserError(`cannot read ${configPath}: ${(error as Error).message.split("\n")[0]}; fix its YAML`);
   }
   const rules = (raw as { creation_rules?: unknown } | null)?.creation_rules;
   if (rules === undefined || rules === null) return null;
@@ -97,9 +93,7 @@ export function creationRuleFor(configPath: string, filePath: string): CreationR
       try {
         re = goRegExp(r.path_regex);
       } catch {
-        throw new UserError(
-          `${where}: path_regex ${JSON.stringify(r.path_regex)} is not a valid regular expression`,
-        );
+        throw new UserError(`${where}: path_regex ${JSON.stringify(r.path_regex)} is not a valid regular expression`);
       }
       if (!re.test(target)) continue;
     }
@@ -108,9 +102,7 @@ export function creationRuleFor(configPath: string, filePath: string): CreationR
         ? r.key_groups.map((g) => groupRecipients(g, where))
         : [ageList(r.age, where)];
     if (keyGroups.some((g) => g.length === 0)) {
-      throw new UserError(
-        `${where} matches ${target} but gives it no age recipients; add an age key to the rule`,
-      );
+      throw new UserError(`${where} matches ${target} but gives it no age recipients; add an age key to the rule`);
     }
     const out: CreationRule = {
       keyGroups,
@@ -126,8 +118,7 @@ export function creationRuleFor(configPath: string, filePath: string): CreationR
       ["unencryptedCommentRegex", "unencrypted_comment_regex"],
       ["encryptedCommentRegex", "encrypted_comment_regex"],
     ];
-    for (const [field, key] of ruleKeys)
-      if (typeof r[key] === "string" && r[key] !== "") out[field] = r[key] as string;
+    for (const [field, key] of ruleKeys) if (typeof r[key] === "string" && r[key] !== "") out[field] = r[key] as string;
     if (Object.keys(out).filter((k) => ruleKeys.some(([f]) => f === k)).length > 1) {
       throw new UserError(`${where} sets more than one of the *_suffix / *_regex rules; keep one`);
     }

@@ -64,11 +64,7 @@ function recipientList(m: Metadata): string {
   return all.length > 0 ? all.join(", ") : "no age recipients";
 }
 
-async function recoverDataKey(
-  m: Metadata,
-  identities: readonly AgeIdentity[],
-  file: string,
-): Promise<Uint8Array> {
+async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], file: string): Promise<Uint8Array> {
   if (m.keyGroups.every((g) => g.age.length === 0)) {
     throw new UserError(
       `${file} is encrypted only to key types nixlab does not support (pgp, kms, …); decrypt it with sops`,
@@ -100,9 +96,7 @@ async function recoverDataKey(
   if (parts.length < needed) {
     const have = identities.map((i) => i.recipient).join(", ");
     const groups =
-      m.keyGroups.length > 1
-        ? ` (${needed} of ${m.keyGroups.length} key groups needed, ${parts.length} opened)`
-        : "";
+      m.keyGroups.length > 1 ? ` (${needed} of ${m.keyGroups.length} key groups needed, ${parts.length} opened)` : "";
     throw new UserError(
       `none of your age keys can decrypt ${file}${groups}: it is encrypted to ${recipientList(m)}, your keys are ${have}; use a matching key (--age-key-file) or have its owner add yours and run \`nixlab secrets updatekeys\``,
     );
@@ -255,8 +249,7 @@ export class SecretsFile {
   setRecipients(keyGroups: string[][], shamirThreshold = 0): boolean {
     const current = this.keyGroups();
     const same =
-      JSON.stringify(current.map((g) => [...g].sort())) ===
-        JSON.stringify(keyGroups.map((g) => [...g].sort())) &&
+      JSON.stringify(current.map((g) => [...g].sort())) === JSON.stringify(keyGroups.map((g) => [...g].sort())) &&
       (keyGroups.length === 1 || (this.#metadata.shamirThreshold || 0) === (shamirThreshold || 0));
     if (same) return false;
     if (hasForeignKeys(this.#metadata)) {
@@ -297,11 +290,7 @@ export class SecretsFile {
     const mac = encryptDocument(doc, this.#dataKey, this.#metadata, stash);
     const lastModified = nowRfc3339();
     this.#metadata.lastModified = lastModified;
-    this.#metadata.mac = encryptValue(
-      { type: "str", text: mac },
-      this.#dataKey,
-      macAdditionalData(lastModified),
-    );
+    this.#metadata.mac = encryptValue({ type: "str", text: mac }, this.#dataKey, macAdditionalData(lastModified));
     if (!this.#metadata.version || newerVersion(SOPS_FORMAT_VERSION, this.#metadata.version))
       this.#metadata.version = SOPS_FORMAT_VERSION;
     doc.putMetadata(serializeMetadata(this.#metadata));
@@ -341,6 +330,8 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
   }
   const format = formatOf(path);
   const restore = "the file may be truncated or damaged; restore it from version control";
+  if (text.trim() === "")
+    throw new UserError(`${path} is empty; restore it from version control or create it with \`nixlab secrets init\``);
   const doc = parseDocument(text, format, path, restore);
   const raw = doc.takeMetadata();
   if (raw === undefined) {

@@ -168,8 +168,7 @@ export function jsonNodeFrom(value: unknown): JsonNode {
       entries: Object.entries(value).map(([key, v]) => ({ key, value: jsonNodeFrom(v) })),
     };
   }
-  if (typeof value === "boolean")
-    return { kind: "scalar", value: { type: "bool", text: value ? "True" : "False" } };
+  if (typeof value === "boolean") return { kind: "scalar", value: { type: "bool", text: value ? "True" : "False" } };
   if (typeof value === "number" || typeof value === "bigint")
     return { kind: "scalar", value: resolveJsonNumber(String(value)) };
   return { kind: "scalar", value: { type: "str", text: String(value) } };
@@ -248,10 +247,7 @@ export class JsonDocument implements SopsDocument, ValueAccess {
 
   leaves(): LeafSlot[] {
     const out: LeafSlot[] = [];
-    const walk = (
-      holder: { value: JsonNode } | { items: JsonNode[]; index: number },
-      path: string[],
-    ): void => {
+    const walk = (holder: { value: JsonNode } | { items: JsonNode[]; index: number }, path: string[]): void => {
       const node = "value" in holder ? holder.value : holder.items[holder.index]!;
       if (node.kind === "scalar") {
         out.push({

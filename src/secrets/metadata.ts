@@ -76,9 +76,7 @@ function parseGroup(raw: Record<string, unknown>, file: string): KeyGroup {
 }
 
 function invalid(file: string, why: string): UserError {
-  return new UserError(
-    `${file}: the sops metadata is damaged (${why}); restore the file from version control`,
-  );
+  return new UserError(`${file}: the sops metadata is damaged (${why}); restore the file from version control`);
 }
 
 /**

@@ -49,11 +49,8 @@ export function ensureCreationRule(
   const configPath = existing ?? join(dirname(resolve(secretsPath)), CONFIG_FILE_NAME);
   const rel = relative(dirname(configPath), resolve(secretsPath)).split(sep).join("/");
   const pathRegex = `(^|/)${escapeRegExp(rel)}$`;
-  const doc = existing
-    ? parseDocument(readFileSync(existing, "utf8"))
-    : parseDocument("creation_rules: []\n");
-  if (!isMap(doc.contents))
-    doc.contents = doc.createNode({ creation_rules: [] }) as unknown as typeof doc.contents;
+  const doc = existing ? parseDocument(readFileSync(existing, "utf8")) : parseDocument("creation_rules: []\n");
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({ creation_rules: [] }) as unknown as typeof doc.contents;
   let rules = doc.get("creation_rules");
   if (!(rules instanceof YAMLSeq)) {
     rules = new YAMLSeq();

@@ -40,8 +40,8 @@ export interface SopsDocument {
 
 /** Prefix hashed first when mac_only_encrypted is set (sops' MACOnlyEncryptedInitialization). */
 const MAC_ONLY_ENCRYPTED_INIT = Uint8Array.from([
-  0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97,
-  0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
+  0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b, 0x0b, 0x97, 0x5b,
+  0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ]);
 
 export interface WalkRules extends CryptRules {
@@ -94,12 +94,7 @@ class MacHasher {
  * the MAC (uppercase hex SHA-512) to be stored encrypted. Never throws for a
  * well-formed document.
  */
-export function encryptDocument(
-  doc: SopsDocument,
-  key: Uint8Array,
-  rules: WalkRules,
-  stash?: IvStash,
-): string {
+export function encryptDocument(doc: SopsDocument, key: Uint8Array, rules: WalkRules, stash?: IvStash): string {
   const mac = new MacHasher(rules.macOnlyEncrypted);
   for (const leaf of doc.leaves()) {
     const value = leaf.read();
@@ -107,13 +102,11 @@ export function encryptDocument(
     const encrypted = shouldBeEncrypted(leaf.path, rules);
     if (value.type === "comment") {
       // A comment stored as a list item (how sops writes comments inside lists).
-      if (encrypted)
-        leaf.write({ type: "str", text: encryptValue(value, key, additionalData(leaf.path), stash) });
+      if (encrypted) leaf.write({ type: "str", text: encryptValue(value, key, additionalData(leaf.path), stash) });
       continue;
     }
     if (!rules.macOnlyEncrypted || encrypted) mac.add(value.text);
-    if (encrypted)
-      leaf.write({ type: "str", text: encryptValue(value, key, additionalData(leaf.path), stash) });
+    if (encrypted) leaf.write({ type: "str", text: encryptValue(value, key, additionalData(leaf.path), stash) });
   }
   for (const comment of doc.comments()) {
     if (!shouldBeEncrypted(comment.path, rules)) continue;
@@ -143,12 +136,7 @@ export class LeafDecryptError extends Error {
  * decrypt. A comment that does not decrypt under any path is left as it is (sops
  * does the same, for comments written by older versions).
  */
-export function decryptDocument(
-  doc: SopsDocument,
-  key: Uint8Array,
-  rules: WalkRules,
-  stash?: IvStash,
-): string {
+export function decryptDocument(doc: SopsDocument, key: Uint8Array, rules: WalkRules, stash?: IvStash): string {
   const mac = new MacHasher(rules.macOnlyEncrypted);
   for (const leaf of doc.leaves()) {
     const stored = leaf.read();

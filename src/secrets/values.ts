@@ -4,10 +4,7 @@
 import type { TypedText } from "./cipher.ts";
 
 /** What a plain (unquoted, untagged) YAML scalar means to sops. */
-export type Resolved =
-  | { kind: "null" }
-  | { kind: "value"; value: TypedText }
-  | { kind: "unsupported"; why: string };
+export type Resolved = { kind: "null" } | { kind: "value"; value: TypedText } | { kind: "unsupported"; why: string };
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -90,8 +87,7 @@ export function resolvePlainYaml(s: string): Resolved {
         why: "an integer above the signed 64-bit range (quote it to store it as text)",
       };
     }
-    if (YAML_FLOAT.test(plain))
-      return { kind: "value", value: { type: "float", text: formatGoFloat(Number(plain)) } };
+    if (YAML_FLOAT.test(plain)) return { kind: "value", value: { type: "float", text: formatGoFloat(Number(plain)) } };
   }
   return { kind: "value", value: { type: "str", text: s } };
 }
@@ -123,8 +119,7 @@ export function canonicalize(value: TypedText): TypedText {
     }
     case "bool": {
       if (["1", "t", "T", "TRUE", "true", "True"].includes(value.text)) return { type: "bool", text: "True" };
-      if (["0", "f", "F", "FALSE", "false", "False"].includes(value.text))
-        return { type: "bool", text: "False" };
+      if (["0", "f", "F", "FALSE", "false", "False"].includes(value.text)) return { type: "bool", text: "False" };
       throw new Error("bool value does not parse");
     }
     default:

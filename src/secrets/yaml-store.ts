@@ -54,12 +54,9 @@ function readScalar(node: Scalar): TypedText | null {
       return { type: "str", text: Buffer.from(node.value as Uint8Array).toString("utf8") };
     }
     if (
-      [
-        "tag:yaml.org,2002:int",
-        "tag:yaml.org,2002:float",
-        "tag:yaml.org,2002:bool",
-        "tag:yaml.org,2002:null",
-      ].includes(tag)
+      ["tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"].includes(
+        tag,
+      )
     ) {
       const r = resolvePlainYaml(raw ?? String(node.value));
       if (r.kind === "null") return null;
@@ -68,8 +65,7 @@ function readScalar(node: Scalar): TypedText | null {
     return { type: "str", text: raw ?? String(node.value) };
   }
   if (node.type === "PLAIN" || node.type === undefined) {
-    if (tag === "tag:yaml.org,2002:str" || tag === "!")
-      return { type: "str", text: raw ?? String(node.value) };
+    if (tag === "tag:yaml.org,2002:str" || tag === "!") return { type: "str", text: raw ?? String(node.value) };
     if (node.value === null && raw === undefined) return null;
     const r = resolvePlainYaml(raw ?? String(node.value));
     if (r.kind === "null") return null;
@@ -146,13 +142,14 @@ function commentSlots(
   owner: { commentBefore?: string | null; comment?: string | null },
   field: "commentBefore" | "comment",
   path: readonly string[],
+  firstLinePath: readonly string[] = path,
 ): CommentSlot[] {
   const lines = commentLines(owner[field]);
   const slots: CommentSlot[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
     slots.push({
-      path,
+      path: slots.length === 0 ? firstLinePath : path,
       read: () => commentLines(owner[field])[i] ?? "",
       write: (text: string) => {
         const current = commentLines(owner[field]);
@@ -162,6 +159,31 @@ function commentSlots(
     });
   });
   return slots;
+}
+
+/** The path of the innermost block collection that ends where `map` ends. */
+function innermostTrailingPath(map: YAMLMap, path: readonly string[]): readonly string[] {
+  let node: YAMLMap = map;
+  let current = path;
+  for (;;) {
+    const last = node.items[node.items.length - 1] as Pair | undefined;
+    if (!last) return current;
+    const value = last.value;
+    if (isMap(value) && value.items.length > 0 && !value.flow) {
+      current = [...current, keyName(last)];
+      node = value;
+      continue;
+    }
+    if (isSeq(value) && value.items.length > 0 && !value.flow) {
+      current = [...current, keyName(last)];
+      const item = value.items[value.items.length - 1];
+      if (isMap(item) && item.items.length > 0 && !item.flow) {
+        node = item;
+        continue;
+      }
+    }
+    return current;
+  }
 }
 
 /** Replace aliases by copies of what they point to (sops expands them too) and drop anchors. */
@@ -297,10 +319,7 @@ export class YamlDocument implements SopsDocument, ValueAccess {
 
   comments(): CommentSlot[] {
     const out: CommentSlot[] = [];
-    const own = (
-      node: { commentBefore?: string | null; comment?: string | null },
-      path: readonly string[],
-    ) => {
+    const own = (node: { commentBefore?: string | null; comment?: string | null }, path: readonly string[]) => {
       out.push(...commentSlots(node, "commentBefore", path), ...commentSlots(node, "comment", path));
     };
     const onValue = (node: unknown, path: string[], holder: string[]): void => {
@@ -309,7 +328,11 @@ export class YamlDocument implements SopsDocument, ValueAccess {
       else if (isSeq(node)) walkSeq(node, path);
     };
     const walkMap = (map: YAMLMap, path: string[]): void => {
-      own(map, path);
+      out.push(...commentSlots(map, "commentBefore", path));
+      // A mapping's closing comment is printed after its last value. go-yaml (so sops)
+      // files the first such line under the innermost block that ends there, and the
+      // following lines, printed at this mapping's indentation, under this mapping.
+      out.push(...commentSlots(map, "comment", path, innermostTrailingPath(map, path)));
       for (const pair of map.items as Pair[]) {
         if (isScalar(pair.key)) own(pair.key, path);
         onValue(pair.value, [...path, keyName(pair)], path);

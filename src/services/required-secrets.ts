@@ -36,6 +36,12 @@ const password = { kind: "random", bytes: 24, encoding: "base64url" } as const;
 export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
   const fixed: SecretRequirement[] = [
     {
+      name: "user_password",
+      usedBy: "login password of the cluster user and root on every node (sha-512 crypt hash)",
+      source: { kind: "user", hint: "a password hash: `mkpasswd -m sha-512 | nixlab secrets set user_password`" },
+      owner: "root",
+    },
+    {
       name: "k3s_token",
       usedBy: "k3s server and agents (join token)",
       source: { kind: "random", bytes: 32, encoding: "hex" },

@@ -118,7 +118,10 @@ export function strExpr(d: number): fc.Arbitrary<string> {
       fc.tuple(s, s).map(([a, b]) => `''\n  x \${${a}}\n    y\n  \${${b}}''`),
       fc.oneof(i, boolExpr(d - 1), floatExpr(d - 1), listExpr(d - 1)).map((x) => paren(`toString ${x}`)),
       fc.array(s, { maxLength: 3 }).map((xs) => paren(`builtins.concatStringsSep ", " [ ${xs.join(" ")} ]`)),
-      fc.tuple(s, s, s).map(([a, b, c]) => paren(`builtins.replaceStrings [ ${a} ] [ ${b} ] ${c}`)),
+      // A non-empty ASCII pattern: Nix replaces bytewise, so "" would split UTF-8 characters.
+      fc
+        .tuple(fc.constantFrom('"a"', '"$"', '"\\n"', '"ab"', "''x''"), s, s)
+        .map(([a, b, c]) => paren(`builtins.replaceStrings [ ${a} "b" ] [ ${b} "B" ] ${c}`)),
       fc.tuple(fc.nat({ max: 4 }), fc.integer({ min: -1, max: 4 }), fc.constantFrom('"abcdefgh"', '"xy"', '""')).map(
         ([a, b, c]) => paren(`builtins.substring ${a} ${b < 0 ? `(${b})` : b} ${c}`),
       ),

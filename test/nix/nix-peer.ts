@@ -58,58 +58,57 @@ function cleanError(stderr: string): string {
  */
 export function nixEvalMany(exprs: readonly string[], dir?: string): NixOutcome[] {
   const work = dir ?? mkdtempSync(join(tmpdir(), "nixlab-nix-batch-"));
-  const results: (NixOutcome | undefined)[] = exprs.map(() => undefined);
-  let pending = exprs.map((_, i) => i);
+  const results: NixOutcome[] = exprs.map(() => ({ ok: false, error: "not evaluated" }));
   try {
-    while (pending.length > 0) {
-      // Each expression starts on its own line; `starts[k]` is its first line number.
-      let text = "[\n";
-      const starts: number[] = [];
-      let line = 2;
-      for (const i of pending) {
-        starts.push(line);
-        const body = `(builtins.tryEval (let v = (\n${exprs[i]}\n); in builtins.deepSeq v v))\n`;
-        text += body;
-        line += body.split("\n").length - 1;
-      }
-      text += "]\n";
-      const file = join(work, "batch.nix");
-      writeFileSync(file, text);
-      const r = spawnSync(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], {
-        env: nixEnv(),
-        encoding: "utf8",
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      if (r.status === 0) {
-        const out = JSON.parse(r.stdout) as { success: boolean; value: unknown }[];
-        pending.forEach((i, k) => {
-          const o = out[k]!;
-          results[i] = o.success ? { ok: true, value: o.value } : { ok: false, error: "caught by builtins.tryEval" };
-        });
-        break;
-      }
-      const err = cleanError(r.stderr);
-      const m = new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):`).exec(err);
-      let culprit = -1;
-      if (m) {
-        const errLine = Number(m[1]);
-        for (let k = 0; k < starts.length; k++) if (starts[k]! <= errLine) culprit = k;
-      }
-      if (culprit === -1) {
-        // No usable location: evaluate the first pending expression alone to make progress.
-        const i = pending[0]!;
-        const single = nixEvalMany([exprs[i]!], work)[0]!;
-        results[i] = single;
-        pending = pending.slice(1);
-        continue;
-      }
-      results[pending[culprit]!] = { ok: false, error: err };
-      pending = pending.filter((_, k) => k !== culprit);
-    }
+    const all = exprs.map((_, i) => i);
+    // Chunks keep each retry (after an uncatchable error) cheap.
+    for (let k = 0; k < all.length; k += 60) evalChunk(exprs, all.slice(k, k + 60), work, results);
   } finally {
     if (!dir) rmSync(work, { recursive: true, force: true });
   }
-  return results as NixOutcome[];
+  return results;
+}
+
+function evalChunk(exprs: readonly string[], indices: number[], work: string, results: NixOutcome[]): void {
+  // Each expression lives in its own file, so even a syntax error is Nix's error for
+  // that expression alone, and the file name in the message tells which one failed.
+  const fileOf = (i: number) => join(work, `expr-${i}.nix`);
+  for (const i of indices) writeFileSync(fileOf(i), exprs[i]!);
+  let pending = indices;
+  while (pending.length > 0) {
+    const items = pending.map((i) => `(builtins.tryEval (let v = import ${fileOf(i)}; in builtins.deepSeq v v))`);
+    const file = join(work, "nixlab-batch.nix");
+    writeFileSync(file, `[\n${items.join("\n")}\n]\n`);
+    const r = spawnSync(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], {
+      env: nixEnv(),
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    if (r.status === 0) {
+      const out = JSON.parse(r.stdout) as { success: boolean; value: unknown }[];
+      pending.forEach((i, k) => {
+        const o = out[k]!;
+        results[i] = o.success ? { ok: true, value: o.value } : { ok: false, error: "caught by builtins.tryEval" };
+      });
+      return;
+    }
+    const err = cleanError(r.stderr);
+    if (pending.length === 1) {
+      results[pending[0]!] = { ok: false, error: err };
+      return;
+    }
+    const named = [...err.matchAll(/expr-(\d+)\.nix/g)].map((m) => Number(m[1]));
+    const culprit = named.find((i) => pending.includes(i));
+    if (culprit === undefined) {
+      // No location in an expression's file: bisect.
+      const mid = pending.length >> 1;
+      evalChunk(exprs, pending.slice(0, mid), work, results);
+      evalChunk(exprs, pending.slice(mid), work, results);
+      return;
+    }
+    results[culprit] = { ok: false, error: err };
+    pending = pending.filter((i) => i !== culprit);
+  }
 }
 
 /**
@@ -119,7 +118,8 @@ export function nixEvalMany(exprs: readonly string[], dir?: string): NixOutcome[
 export function sameAsNix(ours: unknown, nix: unknown): boolean {
   if (typeof ours === "number" && typeof nix === "number") {
     if (Number.isInteger(ours) && Number.isInteger(nix) && ours === nix) return true;
-    return Number(ours.toPrecision(6)) === Number(nix.toPrecision(6)) || (ours === 0 && nix === 0);
+    // Nix rounds ties to even, JS's toPrecision rounds them up: allow one unit in the 6th digit.
+    return Number(ours.toPrecision(6)) === nix || Math.abs(ours - nix) <= Math.abs(ours) * 1e-5;
   }
   if (Array.isArray(ours) || Array.isArray(nix)) {
     return (

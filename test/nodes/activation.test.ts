@@ -29,15 +29,7 @@ afterAll(() => {
 });
 
 const evaluated = JSON.parse(
-  nixInstantiate([
-    "--eval",
-    "--strict",
-    "--json",
-    join(fixturesDir, "eval-build.nix"),
-    "--arg",
-    "build",
-    build,
-  ]),
+  nixInstantiate(["--eval", "--strict", "--json", join(fixturesDir, "eval-build.nix"), "--arg", "build", build]),
 );
 const text: string = evaluated.nodes.node1.deploy.system.activationScripts["nixlab-release"].text;
 

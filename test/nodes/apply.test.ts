@@ -227,16 +227,7 @@ describe("nixlab nodes apply (CLI)", () => {
 
   it("exits 0 when every selected node succeeded", async () => {
     fresh({ NIXLAB_FAKE_SLEEP: "0.05" });
-    const text = await cli([
-      "nodes",
-      "apply",
-      "--on",
-      "node1",
-      "--build",
-      build,
-      "--log-dir",
-      join(work, "logs-cli2"),
-    ]);
+    const text = await cli(["nodes", "apply", "--on", "node1", "--build", build, "--log-dir", join(work, "logs-cli2")]);
     expect(recorded().map((c) => c.host)).toEqual(["node1"]);
     expect(text).toContain("summary: 1 of 1 ok");
     expect(process.exitCode ?? 0).toBe(0);
@@ -253,8 +244,6 @@ describe("nixlab nodes apply (CLI)", () => {
 
   it("says to run build first when the build directory is empty", async () => {
     fresh();
-    await expect(cli(["nodes", "apply", "--build", join(work, "nothing")])).rejects.toThrow(
-      /holds no NixOS build/,
-    );
+    await expect(cli(["nodes", "apply", "--build", join(work, "nothing")])).rejects.toThrow(/holds no NixOS build/);
   });
 });

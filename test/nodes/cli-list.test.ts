@@ -41,9 +41,7 @@ describe("nixlab nodes list", () => {
   });
 
   it("prints JSON with --json", async () => {
-    const rows = JSON.parse(
-      await cli(["nodes", "list", "--json", "--config", join(exampleDir, "nixlab.yaml")]),
-    );
+    const rows = JSON.parse(await cli(["nodes", "list", "--json", "--config", join(exampleDir, "nixlab.yaml")]));
     expect(rows.map((r: { hostname: string; role: string }) => `${r.hostname}:${r.role}`)).toEqual([
       "node1:server",
       "node2:agent",

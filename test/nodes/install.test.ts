@@ -85,18 +85,14 @@ describe("nixlab nodes install", () => {
     expect(error).toBeInstanceOf(UserError);
     const e = error as UserError;
     expect(e.message).toBe("not installing node1: this ERASES /dev/nvme0n1 on this machine");
-    expect(e.details.join("\n")).toContain(
-      `nixos-install --root /mnt --flake path:${build}#node1 --no-root-passwd`,
-    );
+    expect(e.details.join("\n")).toContain(`nixos-install --root /mnt --flake path:${build}#node1 --no-root-passwd`);
     expect(() => readFileSync(calls)).toThrow();
   });
 
   it("needs an age key and a known host", async () => {
     delete process.env.SOPS_AGE_KEY_FILE;
     process.env.XDG_CONFIG_HOME = join(work, "no-config");
-    await expect(cli(["nodes", "install", "node1", "--build", build, "--yes"])).rejects.toThrow(
-      /no age key given/,
-    );
+    await expect(cli(["nodes", "install", "node1", "--build", build, "--yes"])).rejects.toThrow(/no age key given/);
     await expect(
       cli(["nodes", "install", "node9", "--build", build, "--yes", "--age-key-file", ageKey]),
     ).rejects.toThrow(/no node node9/);
@@ -123,8 +119,7 @@ describe("nixlab nodes install", () => {
   it("stops at the first failing step", async () => {
     process.env.PATH = `${bin}:${savedEnv.PATH}`;
     process.env.NIXLAB_FAKE_INSTALL_EXIT = "7";
-    const expected =
-      process.getuid?.() === 0 ? /step 4 failed \(exit code 7\): nixos-install/ : /must run as root/;
+    const expected = process.getuid?.() === 0 ? /step 4 failed \(exit code 7\): nixos-install/ : /must run as root/;
     await expect(
       cli(["nodes", "install", "node3", "--build", build, "--age-key-file", ageKey, "--yes"]),
     ).rejects.toThrow(expected);

@@ -6,14 +6,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  exampleCluster,
-  fixturesDir,
-  nixInstantiate,
-  renderExample,
-  repoRoot,
-  writeBuild,
-} from "./support.ts";
+import { exampleCluster, fixturesDir, nixInstantiate, renderExample, repoRoot, writeBuild } from "./support.ts";
 
 const cluster = await exampleCluster();
 const result = renderExample(cluster);
@@ -43,17 +36,8 @@ describe("nix-instantiate --parse", () => {
 });
 
 describe("evaluating the build with the real evaluator", () => {
-  // biome-ignore lint/suspicious/noExplicitAny: the evaluator's JSON is checked field by field below.
   const out: any = JSON.parse(
-    nixInstantiate([
-      "--eval",
-      "--strict",
-      "--json",
-      join(fixturesDir, "eval-build.nix"),
-      "--arg",
-      "build",
-      build,
-    ]),
+    nixInstantiate(["--eval", "--strict", "--json", join(fixturesDir, "eval-build.nix"), "--arg", "build", build]),
   );
 
   it("reads every node JSON with builtins.fromJSON into nixosConfigurations and the colmena hive", () => {

@@ -32,6 +32,9 @@ async function build(config: string): Promise<Map<string, string>> {
 describe("nixlab build of the bundled example", () => {
   it("matches the golden files (UPDATE_GOLDEN=1 rewrites them)", async () => {
     const built = await build(example);
+    // The engine bundle is compiled from our own sources: it changes with any code change,
+    // so it is pinned by the determinism test below rather than by a golden copy.
+    built.delete("engine/nixlab.mjs");
     if (process.env.UPDATE_GOLDEN === "1") {
       rmSync(goldenDir, { recursive: true, force: true });
       for (const [path, content] of built) {

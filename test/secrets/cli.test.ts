@@ -1,16 +1,7 @@
 // `nixlab secrets …` end to end: the real CLI process, the real sops reading what
 // it writes, one-line errors that leave the file untouched, and no plaintext
 // anywhere but stdout of `get` (and the edit temp file while the editor runs).
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCluster } from "../../src/config/load.ts";
@@ -58,10 +49,7 @@ suite("nixlab secrets CLI", () => {
   }
 
   async function values(): Promise<Record<string, unknown>> {
-    const file = await openSecrets(
-      secretsFile(),
-      await parseIdentities(readFileSync(keyFile, "utf8"), keyFile),
-    );
+    const file = await openSecrets(secretsFile(), await parseIdentities(readFileSync(keyFile, "utf8"), keyFile));
     return file.get([]) as Record<string, unknown>;
   }
 
@@ -82,9 +70,7 @@ suite("nixlab secrets CLI", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(statSync(secretsFile()).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(project, ".sops.yaml"), "utf8")).toMatch(
-      /path_regex: .*secrets.*\n\s+age: age1/,
-    );
+    expect(readFileSync(join(project, ".sops.yaml"), "utf8")).toMatch(/path_regex: .*secrets.*\n\s+age: age1/);
     const cluster = await loadCluster({ cwd: project });
     const required = requiredSecrets(cluster).map((s) => s.name);
     const v = await values();
@@ -148,8 +134,7 @@ suite("nixlab secrets CLI", () => {
   });
 
   it("set keeps multi-line values whole (an SSH key) and reads only stdin", async () => {
-    const key =
-      "-----BEGIN OPENSSH PRIVATE KEY-----\nmarker-ssh-body-line\n-----END OPENSSH PRIVATE KEY-----\n";
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nmarker-ssh-body-line\n-----END OPENSSH PRIVATE KEY-----\n";
     secrets.push("marker-ssh-body-line");
     const r = run(["set", "private_ssh_key"], key);
     expect(r.status, r.stderr).toBe(0);
@@ -297,14 +282,10 @@ suite("nixlab secrets CLI", () => {
 
     it("truncated file", () => {
       const text = readFileSync(secretsFile(), "utf8");
-      for (const cut of [0.3, 0.6, 0.95]) {
+      for (const cut of [0, 0.3, 0.6, 0.95]) {
         const path = join(project, `truncated-${cut}.yaml`);
         writeFileSync(path, text.slice(0, Math.floor(text.length * cut)));
-        untouched(
-          path,
-          () => run(["set", "k3s_token", "--file", path], "x"),
-          /restore it from version control/,
-        );
+        untouched(path, () => run(["set", "k3s_token", "--file", path], "x"), /restore it from version control/);
       }
     });
 
@@ -327,18 +308,11 @@ suite("nixlab secrets CLI", () => {
           (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
         ),
       );
-      untouched(
-        valuePath,
-        () => run(["list", "--file", valuePath]),
-        /value of k3s_token fails authentication/,
-      );
+      untouched(valuePath, () => run(["list", "--file", valuePath]), /value of k3s_token fails authentication/);
       const macPath = join(project, "tampered-mac.yaml");
       writeFileSync(
         macPath,
-        text.replace(
-          /(mac: ENC\[AES256_GCM,data:)(.)/,
-          (_m, p: string, c: string) => p + (c === "A" ? "B" : "A"),
-        ),
+        text.replace(/(mac: ENC\[AES256_GCM,data:)(.)/, (_m, p: string, c: string) => p + (c === "A" ? "B" : "A")),
       );
       untouched(macPath, () => run(["list", "--file", macPath]), /integrity check/);
     });

@@ -16,15 +16,11 @@ import {
   parseIdentities,
 } from "../../src/secrets/index.ts";
 import { JsonDocument } from "../../src/secrets/json-store.ts";
+import { YamlDocument } from "../../src/secrets/yaml-store.ts";
 import { macAdditionalData, parseMetadata, serializeMetadata } from "../../src/secrets/metadata.ts";
 import { combine, split } from "../../src/secrets/shamir.ts";
 import { shouldBeEncrypted } from "../../src/secrets/tree.ts";
-import {
-  canonicalize,
-  formatGoFloat,
-  resolveJsonNumber,
-  resolvePlainYaml,
-} from "../../src/secrets/values.ts";
+import { canonicalize, formatGoFloat, resolveJsonNumber, resolvePlainYaml } from "../../src/secrets/values.ts";
 import { fixtures, tempDir } from "./helpers.ts";
 
 describe("value typing (go-yaml / Go strconv semantics)", () => {
@@ -145,13 +141,7 @@ describe("metadata", () => {
   it("parses and writes back sops' field order", () => {
     const m = parseMetadata(raw, "f.yaml");
     expect(m.keyGroups).toHaveLength(1);
-    expect(Object.keys(serializeMetadata(m))).toEqual([
-      "age",
-      "lastmodified",
-      "mac",
-      "unencrypted_suffix",
-      "version",
-    ]);
+    expect(Object.keys(serializeMetadata(m))).toEqual(["age", "lastmodified", "mac", "unencrypted_suffix", "version"]);
     const groups = serializeMetadata({
       ...m,
       keyGroups: [m.keyGroups[0]!, m.keyGroups[0]!],
@@ -248,12 +238,10 @@ describe("age identities", () => {
       [keyB.recipient, join(dir, "xdg/sops/age/keys.txt")],
       [keyA.recipient, node],
     ]);
-    expect(await discoverIdentities({ ageKeyFile: file, env: { SOPS_AGE_KEY: keyB.secret } })).toHaveLength(
-      1,
+    expect(await discoverIdentities({ ageKeyFile: file, env: { SOPS_AGE_KEY: keyB.secret } })).toHaveLength(1);
+    expect(await discoverIdentities({ env: { HOME: join(dir, "nohome") }, nodeKeyFile: join(dir, "none") })).toEqual(
+      [],
     );
-    expect(
-      await discoverIdentities({ env: { HOME: join(dir, "nohome") }, nodeKeyFile: join(dir, "none") }),
-    ).toEqual([]);
   });
 
   it("rejects a broken key file without quoting it", async () => {
@@ -284,8 +272,7 @@ describe("documents", () => {
     const file = await openSecrets(path, ids);
     const first = file.toPlaintext();
     // Quoting styles are not stored in an encrypted file (nor by sops); comments and their order are.
-    const comments = (t: string) =>
-      t.split("\n").filter((l) => l.includes("#") && !l.includes("not # a comment"));
+    const comments = (t: string) => t.split("\n").filter((l) => l.includes("#") && !l.includes("not # a comment"));
     expect(comments(first)).toEqual(comments(plain));
     expect(file.keys()).toEqual([
       "k3s_token",
@@ -332,6 +319,20 @@ describe("documents", () => {
       const back = await openSecrets(path, ids);
       expect(back.get([])).toEqual(values);
     }
+  });
+
+  it("round-trips any string through YAML and JSON text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme", minLength: 1 }), (value, key) => {
+        for (const doc of [YamlDocument.empty(), JsonDocument.empty()]) {
+          doc.setAt([key], value);
+          const back =
+            doc instanceof YamlDocument ? YamlDocument.parse(doc.toString()) : JsonDocument.parse(doc.toString());
+          expect(back.getAt([key])).toBe(value);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("keeps JSON key order, including integer-like keys", () => {

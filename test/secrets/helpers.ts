@@ -73,10 +73,7 @@ export function sops(args: string[], env: Record<string, string>, input?: string
 }
 
 /** Runs `nixlab` (bin/nixlab.js under this Node) with only the environment given (plus PATH). */
-export function nixlab(
-  args: string[],
-  options: { env: Record<string, string>; input?: string; cwd?: string },
-): Run {
+export function nixlab(args: string[], options: { env: Record<string, string>; input?: string; cwd?: string }): Run {
   return result(
     spawnSync(process.execPath, [join(repoRoot, "bin/nixlab.js"), ...args], {
       encoding: "utf8",
@@ -106,13 +103,11 @@ export function findLeaks(
   const leaks: string[] = [];
   const check = (where: string, content: string) => {
     for (const s of secrets)
-      if (s.length >= 6 && content.includes(s))
-        leaks.push(`${where} contains ${JSON.stringify(s.slice(0, 12))}…`);
+      if (s.length >= 6 && content.includes(s)) leaks.push(`${where} contains ${JSON.stringify(s.slice(0, 12))}…`);
   };
   for (const dir of dirs)
     if (existsSync(dir))
-      for (const file of walk(dir, []))
-        check(file, readFileSync(file, "latin1") + readFileSync(file, "utf8"));
+      for (const file of walk(dir, [])) check(file, readFileSync(file, "latin1") + readFileSync(file, "utf8"));
   for (const [where, content] of Object.entries(texts)) check(where, content);
   return leaks;
 }

@@ -1,0 +1,77 @@
+# Host basics: name, time zone, boot loader, the cluster user, SSH, mDNS, nix settings.
+{
+  config,
+  lib,
+  pkgs,
+  nixlab,
+  ...
+}:
+let
+  spec = nixlab.spec;
+in
+{
+  networking.hostName = spec.hostname;
+  networking.networkmanager.enable = true;
+  # k3s and MetalLB manage their own iptables rules; a host firewall breaks CNI traffic.
+  networking.firewall.enable = lib.mkForce false;
+  time.timeZone = spec.timezone;
+
+  # GRUB for both firmware kinds: the 1 MiB BIOS boot partition and the ESP; disko
+  # fills in boot.loader.grub.devices from the disk layout.
+  boot.loader.grub = {
+    enable = true;
+    efiSupport = true;
+    efiInstallAsRemovable = true;
+  };
+
+  # Reached as <hostname>.local by `nixlab nodes apply` and colmena.
+  services.avahi = {
+    enable = true;
+    nssmdns4 = true;
+    publish = {
+      enable = true;
+      addresses = true;
+    };
+  };
+
+  users.mutableUsers = false;
+  users.users.${spec.user.name} = {
+    isNormalUser = true;
+    extraGroups = spec.user.extraGroups;
+    openssh.authorizedKeys.keys = spec.user.sshKeys;
+    hashedPasswordFile = config.sops.secrets.user_password.path;
+  };
+  users.users.root.hashedPasswordFile = config.sops.secrets.user_password.path;
+  # `nixos-rebuild --use-remote-sudo` runs unattended for many nodes at once; login is
+  # by SSH key only, so sudo without a password adds no way in.
+  security.sudo.wheelNeedsPassword = false;
+
+  services.openssh = {
+    enable = true;
+    # Host keys live on /persist so fingerprints survive the root wipe.
+    hostKeys = spec.ssh.hostKeys;
+    settings = {
+      PasswordAuthentication = false;
+      KbdInteractiveAuthentication = false;
+      PermitRootLogin = "no";
+    };
+  };
+
+  nix.settings = {
+    experimental-features = [
+      "nix-command"
+      "flakes"
+    ];
+    trusted-users = [
+      "root"
+      spec.user.name
+    ];
+  };
+
+  environment.systemPackages = [
+    pkgs.git
+    pkgs.vim
+  ];
+
+  system.stateVersion = spec.stateVersion;
+}

@@ -1,0 +1,83 @@
+# The master's deploy engine: a oneshot unit running the bundled nixlab CLI, and an
+# activation step that installs each generation's plan and manifests ("the release")
+# and restarts the unit only when they changed.
+#
+# Fixes of the seed's k8s-deploy (services.md §7): the activation step never waits for
+# a deploy (16: restart --no-block, and the unit is kept out of multi-user.target's
+# ordering so a switch does not wait for it either); it runs after sops-nix has
+# decrypted this generation's secrets, and the unit's command is a fixed path into the
+# release, so whichever unit definition systemd has loaded runs this generation's
+# engine, plan and manifests (17).
+{
+  lib,
+  pkgs,
+  nixlab,
+  ...
+}:
+let
+  d = nixlab.spec.deploy;
+  # On /run: rebuilt by every activation, boot included, so it always names the release
+  # of the running generation (a persisted link could name another one after a rollback).
+  releaseLink = "/run/nixlab/release";
+  release = pkgs.runCommand "nixlab-release" { } ''
+    mkdir -p $out
+    cp ${nixlab.root + "/${d.plan}"} $out/deploy-plan.json
+    cp -r ${nixlab.root + "/${d.manifests}"} $out/manifests
+    cp ${nixlab.root + "/${d.engine}"} $out/nixlab.mjs
+    cat > $out/deploy <<EOF
+    #!${pkgs.runtimeShell}
+    exec ${lib.getExe pkgs.nodejs} $out/nixlab.mjs deploy --plan $out/deploy-plan.json --manifests $out/manifests --secrets-dir ${lib.escapeShellArg d.secretsDir} --state ${lib.escapeShellArg d.stateDir} --log-format plain
+    EOF
+    chmod +x $out/deploy
+  '';
+in
+lib.mkIf (d != null) {
+  systemd.services.nixlab-deploy = {
+    description = "nixlab: deploy the cluster's workloads";
+    wantedBy = [ "multi-user.target" ];
+    wants = [
+      "k3s.service"
+      "network-online.target"
+    ];
+    after = [
+      "k3s.service"
+      "network-online.target"
+      "sysinit.target"
+      "basic.target"
+    ];
+    before = [ "shutdown.target" ];
+    conflicts = [ "shutdown.target" ];
+    # Without default dependencies multi-user.target is not ordered after this unit, so
+    # neither boot nor `switch` (which starts that target) waits for a whole deploy.
+    unitConfig.DefaultDependencies = false;
+    # The activation step below restarts it, without blocking; switch must not.
+    restartIfChanged = false;
+    environment.KUBECONFIG = d.kubeconfig;
+    serviceConfig = {
+      Type = "oneshot";
+      ExecStart = "${releaseLink}/deploy";
+      # Bounded: a hung deploy fails the unit instead of running forever.
+      TimeoutStartSec = d.timeoutSeconds;
+    };
+  };
+
+  system.activationScripts.nixlab-release = {
+    # setupSecrets is sops-nix's step: /run/secrets holds this generation's secrets.
+    deps = [
+      "specialfs"
+      "setupSecrets"
+    ];
+    text = ''
+      nixlab_release=${release}
+      if [ "$(readlink ${releaseLink} 2>/dev/null || true)" != "$nixlab_release" ]; then
+        mkdir -p ${dirOf releaseLink}
+        ln -sfn "$nixlab_release" ${releaseLink}.new
+        mv -T ${releaseLink}.new ${releaseLink}
+        echo "nixlab: installed deploy release $nixlab_release"
+        # During boot systemd is not running yet and this fails harmlessly: the unit then
+        # starts through multi-user.target.
+        ${pkgs.systemd}/bin/systemctl restart --no-block nixlab-deploy.service 2>/dev/null || true
+      fi
+    '';
+  };
+}
