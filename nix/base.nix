@@ -15,6 +15,8 @@ in
   # k3s and MetalLB manage their own iptables rules; a host firewall breaks CNI traffic.
   networking.firewall.enable = lib.mkForce false;
   time.timeZone = spec.timezone;
+  # The WireGuard pod may run on any node and does not load kernel modules itself.
+  boot.kernelModules = [ "wireguard" ];
 
   # GRUB for both firmware kinds: the 1 MiB BIOS boot partition and the ESP; disko
   # fills in boot.loader.grub.devices from the disk layout.

@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
+import { dirname } from "node:path";
+import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
 
@@ -20,8 +22,10 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
+      warnings: nodeInputProblems(cluster, dirname(cluster.source)),
     };
     if (options.json) return printJson(summary);
+    for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     process.stdout.write(
       `${pc.green("ok")} ${cluster.source}: ${plural(summary.nodes, "node")} (master ${summary.master}), ` +
         `${plural(summary.vpnUsers, "VPN user")}, ${plural(summary.charts, "chart")} in ${plural(summary.groups, "group")}\n`,

@@ -4,6 +4,7 @@ import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
 import { registerGraph } from "./graph.ts";
+import { registerImport } from "./import.ts";
 import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
@@ -14,6 +15,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerBuild,
   registerPlan,
   registerGraph,
+  registerImport,
   registerSecrets,
   registerNodes,
 ];

@@ -36,3 +36,14 @@ export async function loadNodeInputs(clusterDir: string): Promise<NodeRenderInpu
 export async function buildNodeFiles(cluster: Cluster, clusterDir: string): Promise<NodeRenderResult> {
   return renderNodeFiles(cluster, await loadNodeInputs(clusterDir));
 }
+
+/** What would stop `build` from writing the NixOS side (hardware configs, secrets.yaml), without bundling the engine. */
+export function nodeInputProblems(cluster: Cluster, clusterDir: string): string[] {
+  return renderNodeFiles(cluster, {
+    clusterDir,
+    readHardwareConfig: (hostname) => readIfExists(join(clusterDir, hardwareConfigPath(hostname))),
+    readClusterFile: (relativePath) => readIfExists(join(clusterDir, relativePath)),
+    // The bundle is build's own output, not an input a user can be missing.
+    engineBundle: "",
+  }).problems;
+}

@@ -70,7 +70,7 @@ export function resolvePlainYaml(s: string): Resolved {
   if (NULLS.has(s)) return { kind: "null" };
   if (TRUES.has(s)) return { kind: "value", value: { type: "bool", text: "True" } };
   if (FALSES.has(s)) return { kind: "value", value: { type: "bool", text: "False" } };
-  const special = SPECIAL_FLOATS[s];
+  const special = Object.hasOwn(SPECIAL_FLOATS, s) ? SPECIAL_FLOATS[s] : undefined;
   if (special !== undefined) return { kind: "value", value: { type: "float", text: formatGoFloat(special) } };
   const first = s[0]!;
   if (first === ".") {

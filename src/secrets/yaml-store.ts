@@ -212,7 +212,10 @@ function nodeToValue(node: unknown): SecretValue {
   }
   if (isMap(node)) {
     const out: { [key: string]: SecretValue } = {};
-    for (const pair of node.items as Pair[]) out[keyName(pair)] = nodeToValue(pair.value);
+    // defineProperty, so a key named __proto__ is data, not the object's prototype.
+    for (const pair of node.items as Pair[]) {
+      Object.defineProperty(out, keyName(pair), { value: nodeToValue(pair.value), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   if (isSeq(node)) return node.items.map(nodeToValue);

@@ -63,6 +63,8 @@ describe("value typing (go-yaml / Go strconv semantics)", () => {
     expect(t("~")).toBe("null");
     expect(t("2024-01-01")).toBe("str:2024-01-01");
     expect(t("12:30")).toBe("str:12:30");
+    expect(t("valueOf")).toBe("str:valueOf");
+    expect(t("__proto__")).toBe("str:__proto__");
     expect(t("18446744073709551615")).toBe("unsupported");
   });
 
