@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a real Kubernetes control plane on 127.0.0.1 for the e2e tests and benchmarks:
-# etcd (Debian etcd-server), kube-apiserver, kube-controller-manager and kube-scheduler
-# (built by scripts/setup.d/40-testbed.sh), and kwok with a few fake nodes whose pods become
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler (all built from the
+# Go modules pinned in testbed/go.mod by scripts/setup.d/40-testbed.sh), and kwok with a few fake nodes whose pods become
 # Ready (and Job pods Succeeded), so Deployments, StatefulSets, DaemonSets and Jobs
 # really roll out. Idempotent: when the testbed already answers, it only prints the
 # kubeconfig path. Everything lives under $NIXLAB_TESTBED_DIR (default .testbed/):
@@ -43,10 +43,9 @@ fi
 # A partial testbed (a crashed component, a reboot) is restarted from scratch.
 "$root/testbed/down.sh" >/dev/null 2>&1 || true
 
-for b in kube-apiserver kube-controller-manager kube-scheduler kwok; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
   [ -x "$bin/$b" ] || { log "$bin/$b missing: run 'bash scripts/setup.d/40-testbed.sh' first"; exit 1; }
 done
-command -v etcd >/dev/null || { log "etcd missing: install Debian's etcd-server (scripts/setup.d/00-apt.sh)"; exit 1; }
 mkdir -p "$pki" "$run/exec"
 
 if [ ! -f "$pki/admin.crt" ]; then
@@ -69,11 +68,6 @@ if [ ! -f "$pki/admin.crt" ]; then
   chmod 600 "$pki"/*.key
 fi
 
-# Debian's etcd (3.4) has no watch progress notifications, so the apiserver refuses
-# streaming lists; client-go would then fall back to relisting every few seconds, which
-# made pods go Ready seconds late. Plain list+watch is immediate.
-export KUBE_FEATURE_WatchListClient=false
-
 start() { # start NAME COMMAND…: background, own session, pid and log under run/
   local name=$1; shift
   setsid "$@" >"$run/$name.log" 2>&1 </dev/null &
@@ -83,11 +77,11 @@ start() { # start NAME COMMAND…: background, own session, pid and log under ru
 etcd_port=$(free_port); etcd_peer=$(free_port)
 rm -rf "$run/etcd"
 log "starting etcd on 127.0.0.1:$etcd_port"
-start etcd etcd --name testbed --data-dir "$run/etcd" \
+start etcd "$bin/etcd" --name testbed --data-dir "$run/etcd" \
   --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
   --listen-peer-urls "http://127.0.0.1:$etcd_peer" --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
   --initial-cluster "testbed=http://127.0.0.1:$etcd_peer" --quota-backend-bytes 2147483648 \
-  --log-level warn
+  --log-level warn --unsafe-no-fsync
 wait_for 30 etcd curl -sf "http://127.0.0.1:$etcd_port/health"
 
 api_port=$(free_port); kwok_port=$(free_port)

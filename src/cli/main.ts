@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
+import { registerDeploy } from "./deploy.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
 import { registerNodes } from "./nodes.ts";
@@ -18,6 +19,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerImport,
   registerSecrets,
   registerNodes,
+  registerDeploy,
 ];
 
 export function createProgram(): Command {

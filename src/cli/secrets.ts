@@ -6,20 +6,10 @@ import type { Command } from "commander";
 import { findClusterFile, loadCluster } from "../config/load.ts";
 import { UserError } from "../errors.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
-import {
-  addMissing,
-  checkRequired,
-  createAgeKeyFile,
-  createSecrets,
-  creationRuleFor,
-  discoverIdentities,
-  editSecrets,
-  ensureCreationRule,
-  findConfigFile,
-  newKeyLocation,
-  openSecrets,
-  type SecretsFile,
-} from "../secrets/index.ts";
+import type { SecretsFile } from "../secrets/index.ts";
+
+/** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
+const lib = () => import("../secrets/index.ts");
 
 interface SecretsOptions {
   file?: string;
@@ -50,6 +40,7 @@ function secretsPath(options: SecretsOptions): string {
 }
 
 async function open(options: SecretsOptions): Promise<SecretsFile> {
+  const { discoverIdentities, openSecrets } = await lib();
   const path = secretsPath(options);
   const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
   return openSecrets(path, identities);
@@ -82,6 +73,16 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("init"))
     .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
     .action(async (options: SecretsOptions) => {
+      const {
+        addMissing,
+        checkRequired,
+        createAgeKeyFile,
+        createSecrets,
+        discoverIdentities,
+        ensureCreationRule,
+        newKeyLocation,
+        openSecrets,
+      } = await lib();
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
       let identities = await discoverIdentities(
@@ -99,8 +100,14 @@ export function registerSecrets(program: Command): void {
       let file: SecretsFile;
       if (existsSync(path)) {
         file = await openSecrets(path, identities);
+        // updatekeys needs a rule for the file; write one for its current recipients if there is none.
+        const groups = file.keyGroups();
+        if (groups.length === 1) {
+          const { configPath, written } = ensureCreationRule(path, groups[0]!);
+          if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
+        }
       } else {
-        const { rule, configPath, written } = ensureCreationRule(path, identities[0]!.recipient);
+        const { rule, configPath, written } = ensureCreationRule(path, [identities[0]!.recipient]);
         if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
         file = createSecrets(path, rule);
       }
@@ -118,6 +125,7 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("edit"))
     .description("Edit the decrypted file in $EDITOR (temp file in memory-backed storage, removed afterwards)")
     .action(async (options: SecretsOptions) => {
+      const { editSecrets } = await lib();
       const file = await open(options);
       const result = await editSecrets(file);
       if (result === "changed") info(`${file.path}: saved`);
@@ -171,6 +179,7 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("check"))
     .description("Check that every secret the cluster file needs exists and is filled in")
     .action(async (options: SecretsOptions) => {
+      const { checkRequired } = await lib();
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const file = await open({
         ...options,
@@ -199,6 +208,7 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("updatekeys"))
     .description("Re-encrypt the data key for the recipients .sops.yaml gives this file (values unchanged)")
     .action(async (options: SecretsOptions) => {
+      const { creationRuleFor, findConfigFile } = await lib();
       const file = await open(options);
       const configPath = findConfigFile(dirname(file.path));
       if (!configPath)

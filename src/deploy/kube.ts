@@ -203,9 +203,9 @@ export class Kube {
   }
 
   /** Server-side apply of one object (field manager nixlab, conflicts forced: we own what we render). */
-  async apply(obj: KObject, options: { dryRun?: boolean } = {}): Promise<KObject> {
+  async apply(obj: KObject, options: { dryRun?: boolean; manager?: string } = {}): Promise<KObject> {
     return await this.request<KObject>("PATCH", await this.pathOf(refOfObject(obj)), {
-      query: { fieldManager, force: true, fieldValidation: "Strict", dryRun: options.dryRun ? "All" : undefined },
+      query: { fieldManager: options.manager ?? fieldManager, force: true, fieldValidation: "Strict", dryRun: options.dryRun ? "All" : undefined },
       body: obj,
       contentType: "application/apply-patch+yaml",
     });

@@ -62,6 +62,32 @@ export class MapSecretSource implements SecretSource {
   }
 }
 
+/**
+ * The SOPS file itself, decrypted in memory by the secrets library with the age
+ * identities it discovers (or `ageKeyFile`). Names nest with "/" as in sops-nix.
+ */
+export async function openSopsSource(path: string, options: { ageKeyFile?: string } = {}): Promise<SecretSource> {
+  // Loaded on demand: a deploy from /run/secrets never pays for the SOPS code.
+  const lib = await import("../secrets/index.ts");
+  const identities = await lib.discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
+  const file = await lib.openSecrets(path, identities);
+  return {
+    description: `SOPS file ${path}`,
+    async get(name: string): Promise<Uint8Array> {
+      const value = file.get(name.split("/"));
+      if (value === undefined) {
+        throw new UserError(`${path} has no secret ${name}`, { details: [`Add it with \`nixlab secrets set ${name}\`.`] });
+      }
+      // sops-nix writes a scalar's text as the file content: strings as is, others printed.
+      if (typeof value === "string") return Buffer.from(value, "utf8");
+      if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+        return Buffer.from(String(value), "utf8");
+      }
+      throw new UserError(`${path}: secret ${name} is not a single value`);
+    },
+  };
+}
+
 export interface ResolvedSecret {
   plan: PlanSecret;
   /** Secret key -> value bytes. */

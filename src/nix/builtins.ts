@@ -236,7 +236,11 @@ export function createState(): EvalState {
   const F = force;
 
   def("abort", 1, ([m], loc) => {
-    throw new NixError("eval", `evaluation aborted with the following error message: '${coerceToString(F(m!), true, false, loc)}'`, loc);
+    throw new NixError(
+      "eval",
+      `evaluation aborted with the following error message: '${coerceToString(F(m!), true, false, loc)}'`,
+      loc,
+    );
   });
   def("throw", 1, ([m], loc) => {
     throw new NixError("thrown", coerceToString(F(m!), true, false, loc), loc);
@@ -368,9 +372,11 @@ export function createState(): EvalState {
   });
   def("foldl'", 3, ([f, z, l], loc) => {
     const fn = expectFunction(F(f!), loc);
-    let acc: Value = F(z!);
-    for (const x of expectList(F(l!), loc)) acc = callFunction(callFunction(fn, acc, loc), x, loc);
-    return acc;
+    const list = expectList(F(l!), loc);
+    // The start value is forced only if the function uses it (or the list is empty).
+    let acc: Lazy = z!;
+    for (const x of list) acc = callFunction(callFunction(fn, acc, loc), x, loc);
+    return F(acc);
   });
   def("genList", 2, ([f, n], loc) => {
     const fn = expectFunction(F(f!), loc);
@@ -381,6 +387,8 @@ export function createState(): EvalState {
   def("sort", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
     const list = [...expectList(F(l!), loc)];
+    // Nix forces every element before sorting, even a single one.
+    for (const x of list) F(x);
     const lt = (a: Lazy, b: Lazy) => expectBool(callFunction(callFunction(fn, a, loc), b, loc), loc);
     // A stable merge sort, as Nix uses std::stable_sort with the user's "less than".
     const sortRange = (xs: Lazy[]): Lazy[] => {
@@ -519,9 +527,13 @@ export function createState(): EvalState {
     }
     const toStr: (string | undefined)[] = tos.map(() => undefined);
     const str = expectString(F(s!), loc);
-    if (froms.includes("") && /[^\x00-\x7f]/.test(str)) {
+    if (froms.includes("") && /[^\p{ASCII}]/u.test(str)) {
       // Nix inserts between bytes, splitting UTF-8 characters into invalid text.
-      throw new NixError("unsupported", "replaceStrings with an empty pattern on non-ASCII text splits characters", loc);
+      throw new NixError(
+        "unsupported",
+        "replaceStrings with an empty pattern on non-ASCII text splits characters",
+        loc,
+      );
     }
     let out = "";
     let i = 0;
@@ -550,7 +562,9 @@ export function createState(): EvalState {
   def("hashString", 2, ([t, s], loc) => {
     const type = expectString(F(t!), loc);
     if (!["md5", "sha1", "sha256", "sha512"].includes(type)) throw evalError(`unknown hash algorithm '${type}'`, loc);
-    return createHash(type).update(expectString(F(s!), loc), "utf8").digest("hex");
+    return createHash(type)
+      .update(expectString(F(s!), loc), "utf8")
+      .digest("hex");
   });
   def("fromJSON", 1, ([s], loc) => fromJSON(expectString(F(s!), loc), loc));
   def("toJSON", 1, ([v], loc) => toJSON(deepForce(v!), loc));

@@ -309,7 +309,8 @@ export function callFunction(f: Value, arg: Lazy, loc?: NixLocation): Value {
       if (!formals.ellipsis && attrs.map.size > formals.entries.length) {
         const known = new Set(formals.entries.map((x) => x.name));
         for (const k of attrs.keys()) {
-          if (!known.has(k)) throw evalError(`function at ${fmt(locOf(f.node))} called with unexpected argument '${k}'`, loc);
+          if (!known.has(k))
+            throw evalError(`function at ${fmt(locOf(f.node))} called with unexpected argument '${k}'`, loc);
         }
       }
     }
@@ -337,7 +338,10 @@ function lookup(name: string, env: Env, e: Expr): Value {
         if (v instanceof Unsupported) throw unsupported(v, locOf(e));
         return force(v);
       }
-    } else (withs ??= []).push(s);
+    } else {
+      withs ??= [];
+      withs.push(s);
+    }
   }
   if (withs) {
     for (const w of withs) {
@@ -418,7 +422,8 @@ function evalInner(e: Expr, env: Env): Value {
       return lookup(e.name, env, e);
     case "interp": {
       let s = "";
-      for (const p of e.parts) s += p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, true, locOf(p));
+      for (const p of e.parts)
+        s += p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, true, locOf(p));
       return s;
     }
     case "path": {
@@ -546,7 +551,8 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
       const a = evalExpr(e.left, env);
       const b = evalExpr(e.right, env);
       if (typeof a === "bigint" || typeof a === "number") {
-        if (typeof b !== "bigint" && typeof b !== "number") throw evalError(`cannot add ${showType(b)} to ${showType(a)}`, loc);
+        if (typeof b !== "bigint" && typeof b !== "number")
+          throw evalError(`cannot add ${showType(b)} to ${showType(a)}`, loc);
         return arith("+", a, b, loc);
       }
       if (a instanceof NixPath) return new NixPath(canonPath(a.path + coerceToString(b, false, false, loc)));

@@ -2,7 +2,6 @@
  * nixlab's Nix: a parser for the whole Nix expression language, an evaluator for
  * the pure subset a `vars.nix` uses, and a printer for JS values as Nix text.
  */
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { NixAst } from "./ast.ts";
 import { createState, evalFile } from "./builtins.ts";
@@ -13,7 +12,7 @@ import { toJS } from "./tojs.ts";
 
 export type { Expr, NixAst } from "./ast.ts";
 export { NixError, type NixLocation } from "./errors.ts";
-export { printNix } from "./printer.ts";
+export { nixAttrName, printNix, quoteNixString } from "./printer.ts";
 
 /**
  * Parses Nix source text (any expression of the Nix language) into an AST.
@@ -27,7 +26,8 @@ export function parseNix(source: string, file?: string): NixAst {
 
 /**
  * Evaluates Nix source text and returns its value fully forced, as plain JSON-like
- * data: sets → plain objects (own keys inserted in Nix's byte order), lists → arrays,
+ * data: sets → plain objects (own keys inserted in Nix's byte order; JS itself lists
+ * integer-like keys such as "10" first), lists → arrays,
  * strings, booleans, null, floats → numbers, integers → numbers, paths → absolute
  * path strings. Relative paths and `import`s resolve against `baseDir` (default: the
  * directory of `file` when given, else the current directory).
@@ -62,11 +62,6 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
  */
 export function evaluateNixFile(path: string): unknown {
   const abs = resolve(path);
-  try {
-    readFileSync(abs);
-  } catch (err) {
-    throw new NixError("eval", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
   const state = createState();
   return run(() => {
     const value = evalFile(state, abs);

@@ -41,7 +41,7 @@ function match(re: RegExp, src: string, at: number): number {
 }
 
 /** Decodes `\x` escapes of a double-quoted string piece and normalises raw CR / CRLF to LF, like Nix. */
-function unescape(s: string): string {
+function decodeEscapes(s: string): string {
   if (!s.includes("\\") && !s.includes("\r")) return s;
   let out = "";
   for (let i = 0; i < s.length; i++) {
@@ -78,7 +78,7 @@ export function tokenize(src: string, lm: LineMap): Token[] {
   while (true) {
     const mode = modes[modes.length - 1]!;
     if (mode === "string") {
-      if (i >= src.length) fail(i, "unterminated string, expected '\"'");
+      if (i >= src.length) fail(i, "expected '\"' closing the string, found end of file");
       const c = src[i];
       if (c === '"') {
         modes.pop();
@@ -101,12 +101,12 @@ export function tokenize(src: string, lm: LineMap): Token[] {
           j += src[j + 1] === "$" ? 2 : 1;
         } else j++;
       }
-      if (j > src.length) fail(src.length, "unterminated string, expected '\"'");
-      push("str", unescape(src.slice(i, j)), i, j);
+      if (j > src.length) fail(src.length, "expected '\"' closing the string, found end of file");
+      push("str", decodeEscapes(src.slice(i, j)), i, j);
       continue;
     }
     if (mode === "ind") {
-      if (i >= src.length) fail(i, "unterminated indented string, expected \"''\"");
+      if (i >= src.length) fail(i, "expected \"''\" closing the indented string, found end of file");
       if (src.startsWith("''$", i)) {
         push("indstr", "$", i, i + 3, false);
         continue;
@@ -116,10 +116,10 @@ export function tokenize(src: string, lm: LineMap): Token[] {
         continue;
       }
       if (src.startsWith("''\\", i)) {
-        if (i + 3 >= src.length) fail(i, "unterminated indented string, expected \"''\"");
+        if (i + 3 >= src.length) fail(i, "expected \"''\" closing the indented string, found end of file");
         let end = i + 4;
         if (src[i + 3] === "\r" && src[i + 4] === "\n") end++;
-        push("indstr", unescape(src.slice(i + 2, end)), i, end, false);
+        push("indstr", decodeEscapes(src.slice(i + 2, end)), i, end, false);
         continue;
       }
       if (src.startsWith("''", i)) {
@@ -165,7 +165,7 @@ export function tokenize(src: string, lm: LineMap): Token[] {
         push("str", text, i, i + n);
         continue;
       }
-      if (mode === "inpathSlash") fail(i, "path has a trailing slash");
+      if (mode === "inpathSlash") fail(i, "expected more of the path after '/' (a path cannot end with a slash)");
       modes.pop();
       push("pathend", "", i, i);
       continue;
@@ -181,7 +181,7 @@ export function tokenize(src: string, lm: LineMap): Token[] {
       push("eof", "", i, i);
       return tokens;
     }
-    if (src.startsWith("/*", i)) fail(i, "unterminated comment, expected '*/'");
+    if (src.startsWith("/*", i)) fail(i, "expected '*/' closing the comment, found end of file");
     const c = src[i]!;
     if (c === '"') {
       modes.push("string");
@@ -229,7 +229,7 @@ export function tokenize(src: string, lm: LineMap): Token[] {
       push(punct, punct, i, i + plen);
       continue;
     }
-    if (len === 0) fail(i, `unexpected character '${c}'`);
+    if (len === 0) fail(i, `expected a Nix token, found the character '${c}'`);
     const text = src.slice(i, i + len);
     switch (best) {
       case "id":

@@ -29,7 +29,22 @@ const HAS_ATTR_PREC = 11;
 const NEGATE_PREC = 12;
 
 /** Tokens that can start an `expr_select` (an application argument or list element). */
-const SIMPLE_START = new Set(["id", "int", "float", '"', "''open", "path", "hpath", "spath", "uri", "(", "{", "[", "rec", "let"]);
+const SIMPLE_START = new Set([
+  "id",
+  "int",
+  "float",
+  '"',
+  "''open",
+  "path",
+  "hpath",
+  "spath",
+  "uri",
+  "(",
+  "{",
+  "[",
+  "rec",
+  "let",
+]);
 
 const DESCRIBE: Record<string, string> = {
   id: "identifier",
@@ -100,7 +115,11 @@ class Parser {
     return e;
   }
 
-  private node<T extends Expr["type"]>(type: T, pos: number, fields: Omit<Extract<Expr, { type: T }>, "type" | "pos" | "lm">) {
+  private node<T extends Expr["type"]>(
+    type: T,
+    pos: number,
+    fields: Omit<Extract<Expr, { type: T }>, "type" | "pos" | "lm">,
+  ) {
     return { type, pos, lm: this.lm, ...fields } as unknown as Extract<Expr, { type: T }>;
   }
 
@@ -173,7 +192,8 @@ class Parser {
     const b = this.peek(2);
     if (a.kind === "}") return b.kind === ":" || b.kind === "@";
     if (a.kind === "...") return true;
-    if (a.kind === "id") return b.kind === "," || b.kind === "?" || (b.kind === "}" && [":", "@"].includes(this.peek(3).kind));
+    if (a.kind === "id")
+      return b.kind === "," || b.kind === "?" || (b.kind === "}" && [":", "@"].includes(this.peek(3).kind));
     return false;
   }
 
@@ -220,15 +240,17 @@ class Parser {
       const op = this.tok;
       if (op.kind === "?") {
         if (HAS_ATTR_PREC < minPrec) break;
-        if (lastNonAssoc === HAS_ATTR_PREC) this.error("an operand, not a second '?'");
+        // `?` is declared %nonassoc, but its right side is an attribute path, not an
+        // operand, so yacc never sees a conflict: `a ? b ? c` is `(a ? b) ? c`.
         this.next();
         left = this.node("hasAttr", op.start, { expr: left, path: this.parseAttrPath() });
-        lastNonAssoc = HAS_ATTR_PREC;
+        lastNonAssoc = -1;
         continue;
       }
       const info = BINARY[op.kind];
       if (!info || info.prec < minPrec) break;
-      if (info.assoc === "none" && lastNonAssoc === info.prec) this.error(`a parenthesised operand before ${describe(op)}`);
+      if (info.assoc === "none" && lastNonAssoc === info.prec)
+        this.error(`a parenthesised operand before ${describe(op)}`);
       this.next();
       const right = this.parseOp(info.assoc === "right" ? info.prec : info.prec + 1);
       left = this.node("op", op.start, { op: op.kind as BinaryOp, left, right });
@@ -330,7 +352,9 @@ class Parser {
       } else this.error("\"''\" closing the indented string");
     }
     this.next();
-    const parts = stripIndentation(raw).map((p) => (typeof p === "string" ? this.node("str", open.start, { value: p }) : p));
+    const parts = stripIndentation(raw).map((p) =>
+      typeof p === "string" ? this.node("str", open.start, { value: p }) : p,
+    );
     if (parts.length === 0) return this.node("str", open.start, { value: "" });
     if (parts.length === 1 && parts[0]!.type === "str") return parts[0]!;
     return this.node("interp", open.start, { parts });

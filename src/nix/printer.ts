@@ -6,7 +6,7 @@ import { compareStrings } from "./values.ts";
 const KEYWORDS = new Set(["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"]);
 const BARE_KEY = /^[a-zA-Z_][a-zA-Z0-9_'-]*$/;
 
-/** A Nix double-quoted string literal for `s`. */
+/** A Nix double-quoted string literal for `s`. Throws `NixError` (kind "print") if `s` contains NUL. */
 export function quoteNixString(s: string): string {
   if (s.includes("\0")) throw new NixError("print", "Nix strings cannot contain NUL characters");
   let out = '"';

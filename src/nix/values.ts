@@ -64,7 +64,18 @@ export class Unsupported {
   }
 }
 
-export type Value = bigint | number | string | boolean | null | NixPath | Lazy[] | NixAttrs | Lambda | PrimOp | Unsupported;
+export type Value =
+  | bigint
+  | number
+  | string
+  | boolean
+  | null
+  | NixPath
+  | Lazy[]
+  | NixAttrs
+  | Lambda
+  | PrimOp
+  | Unsupported;
 
 /** A delayed value: an expression in a scope, or (for builtins like `map`) a computation. */
 export class Thunk {

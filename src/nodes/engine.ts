@@ -27,6 +27,8 @@ export async function bundleEngine(): Promise<string> {
     target: "node22",
     write: false,
     legalComments: "none",
+    // `build` bundles with esbuild; the master only deploys, so esbuild stays out of the bundle.
+    external: ["esbuild"],
     logLevel: "silent",
     // CommonJS dependencies call require(); give the ESM bundle one.
     banner: {

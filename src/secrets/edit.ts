@@ -61,9 +61,12 @@ export async function editSecrets(file: SecretsFile, options: EditOptions = {}):
       // The path goes to the shell as "$1", so $EDITOR may hold arguments and the path needs no quoting.
       const run = spawnSync("/bin/sh", ["-c", `${editor} "$1"`, "nixlab-edit", tmp], { stdio: "inherit" });
       if (run.error || run.status !== 0) {
-        throw new UserError(
-          `the editor (${editor}) failed (${run.error ? run.error.message : `exit status ${run.status}`}); nothing was changed`,
-        );
+        const why = run.error
+          ? run.error.message
+          : run.signal
+            ? `killed by ${run.signal}`
+            : `exit status ${run.status}`;
+        throw new UserError(`the editor (${editor}) failed (${why}); nothing was changed`);
       }
       const edited = readFileSync(tmp, "utf8");
       if (edited === original) {

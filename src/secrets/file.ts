@@ -94,7 +94,7 @@ async function recoverDataKey(m: Metadata, identities: readonly AgeIdentity[], f
   }
   const needed = m.keyGroups.length === 1 ? 1 : m.shamirThreshold || m.keyGroups.length;
   if (parts.length < needed) {
-    const have = identities.map((i) => i.recipient).join(", ");
+    const have = [...new Set(identities.map((i) => i.recipient))].join(", ");
     const groups =
       m.keyGroups.length > 1 ? ` (${needed} of ${m.keyGroups.length} key groups needed, ${parts.length} opened)` : "";
     throw new UserError(

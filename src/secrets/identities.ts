@@ -23,17 +23,6 @@ export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(config, "sops", "age", "keys.txt");
 }
 
-/** Where discoverIdentities looks, in order, for messages ("looked in …"). */
-export function identityLocations(options: IdentityOptions = {}): string[] {
-  const env = options.env ?? process.env;
-  if (options.ageKeyFile) return [options.ageKeyFile];
-  const out: string[] = [];
-  if (env.SOPS_AGE_KEY) out.push("SOPS_AGE_KEY");
-  if (env.SOPS_AGE_KEY_FILE) out.push(env.SOPS_AGE_KEY_FILE);
-  out.push(defaultKeyFile(env), options.nodeKeyFile ?? NODE_KEY_FILE);
-  return out;
-}
-
 async function fromFile(path: string, label: string): Promise<AgeIdentity[]> {
   let text: string;
   try {

@@ -28,7 +28,6 @@ export {
   defaultKeyFile,
   discoverIdentities,
   type IdentityOptions,
-  identityLocations,
   NODE_KEY_FILE,
 } from "./identities.ts";
 export { SOPS_FORMAT_VERSION } from "./metadata.ts";

@@ -33,13 +33,14 @@ function escapeRegExp(s: string): string {
 
 /**
  * The creation rule for `secretsPath`: from the nearest .sops.yaml when one
- * matches; otherwise a rule for this file encrypting to `recipient` is added to
+ * matches; otherwise a rule for this file encrypting to `recipients` is added to
  * (or creates) .sops.yaml beside it, keeping the file's comments. Returns the rule,
- * the config path and whether the config was written.
+ * the config path and whether the config was written. Throws UserError when an
+ * existing .sops.yaml is malformed.
  */
 export function ensureCreationRule(
   secretsPath: string,
-  recipient: string,
+  recipients: readonly string[],
 ): { rule: CreationRule; configPath: string; written: boolean } {
   const existing = findConfigFile(dirname(resolve(secretsPath)));
   if (existing) {
@@ -57,7 +58,7 @@ export function ensureCreationRule(
     doc.set("creation_rules", rules);
   }
   // A rule without path_regex matches everything, so the new rule goes first.
-  (rules as YAMLSeq).items.unshift(doc.createNode({ path_regex: pathRegex, age: recipient }));
+  (rules as YAMLSeq).items.unshift(doc.createNode({ path_regex: pathRegex, age: recipients.join(",") }));
   (rules as YAMLSeq).flow = false;
   writeFileAtomic(configPath, doc.toString({ lineWidth: 0 }), 0o644);
   const rule = creationRuleFor(configPath, secretsPath);

@@ -85,6 +85,16 @@ function ambiguousPlain(s: string): boolean {
   return r.kind !== "value" || r.value.type !== "str" || r.value.text !== s;
 }
 
+/** Whether a multi-line string can be a literal block: no line starts with a tab, no control characters but \n and \t. */
+function blockSafe(s: string): boolean {
+  if (/(^|\n)\t/.test(s)) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x0a && c !== 0x09) || c === 0x7f) return false;
+  }
+  return true;
+}
+
 /** Writes a typed value into a scalar node, choosing a style that reads back as the same type. */
 export function writeScalar(node: Scalar, value: TypedText): void {
   const n = node as TypedScalar;
@@ -115,7 +125,9 @@ export function writeScalar(node: Scalar, value: TypedText): void {
     default: {
       const s = value.text;
       n.value = s;
-      if (s.includes("\n")) n.type = "BLOCK_LITERAL";
+      // go-yaml rejects a block scalar line that starts with a tab, and block scalars cannot hold \r.
+      if (s.includes("\n") && blockSafe(s)) n.type = "BLOCK_LITERAL";
+      else if (s.includes("\n")) n.type = "QUOTE_DOUBLE";
       else if (s === "" || ambiguousPlain(s)) n.type = "QUOTE_DOUBLE";
       else n.type = "PLAIN";
     }
@@ -214,7 +226,12 @@ function nodeToValue(node: unknown): SecretValue {
     const out: { [key: string]: SecretValue } = {};
     // defineProperty, so a key named __proto__ is data, not the object's prototype.
     for (const pair of node.items as Pair[]) {
-      Object.defineProperty(out, keyName(pair), { value: nodeToValue(pair.value), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, keyName(pair), {
+        value: nodeToValue(pair.value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

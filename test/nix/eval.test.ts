@@ -34,7 +34,7 @@ describe("evaluateNix", () => {
 
   it("implements strings: escapes, interpolation, indentation stripping", () => {
     expect(ev('"a\\n\\t\\${x}$${y}\\"\\\\"')).toBe('a\n\t${x}$${y}"\\');
-    expect(ev("let x = 1; in \"v${toString x}\"")).toBe("v1");
+    expect(ev('let x = 1; in "v${toString x}"')).toBe("v1");
     expect(ev("''\n    a\n      b\n    ''$c '''\n  ''")).toBe("a\n  b\n$c ''\n");
     expect(ev("''\n  ''\\t x\n  ''")).toBe("\t x\n");
   });
@@ -49,7 +49,7 @@ describe("evaluateNix", () => {
 
   it("reports errors with their location", () => {
     expect(evalError("{ a = 1; }.b").message).toBe("vars.nix:1:1: attribute 'b' missing");
-    expect(evalError("let\n  x = 1 + \"a\";\nin x").message).toBe("vars.nix:2:9: cannot add a string to an integer");
+    expect(evalError('let\n  x = 1 + "a";\nin x').message).toBe("vars.nix:2:9: cannot add a string to an integer");
     expect(evalError("undefinedName").message).toBe("vars.nix:1:1: undefined variable 'undefinedName'");
     expect(evalError("let x = x; in x").message).toBe("vars.nix:1:9: infinite recursion encountered");
     expect(evalError('throw "custom"').kind).toBe("thrown");
@@ -61,11 +61,11 @@ describe("evaluateNix", () => {
     const cases: [string, RegExp][] = [
       ["builtins.currentTime", /^vars\.nix:1:1: builtins\.currentTime is not supported/],
       ['{\n  src = builtins.fetchurl "https://x";\n}', /^vars\.nix:2:9: builtins\.fetchurl is not supported/],
-      ["{ a = fetchTarball { url = \"x\"; }; }", /^vars\.nix:1:7: fetchTarball is not supported/],
+      ['{ a = fetchTarball { url = "x"; }; }', /^vars\.nix:1:7: fetchTarball is not supported/],
       ['derivation { name = "x"; }', /^vars\.nix:1:1: derivation is not supported/],
       ["import <nixpkgs> { }", /^vars\.nix:1:8: search path <nixpkgs> is not supported/],
       ['"${./file}"', /^vars\.nix:1:4: using the path \/base\/file in a string copies it to the Nix store/],
-      ["with builtins; getEnv \"HOME\"", /^vars\.nix:1:16: getEnv is not supported|builtins\.getEnv is not supported/],
+      ['with builtins; getEnv "HOME"', /^vars\.nix:1:16: getEnv is not supported|builtins\.getEnv is not supported/],
       ["~/x", /home-relative path/],
       ['builtins.match "a" "a"', /builtins\.match is not supported/],
     ];

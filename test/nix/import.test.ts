@@ -61,7 +61,7 @@ describe("nixlab import", () => {
   });
 
   it("emits TypeScript literals that keep awkward keys as data", () => {
-    const value = { "a-b": 1, __proto__x: 2, "": [true, null, "x\u2028\"${y}"], ok: { nested: [] } };
+    const value = { "a-b": 1, __proto__x: 2, "": [true, null, 'x\u2028"${y}'], ok: { nested: [] } };
     const withProto = JSON.parse('{"__proto__": {"polluted": true}}');
     expect(new Function(`return (${tsLiteral(value)});`)()).toEqual(value);
     const back = new Function(`return (${tsLiteral(withProto)});`)() as Record<string, unknown>;

@@ -1,13 +1,16 @@
 // Runs the real `nix-instantiate` (Debian nix-bin) as the reference for our evaluator.
 // Many expressions go into one process: each is wrapped in `builtins.tryEval`, and an
 // error tryEval cannot catch is traced to its expression by the line Nix reports.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The nix-instantiate binary, or null when absent (a failure under NIXLAB_E2E=1). */
 export function findNixInstantiate(): string | null {
+  // NIXLAB_NIX_INSTANTIATE picks a specific binary (or, pointed at nothing, simulates its absence).
+  const chosen = process.env.NIXLAB_NIX_INSTANTIATE;
+  if (chosen !== undefined) return existsSync(chosen) ? chosen : null;
   try {
     const path = execFileSync("sh", ["-c", "command -v nix-instantiate"], { encoding: "utf8" }).trim();
     return path || null;
@@ -25,8 +28,17 @@ let home: string | undefined;
 /** A private HOME/state dir and the dummy store: evaluation needs no writable /nix, as root or not. */
 function nixEnv(): NodeJS.ProcessEnv {
   home ??= mkdtempSync(join(tmpdir(), "nixlab-nix-home-"));
-  return { ...process.env, HOME: home, NIX_STATE_DIR: join(home, "state"), NIX_LOG_DIR: join(home, "log"), NIX_PATH: "" };
+  return {
+    ...process.env,
+    HOME: home,
+    NIX_STATE_DIR: join(home, "state"),
+    NIX_LOG_DIR: join(home, "log"),
+    NIX_PATH: "",
+  };
 }
+
+/** How many nix-instantiate processes the batches have started (for the test's report). */
+export let nixRuns = 0;
 
 export type NixOutcome = { ok: true; value: unknown } | { ok: false; error: string };
 
@@ -54,22 +66,47 @@ function cleanError(stderr: string): string {
 
 /**
  * Evaluates each expression (a closed Nix expression) with nix-instantiate, in as few
- * processes as possible. `dir` is where the batch file goes (relative paths resolve there).
+ * processes as possible, two at a time (the machines have two cores).
  */
-export function nixEvalMany(exprs: readonly string[], dir?: string): NixOutcome[] {
-  const work = dir ?? mkdtempSync(join(tmpdir(), "nixlab-nix-batch-"));
+export async function nixEvalMany(exprs: readonly string[]): Promise<NixOutcome[]> {
+  const work = mkdtempSync(join(tmpdir(), "nixlab-nix-batch-"));
   const results: NixOutcome[] = exprs.map(() => ({ ok: false, error: "not evaluated" }));
   try {
-    const all = exprs.map((_, i) => i);
-    // Chunks keep each retry (after an uncatchable error) cheap.
-    for (let k = 0; k < all.length; k += 60) evalChunk(exprs, all.slice(k, k + 60), work, results);
+    const chunks: number[][] = [];
+    for (let k = 0; k < exprs.length; k += 60) chunks.push(exprs.slice(k, k + 60).map((_, j) => k + j));
+    const worker = async (id: number) => {
+      for (let c = id; c < chunks.length; c += 2) await evalChunk(exprs, chunks[c]!, work, `w${id}`, results);
+    };
+    await Promise.all([worker(0), worker(1)]);
   } finally {
-    if (!dir) rmSync(work, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
   return results;
 }
 
-function evalChunk(exprs: readonly string[], indices: number[], work: string, results: NixOutcome[]): void {
+function run(file: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], { env: nixEnv() });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (status) => resolvePromise({ status, stdout, stderr }));
+  });
+}
+
+async function evalChunk(
+  exprs: readonly string[],
+  indices: number[],
+  work: string,
+  tag: string,
+  results: NixOutcome[],
+): Promise<void> {
   // Each expression lives in its own file, so even a syntax error is Nix's error for
   // that expression alone, and the file name in the message tells which one failed.
   const fileOf = (i: number) => join(work, `expr-${i}.nix`);
@@ -77,13 +114,10 @@ function evalChunk(exprs: readonly string[], indices: number[], work: string, re
   let pending = indices;
   while (pending.length > 0) {
     const items = pending.map((i) => `(builtins.tryEval (let v = import ${fileOf(i)}; in builtins.deepSeq v v))`);
-    const file = join(work, "nixlab-batch.nix");
+    const file = join(work, `batch-${tag}.nix`);
     writeFileSync(file, `[\n${items.join("\n")}\n]\n`);
-    const r = spawnSync(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], {
-      env: nixEnv(),
-      encoding: "utf8",
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const r = await run(file);
+    nixRuns++;
     if (r.status === 0) {
       const out = JSON.parse(r.stdout) as { success: boolean; value: unknown }[];
       pending.forEach((i, k) => {
@@ -102,8 +136,8 @@ function evalChunk(exprs: readonly string[], indices: number[], work: string, re
     if (culprit === undefined) {
       // No location in an expression's file: bisect.
       const mid = pending.length >> 1;
-      evalChunk(exprs, pending.slice(0, mid), work, results);
-      evalChunk(exprs, pending.slice(mid), work, results);
+      await evalChunk(exprs, pending.slice(0, mid), work, tag, results);
+      await evalChunk(exprs, pending.slice(mid), work, tag, results);
       return;
     }
     results[culprit] = { ok: false, error: err };
@@ -123,7 +157,10 @@ export function sameAsNix(ours: unknown, nix: unknown): boolean {
   }
   if (Array.isArray(ours) || Array.isArray(nix)) {
     return (
-      Array.isArray(ours) && Array.isArray(nix) && ours.length === nix.length && ours.every((x, i) => sameAsNix(x, nix[i]))
+      Array.isArray(ours) &&
+      Array.isArray(nix) &&
+      ours.length === nix.length &&
+      ours.every((x, i) => sameAsNix(x, nix[i]))
     );
   }
   if (ours && nix && typeof ours === "object" && typeof nix === "object") {
@@ -131,7 +168,9 @@ export function sameAsNix(ours: unknown, nix: unknown): boolean {
     const b = Object.keys(nix).sort();
     return (
       a.length === b.length &&
-      a.every((k, i) => k === b[i] && sameAsNix((ours as Record<string, unknown>)[k], (nix as Record<string, unknown>)[k]))
+      a.every(
+        (k, i) => k === b[i] && sameAsNix((ours as Record<string, unknown>)[k], (nix as Record<string, unknown>)[k]),
+      )
     );
   }
   return ours === nix;

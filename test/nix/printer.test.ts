@@ -4,7 +4,11 @@ import { evaluateNix, NixError, printNix } from "../../src/nix/index.ts";
 describe("printNix", () => {
   it("prints canonical, readable Nix", () => {
     expect(
-      printNix({ wireguardUsers: { alice: { ip: "10.0.100.2", enabled: true } }, b: [1, -2, 2.5, null, [], {}], "a b": "x" }),
+      printNix({
+        wireguardUsers: { alice: { ip: "10.0.100.2", enabled: true } },
+        b: [1, -2, 2.5, null, [], {}],
+        "a b": "x",
+      }),
     ).toBe(
       [
         "{",
@@ -39,7 +43,9 @@ describe("printNix", () => {
   });
 
   it("quotes keys that are not plain identifiers, including keywords", () => {
-    expect(printNix({ or: 1, "": 2, "a.b": 3, "1a": 4, "x-y'": 5 })).toBe('{\n  "" = 2;\n  "1a" = 4;\n  "a.b" = 3;\n  "or" = 1;\n  x-y\' = 5;\n}');
+    expect(printNix({ or: 1, "": 2, "a.b": 3, "1a": 4, "x-y'": 5 })).toBe(
+      '{\n  "" = 2;\n  "1a" = 4;\n  "a.b" = 3;\n  "or" = 1;\n  x-y\' = 5;\n}',
+    );
   });
 
   it("prints floats that read back to the same double", () => {
@@ -52,7 +58,16 @@ describe("printNix", () => {
   });
 
   it("refuses what Nix cannot represent", () => {
-    const bad: unknown[] = [undefined, () => 1, Symbol("s"), Number.NaN, Number.POSITIVE_INFINITY, new Date(0), "a\0b", 2n ** 64n];
+    const bad: unknown[] = [
+      undefined,
+      () => 1,
+      Symbol("s"),
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      new Date(0),
+      "a\0b",
+      2n ** 64n,
+    ];
     for (const v of bad) expect(() => printNix(v)).toThrow(NixError);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;

@@ -26,24 +26,46 @@ function identical(a: unknown, b: unknown): boolean {
 
 const values = fc.sample(jsValue, { numRuns: 2100, seed: 424242 });
 
+function strings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) for (const x of v) strings(x, out);
+  else if (v && typeof v === "object") {
+    for (const [k, x] of Object.entries(v)) {
+      out.push(k);
+      strings(x, out);
+    }
+  }
+  return out;
+}
+
 describe("printNix round trip", () => {
+  it("the sample is adversarial: every dangerous fragment occurs many times", () => {
+    const all = values.flatMap((v) => strings(v));
+    const keys = values.flatMap((v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.keys(v) : []));
+    for (const fragment of ["${", "''", "''$", "\\", '"', "\n", "\t", "$$", "🚀", "é"]) {
+      expect(all.filter((s) => s.includes(fragment)).length, JSON.stringify(fragment)).toBeGreaterThanOrEqual(10);
+    }
+    expect(keys.filter((k) => k === "").length).toBeGreaterThanOrEqual(5);
+    expect(keys.filter((k) => !/^[a-zA-Z_][a-zA-Z0-9_'-]*$/.test(k)).length).toBeGreaterThanOrEqual(100);
+  });
+
   it("our evaluator reads every printed value back exactly (2100 random values)", () => {
     const bad = values.filter((v) => !identical(evaluateNix(printNix(v)), v));
     expect(bad.slice(0, 3)).toEqual([]);
   });
 
-  it.runIf(haveNix)("nix-instantiate reads every printed value back exactly (2100 random values)", () => {
+  it.runIf(haveNix)("nix-instantiate reads every printed value back exactly (2100 random values)", async () => {
     // `exact` makes Nix itself compare the value with the JSON text of the original,
     // which catches float digits that Nix 2.8's 6-digit JSON output would hide.
     const exprs = values.map((v) => {
       const printed = printNix(v);
       return `let v = ${printed}; in { inherit v; exact = builtins.fromJSON ${quoteNixString(JSON.stringify(v))} == v; }`;
     });
-    const out = nixEvalMany(exprs);
+    const out = await nixEvalMany(exprs);
     const mismatches: string[] = [];
     out.forEach((o, i) => {
       const r = o.ok ? (o.value as { v: unknown; exact: boolean }) : undefined;
-      if (!r || !r.exact || !sameAsNix(values[i], r.v)) {
+      if (!r?.exact || !sameAsNix(values[i], r.v)) {
         mismatches.push(`${JSON.stringify(values[i])}\n${printNix(values[i])}\n=> ${JSON.stringify(o)}`);
       }
     });

@@ -1,13 +1,35 @@
 // `nixlab secrets …` end to end: the real CLI process, the real sops reading what
 // it writes, one-line errors that leave the file untouched, and no plaintext
 // anywhere but stdout of `get` (and the edit temp file while the editor runs).
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCluster } from "../../src/config/load.ts";
 import { requiredSecrets } from "../../src/services/required-secrets.ts";
 import { openSecrets, parseIdentities } from "../../src/secrets/index.ts";
-import { ageKeygen, findLeaks, nixlab, type Run, repoRoot, requireTools, sops, tempDir } from "./helpers.ts";
+import {
+  ageKeygen,
+  findLeaks,
+  nixlab,
+  type Run,
+  repoRoot,
+  requireTools,
+  sops,
+  tempDir,
+  removeTempDirs,
+} from "./helpers.ts";
+
+afterAll(removeTempDirs);
 
 const available = requireTools();
 const suite = available ? describe : describe.skip;
@@ -234,6 +256,20 @@ suite("nixlab secrets CLI", () => {
     expect(await values()).toEqual(valuesBefore);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: keyFile, HOME: home });
     expect(d.status, d.stderr).toBe(0);
+    expectNoLeak(r);
+  });
+
+  it("init on an existing file without .sops.yaml writes a rule for its recipients", async () => {
+    const config = join(project, ".sops.yaml");
+    const recipients = readFileSync(config, "utf8").match(/age1\w+/g)!;
+    expect(recipients).toHaveLength(2);
+    rmSync(config);
+    const before = readFileSync(secretsFile(), "utf8");
+    const r = run(["init"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(config, "utf8")).toContain(`age: ${recipients.join(",")}`);
+    expect(readFileSync(secretsFile(), "utf8")).toBe(before);
+    expect(run(["updatekeys"]).stderr).toMatch(/already match/);
     expectNoLeak(r);
   });
 

@@ -1,9 +1,9 @@
 // The SOPS format pieces on their own: value typing, the cipher, Shamir, metadata,
 // .sops.yaml rules, identity discovery, and document round trips.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
 import { generateAgeKey } from "../../src/secrets/age.ts";
 import { decryptValue, encryptValue, newDataKey } from "../../src/secrets/cipher.ts";
@@ -21,7 +21,9 @@ import { macAdditionalData, parseMetadata, serializeMetadata } from "../../src/s
 import { combine, split } from "../../src/secrets/shamir.ts";
 import { shouldBeEncrypted } from "../../src/secrets/tree.ts";
 import { canonicalize, formatGoFloat, resolveJsonNumber, resolvePlainYaml } from "../../src/secrets/values.ts";
-import { fixtures, tempDir } from "./helpers.ts";
+import { fixtures, tempDir, removeTempDirs } from "./helpers.ts";
+
+afterAll(removeTempDirs);
 
 describe("value typing (go-yaml / Go strconv semantics)", () => {
   it("formats floats like strconv.FormatFloat(f, 'f', -1, 64)", () => {
@@ -345,7 +347,41 @@ describe("documents", () => {
     expect(() => JsonDocument.parse('{"a": 1, "a": 2}')).toThrow(/duplicate key/);
   });
 
-  it("refuses comment-regex files it cannot handle and files without recipients", async () => {
+  it("offers typed accessors with the documented contracts", async () => {
+    const dir = tempDir();
+    const path = join(dir, "api.yaml");
+    const file = createSecrets(path, { keyGroups: [[recipient]] });
+    expect(file.dirty).toBe(true);
+    file.set("token", "abc");
+    file.set(["nested", "port"], 8080);
+    expect(file.keys()).toEqual(["token", "nested"]);
+    expect(file.keys(["nested"])).toEqual(["port"]);
+    expect(file.get("missing")).toBeUndefined();
+    expect(file.has(["nested", "port"])).toBe(true);
+    expect(file.getString("token")).toBe("abc");
+    expect(() => file.getString("missing")).toThrow(/has no secret missing; add it with `nixlab secrets set missing`/);
+    expect(() => file.getString(["nested", "port"])).toThrow(/is not a string/);
+    expect(() => file.set(["token", "sub"], "x")).toThrow(/token is not a mapping/);
+    expect(file.delete("missing")).toBe(false);
+    expect(await file.save()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const reopened = await openSecrets(path, ids);
+    expect(await reopened.save()).toBe(false);
+    expect(reopened.delete("token")).toBe(true);
+    expect(await reopened.save()).toBe(true);
+    expect((await openSecrets(path, ids)).keys()).toEqual(["nested"]);
+    expect(readdirSync(dir)).toEqual(["api.yaml"]);
+  });
+
+  it("refuses files without recipients and comment-regex files", async () => {
     expect(() => createSecrets("x.yaml", { keyGroups: [] })).toThrow(UserError);
+    const dir = tempDir();
+    const path = join(dir, "c.yaml");
+    await encryptPlaintext(path, "a: 1\n", { keyGroups: [[recipient]] }).save();
+    writeFileSync(
+      path,
+      readFileSync(path, "utf8").replace("unencrypted_suffix: _unencrypted", "encrypted_comment_regex: x"),
+    );
+    await expect(openSecrets(path, ids)).rejects.toThrow(/encrypted_comment_regex.*use sops for this file/);
   });
 });

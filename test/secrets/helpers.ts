@@ -1,7 +1,7 @@
 // Shared setup for the secrets tests: the real sops and age, temp dirs, the CLI,
 // and a scan for plaintext leaks.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,8 +39,18 @@ export function requireTools(): boolean {
   return false;
 }
 
+const created: string[] = [];
+
+/** A fresh temp directory, removed by removeTempDirs(). */
 export function tempDir(prefix = "nixlab-secrets-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir() made in this test file. */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs age-keygen into `path`; returns the recipient. */

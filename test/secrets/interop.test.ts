@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.ts";
 import fc from "fast-check";
 import {
@@ -15,7 +15,9 @@ import {
 } from "../../src/secrets/index.ts";
 import { JsonDocument } from "../../src/secrets/json-store.ts";
 import { YamlDocument } from "../../src/secrets/yaml-store.ts";
-import { ageKeygen, fixtures, requireTools, sops, tempDir, tools } from "./helpers.ts";
+import { ageKeygen, fixtures, requireTools, sops, tempDir, tools, removeTempDirs } from "./helpers.ts";
+
+afterAll(removeTempDirs);
 
 const available = requireTools();
 const suite = available ? describe : describe.skip;
@@ -146,7 +148,7 @@ suite("interop with sops and age", () => {
     for (const ext of ["yaml", "json"]) {
       const path = join(dir, `random.${ext}`);
       const file = createSecrets(path, { keyGroups: [[recipient]] });
-      samples.forEach((v, i) => file.set(`k${i}`, v));
+      for (const [i, v] of samples.entries()) file.set(`k${i}`, v);
       await file.save();
       const parse = (t: string) =>
         (ext === "yaml" ? YamlDocument.parse(t) : JsonDocument.parse(t)).getAt([]) as Record<string, unknown>;
