@@ -4,7 +4,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { configReference } from "../src/config/reference.ts";
 import { clusterJsonSchema } from "../src/config/schema.ts";
 
-writeFileSync(new URL("../schema/nixlab.schema.json", import.meta.url), `${JSON.stringify(clusterJsonSchema(), null, 2)}\n`);
+writeFileSync(
+  new URL("../schema/nixlab.schema.json", import.meta.url),
+  `${JSON.stringify(clusterJsonSchema(), null, 2)}\n`,
+);
 const readmeUrl = new URL("../README.md", import.meta.url);
 const readme = readFileSync(readmeUrl, "utf8");
 const start = "<!-- config-reference:start -->\n";

@@ -4,7 +4,9 @@
  * installs the CRDs the real chart ships (from .testbed/crds), creates the workloads
  * the chart's group waits for (real Deployments/DaemonSets/StatefulSets that kwok rolls
  * out), and runs the install Job `helm-install-<name>` (recreated when the chart's spec
- * changes, as the controller does). Everything else in the testbed is real.
+ * changes, as the controller does). It also plays Longhorn's provisioner: a pending
+ * PersistentVolumeClaim gets a matching PersistentVolume, which the real PV controller
+ * binds. Everything else in the testbed is real.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -149,13 +151,59 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
     }
   })();
 
+  const provisioner = (async () => {
+    const target = { apiVersion: "v1", kind: "PersistentVolumeClaim" };
+    while (!abort.signal.aborted) {
+      try {
+        const { items, resourceVersion } = await kube.list(target.apiVersion, target.kind);
+        for (const pvc of items) await provision(kube, pvc);
+        await kube.watch(
+          target,
+          { resourceVersion, timeoutSeconds: 60 },
+          (ev) => {
+            if (ev.type === "ADDED") queue = queue.then(() => provision(kube, ev.object)).catch((e: unknown) => void (failure ??= e));
+            return false;
+          },
+          abort.signal,
+        );
+      } catch (error) {
+        if (abort.signal.aborted) break;
+        if (!(error instanceof ApiError)) throw error;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  })();
+
   return {
     installs,
     async stop() {
       abort.abort();
       await loop.catch(() => {});
+      await provisioner.catch(() => {});
       await queue;
       if (failure) throw failure;
     },
   };
+}
+
+/** A PersistentVolume pre-bound to a pending claim (what a dynamic provisioner would create). */
+async function provision(kube: Kube, pvc: KObject): Promise<void> {
+  if (pvc.status?.phase !== "Pending" || pvc.spec?.volumeName) return;
+  const ns = pvc.metadata.namespace!;
+  await kube.apply(
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: `standin-${ns}-${pvc.metadata.name}` },
+      spec: {
+        capacity: { storage: pvc.spec?.resources?.requests?.storage ?? "1Gi" },
+        accessModes: pvc.spec?.accessModes ?? ["ReadWriteOnce"],
+        ...(pvc.spec?.storageClassName ? { storageClassName: pvc.spec.storageClassName } : {}),
+        persistentVolumeReclaimPolicy: "Delete",
+        hostPath: { path: `/tmp/standin-volumes/${ns}/${pvc.metadata.name}` },
+        claimRef: { namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid },
+      },
+    },
+    { manager },
+  );
 }

@@ -41,8 +41,7 @@ function generated(nodes: number, users: number): Record<string, unknown> {
   return {
     username: "admin",
     timezone: "UTC",
-    clusterSshKey:
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
+    clusterSshKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
     nodes: nodeEntries,
     domain: "home.example.com",
     metallbPool: "192.168.1.192/26",
@@ -70,13 +69,7 @@ const run: BenchCase = async () => {
     const rows: BenchRow[] = [];
     const start = timeMs(["--version"]);
     rows.push({ name: "process start (nixlab --version), median of 5", value: start, unit: "ms" });
-    const example = timeMs([
-      "build",
-      "--config",
-      join(root, "examples/homelab/nixlab.yaml"),
-      "--out",
-      join(dir, "ex"),
-    ]);
+    const example = timeMs(["build", "--config", join(root, "examples/homelab/nixlab.yaml"), "--out", join(dir, "ex")]);
     rows.push({
       name: "build: example cluster (3 nodes, 3 users), process start included",
       value: example,

@@ -57,7 +57,11 @@ const bench: BenchCase = async () => {
     goal: "< 5 ms",
     met: ours < 5,
   });
-  rows.splice(1, 0, { name: "nix: parse+eval template vars.nix (cold: first call in the process)", value: cold, unit: "ms" });
+  rows.splice(1, 0, {
+    name: "nix: parse+eval template vars.nix (cold: first call in the process)",
+    value: cold,
+    unit: "ms",
+  });
   return rows;
 };
 

@@ -6,8 +6,7 @@ const workerDisk = "/dev/sda";
 export default defineConfig({
   username: "alice",
   timezone: "Europe/Berlin",
-  clusterSshKey:
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
+  clusterSshKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJnqA1UJ/+gtV/whQPBKLx7UOetuuL15PCav7TMKVT4n admin@homelab",
 
   nodes: {
     node1: {

@@ -12,9 +12,7 @@ export function registerBuild(program: Command): void {
   addConfigOption(
     program
       .command("build")
-      .description(
-        "Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)",
-      )
+      .description("Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)")
       .option("-o, --out <dir>", "build directory", "build")
       .option("--no-nodes", "render only the Kubernetes side (no flake, node specs or engine bundle)")
       .option("--json", "print what was written as JSON"),
@@ -28,7 +26,9 @@ export function registerBuild(program: Command): void {
         details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
       });
     }
-    const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+    );
     writeBuildDir(options.out, files);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
@@ -36,8 +36,7 @@ export function registerBuild(program: Command): void {
     const objects = plan.charts.reduce((n, c) => n + c.objects.length, 0);
     const keys = plan.secrets.reduce((n, s) => n + s.keys.length, 0);
     const path = criticalPath(plan.groups, () => 1);
-    const out = (label: string, text: string) =>
-      process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
+    const out = (label: string, text: string) => process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
     process.stdout.write(
       `${pc.green("built")} ${relative(process.cwd(), cluster.source) || cluster.source} → ${options.out}/\n`,
     );
@@ -51,10 +50,7 @@ export function registerBuild(program: Command): void {
       `${plan.charts.length} (${plan.charts.filter((c) => c.kind === "helm").length} Helm, ` +
         `${plan.charts.filter((c) => c.kind === "manifests").length} manifests), ${plural(objects, "object")}`,
     );
-    out(
-      "secrets",
-      `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`,
-    );
+    out("secrets", `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`);
     out("groups", `${plan.groups.length}, longest chain ${path.join(" → ")}`);
     if (nodes) {
       out(

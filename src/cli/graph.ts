@@ -10,8 +10,7 @@ const fileNode = (path: string) => path.replace(/^manifests\//, "").replace(/\.y
 
 export function groupsMermaid(plan: DeployPlan): string {
   const lines = ["graph TD"];
-  for (const g of plan.groups)
-    lines.push(`  g_${id(g.name)}["<b>${g.name}</b><br/>${g.charts.join("<br/>")}"]`);
+  for (const g of plan.groups) lines.push(`  g_${id(g.name)}["<b>${g.name}</b><br/>${g.charts.join("<br/>")}"]`);
   for (const g of plan.groups) for (const d of g.dependsOn) lines.push(`  g_${id(d)} --> g_${id(g.name)}`);
   return `${lines.join("\n")}\n`;
 }
@@ -19,8 +18,7 @@ export function groupsMermaid(plan: DeployPlan): string {
 export function groupsDot(plan: DeployPlan): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = ["digraph nixlab {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"];
-  for (const g of plan.groups)
-    lines.push(`  ${q(g.name)} [label=${q(`${g.name}\n${g.charts.join("\n")}`)}];`);
+  for (const g of plan.groups) lines.push(`  ${q(g.name)} [label=${q(`${g.name}\n${g.charts.join("\n")}`)}];`);
   for (const g of plan.groups) for (const d of g.dependsOn) lines.push(`  ${q(d)} -> ${q(g.name)};`);
   lines.push("}");
   return `${lines.join("\n")}\n`;
@@ -38,8 +36,7 @@ export function flowDot(edges: FlowEdge[]): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = ["digraph flow {", "  rankdir=LR;", "  node [fontname=Helvetica];"];
   for (const f of [...new Set(edges.map((e) => e.field))]) lines.push(`  ${q(`vars.${f}`)} [shape=ellipse];`);
-  for (const o of [...new Set(edges.map((e) => e.file))])
-    lines.push(`  ${q(o)} [shape=box, label=${q(fileNode(o))}];`);
+  for (const o of [...new Set(edges.map((e) => e.file))]) lines.push(`  ${q(o)} [shape=box, label=${q(fileNode(o))}];`);
   for (const e of edges) lines.push(`  ${q(`vars.${e.field}`)} -> ${q(e.file)};`);
   lines.push("}");
   return `${lines.join("\n")}\n`;
@@ -49,9 +46,7 @@ export function registerGraph(program: Command): void {
   addConfigOption(
     program
       .command("graph")
-      .description(
-        "Print the deploy groups' DAG, or with --flow which cluster-file fields reach which outputs",
-      )
+      .description("Print the deploy groups' DAG, or with --flow which cluster-file fields reach which outputs")
       .option("-f, --format <format>", "mermaid or dot", "mermaid")
       .option("--flow", "the vars → outputs flow instead of the groups DAG"),
   ).action(async (options: ConfigOptions & { format: string; flow?: boolean }) => {

@@ -4,11 +4,13 @@ import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
 import { registerDeploy } from "./deploy.ts";
+import { registerDiff } from "./diff.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
 import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
+import { registerStatus } from "./status.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
@@ -20,6 +22,8 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerSecrets,
   registerNodes,
   registerDeploy,
+  registerDiff,
+  registerStatus,
 ];
 
 export function createProgram(): Command {
@@ -56,9 +60,7 @@ function reportError(error: unknown): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`${pc.red("internal error:")} ${message}\n`);
-  if (process.env.NIXLAB_DEBUG && error instanceof Error && error.stack)
-    process.stderr.write(`${error.stack}\n`);
-  else
-    process.stderr.write("This is a bug in nixlab; rerun with NIXLAB_DEBUG=1 for details and report it.\n");
+  if (process.env.NIXLAB_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write("This is a bug in nixlab; rerun with NIXLAB_DEBUG=1 for details and report it.\n");
   return 70;
 }

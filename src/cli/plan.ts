@@ -14,9 +14,7 @@ export function formatPlan(plan: DeployPlan, domain: string): string {
   ];
   const levels = dagLevels(plan.groups);
   levels.forEach((names, i) => {
-    lines.push(
-      pc.dim(`── step ${i + 1}${names.length > 1 ? ` (${names.length} groups in parallel)` : ""} ──`),
-    );
+    lines.push(pc.dim(`── step ${i + 1}${names.length > 1 ? ` (${names.length} groups in parallel)` : ""} ──`));
     for (const name of names) {
       const g = plan.groups.find((x) => x.name === name)!;
       const after = g.dependsOn.length > 0 ? pc.dim(`  after ${g.dependsOn.join(", ")}`) : "";
@@ -28,13 +26,9 @@ export function formatPlan(plan: DeployPlan, domain: string): string {
       }
       for (const s of g.secrets) lines.push(`    ${pc.dim("secret")} ${s}`);
       for (const w of g.waitFor)
-        lines.push(
-          `    ${pc.dim("wait")}   ${w.kind} ${w.namespace}/${w.name} ${pc.dim(`≤${w.timeoutSeconds}s`)}`,
-        );
+        lines.push(`    ${pc.dim("wait")}   ${w.kind} ${w.namespace}/${w.name} ${pc.dim(`≤${w.timeoutSeconds}s`)}`);
       lines.push(
-        pc.dim(
-          `    retry ${g.retry.attempts}× from ${g.retry.delaySeconds}s backoff · hash ${g.hash.slice(0, 12)}`,
-        ),
+        pc.dim(`    retry ${g.retry.attempts}× from ${g.retry.delaySeconds}s backoff · hash ${g.hash.slice(0, 12)}`),
       );
     }
     lines.push("");

@@ -12,13 +12,7 @@ import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
 
 /** Cluster file names looked for in the working directory, in this order. */
-export const clusterFileNames = [
-  "nixlab.config.ts",
-  "nixlab.yaml",
-  "nixlab.yml",
-  "nixlab.json",
-  "vars.nix",
-] as const;
+export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
 
 export interface LoadOptions {
   /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
@@ -62,9 +56,7 @@ export function findClusterFile(options: LoadOptions = {}): string {
   }
   throw new UserError(`no cluster file in ${cwd}`, {
     exitCode: ExitCode.invalidInput,
-    details: [
-      `  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`,
-    ],
+    details: [`  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`],
   });
 }
 
@@ -83,13 +75,10 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     try {
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (error) {
-      throw new UserError(
-        `${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          exitCode: ExitCode.invalidInput,
-          details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
-        },
-      );
+      throw new UserError(`${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {
+        exitCode: ExitCode.invalidInput,
+        details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
+      });
     }
     if (mod.default === undefined) {
       throw new UserError(`${name} has no default export`, {
@@ -129,9 +118,7 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     }
     const locate = (fieldPath: FieldPath): string | undefined => {
       for (let n = fieldPath.length; n >= 0; n--) {
-        const node = doc.getIn(fieldPath.slice(0, n), true) as
-          | { range?: [number, number, number] }
-          | undefined;
+        const node = doc.getIn(fieldPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
         const range = node && typeof node === "object" ? node.range : undefined;
         if (range) {
           const pos = lineCounter.linePos(range[0]);
@@ -149,11 +136,7 @@ export async function readClusterSource(path: string): Promise<RawSource> {
 }
 
 /** Validates a raw value into a Cluster. Throws ConfigError listing every problem. */
-export function clusterFromValue(
-  value: unknown,
-  file: string,
-  locate: RawSource["locate"] = () => undefined,
-): Cluster {
+export function clusterFromValue(value: unknown, file: string, locate: RawSource["locate"] = () => undefined): Cluster {
   const result = validateConfig(value);
   if (!result.ok) throw new ConfigError(basename(file), result.problems, locate);
   return buildCluster(result.config, file);

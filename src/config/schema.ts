@@ -13,31 +13,18 @@ const doc = <T extends z.ZodType>(schema: T, description: string, example?: unkn
   schema.meta(example === undefined ? { description } : { description, examples: [example] }) as T;
 
 export const nodeSchema = z.strictObject({
-  hostname: doc(
-    z.string(),
-    "The node's hostname (NixOS networking.hostName, reached as <hostname>.local).",
-    "node1",
-  ),
-  master: doc(
-    z.boolean().default(false),
-    "Exactly one node is the master: it runs the k3s server and every workload.",
-  ),
+  hostname: doc(z.string(), "The node's hostname (NixOS networking.hostName, reached as <hostname>.local).", "node1"),
+  master: doc(z.boolean().default(false), "Exactly one node is the master: it runs the k3s server and every workload."),
   disk: doc(z.string(), "The whole disk disko partitions and wipes on install.", "/dev/sda"),
   espSize: doc(z.string().default("500M"), "Size of the EFI system partition (K, M, G or T suffix).", "500M"),
-  tags: doc(z.array(z.string()).default([]), "Tags for selecting nodes (`nixlab nodes apply --on @tag`).", [
-    "worker",
-  ]),
+  tags: doc(z.array(z.string()).default([]), "Tags for selecting nodes (`nixlab nodes apply --on @tag`).", ["worker"]),
 });
 
 export const wireguardGroups = ["admin", "family", "friends", "guests"] as const;
 
 export const wireguardUserSchema = z.strictObject({
   ip: doc(z.string(), "The peer's address inside the VPN subnet 10.0.100.0/24 (.2–.254).", "10.0.100.2"),
-  group: doc(
-    z.enum(wireguardGroups).optional(),
-    "Access group label (not enforced by the cluster).",
-    "family",
-  ),
+  group: doc(z.enum(wireguardGroups).optional(), "Access group label (not enforced by the cluster).", "family"),
   publicKeySecret: doc(
     z.string(),
     "Name of the SOPS secret that holds the peer's WireGuard public key.",
@@ -54,10 +41,7 @@ export const wireguardUserSchema = z.strictObject({
     "alice",
   ),
   description: doc(z.string().default(""), "Free text, for people."),
-  enabled: doc(
-    z.boolean().default(true),
-    "Disabled users are kept in the file but get no peer, secret or config.",
-  ),
+  enabled: doc(z.boolean().default(true), "Disabled users are kept in the file but get no peer, secret or config."),
 });
 
 export const chartOverrideSchema = z.strictObject({
@@ -80,14 +64,8 @@ export const waitTargetSchema = z.strictObject({
 });
 
 export const retrySchema = z.strictObject({
-  attempts: doc(
-    z.number().int().min(1).max(20).default(3),
-    "Applies tried per object (retriable errors only).",
-  ),
-  delaySeconds: doc(
-    z.number().positive().max(600).default(10),
-    "First backoff delay; it doubles per attempt.",
-  ),
+  attempts: doc(z.number().int().min(1).max(20).default(3), "Applies tried per object (retriable errors only)."),
+  delaySeconds: doc(z.number().positive().max(600).default(10), "First backoff delay; it doubles per attempt."),
 });
 
 export const extraServiceSchema = z.strictObject({
@@ -104,10 +82,7 @@ export const extraServiceSchema = z.strictObject({
       .optional(),
     "A Helm chart, installed by k3s's helm controller.",
   ),
-  manifests: doc(
-    z.array(z.record(z.string(), z.unknown())).optional(),
-    "Raw Kubernetes objects, applied in order.",
-  ),
+  manifests: doc(z.array(z.record(z.string(), z.unknown())).optional(), "Raw Kubernetes objects, applied in order."),
 });
 
 export const extraGroupSchema = z.strictObject({
@@ -155,11 +130,7 @@ export const clusterConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   username: doc(z.string(), "The admin user created on every node (owns the k3s kubeconfig).", "alice"),
   timezone: doc(z.string().default("UTC"), "IANA time zone of the nodes.", "Europe/Berlin"),
-  clusterSshKey: doc(
-    z.string(),
-    "SSH public key allowed to log in as `username` on every node.",
-    "ssh-ed25519 AAAA…",
-  ),
+  clusterSshKey: doc(z.string(), "SSH public key allowed to log in as `username` on every node.", "ssh-ed25519 AAAA…"),
   nodes: doc(z.record(z.string(), nodeSchema), "The machines of the cluster, by name."),
   domain: doc(z.string(), "Your DNS domain; services live at <service>.<domain>.", "home.example.com"),
   acmeEmail: doc(
@@ -167,11 +138,7 @@ export const clusterConfigSchema = z.strictObject({
     "Contact address for the Let's Encrypt account (expiry warnings).",
     "admin@example.com",
   ),
-  metallbPool: doc(
-    z.string(),
-    "LAN range MetalLB hands out to LoadBalancer services (CIDR).",
-    "192.168.1.192/26",
-  ),
+  metallbPool: doc(z.string(), "LAN range MetalLB hands out to LoadBalancer services (CIDR).", "192.168.1.192/26"),
   piholeIp: doc(z.string(), "Pi-hole's DNS/web address, inside metallbPool.", "192.168.1.250"),
   wireguardIp: doc(z.string(), "WireGuard's UDP endpoint address, inside metallbPool.", "192.168.1.194"),
   nginxIp: doc(z.string(), "The ingress controller's address, inside metallbPool.", "192.168.1.193"),

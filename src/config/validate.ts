@@ -111,12 +111,7 @@ function unwrap(s: ZodType | undefined): ZodType | undefined {
   let cur = s;
   for (let i = 0; cur && i < 10; i++) {
     const def = (cur as unknown as { _zod: { def: Record<string, unknown> } })._zod.def;
-    if (
-      def.type === "optional" ||
-      def.type === "default" ||
-      def.type === "nullable" ||
-      def.type === "prefault"
-    )
+    if (def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault")
       cur = def.innerType as ZodType;
     else break;
   }
@@ -140,8 +135,7 @@ function exampleHint(s: ZodType | undefined): string {
 // ---------------------------------------------------------------------------
 // cross-field rules
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -168,11 +162,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
   }
   const timezone = str(raw.timezone);
   if (timezone !== undefined && !isTimeZone(timezone)) {
-    add(
-      ["timezone"],
-      `${showValue(timezone)} is not an IANA time zone`,
-      'use a name like "Europe/Berlin" or "UTC"',
-    );
+    add(["timezone"], `${showValue(timezone)} is not an IANA time zone`, 'use a name like "Europe/Berlin" or "UTC"');
   }
   const sshKey = str(raw.clusterSshKey);
   if (sshKey !== undefined && !isSshPublicKey(sshKey)) {
@@ -194,11 +184,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
   }
   const acmeEmail = str(raw.acmeEmail);
   if (acmeEmail !== undefined && !email.test(acmeEmail)) {
-    add(
-      ["acmeEmail"],
-      `${showValue(acmeEmail)} is not an email address`,
-      'write an address like "admin@example.com"',
-    );
+    add(["acmeEmail"], `${showValue(acmeEmail)} is not an email address`, 'write an address like "admin@example.com"');
   }
   checkAddresses(raw, add);
   checkVpnUsers(raw.wireguardUsers, add);
@@ -319,11 +305,7 @@ function checkNodes(nodes: unknown, add: Add): void {
     }
   }
   if (masters.length === 0) {
-    add(
-      ["nodes"],
-      "no node has master: true",
-      `set master: true on exactly one node (e.g. nodes.${names[0]}.master)`,
-    );
+    add(["nodes"], "no node has master: true", `set master: true on exactly one node (e.g. nodes.${names[0]}.master)`);
   }
   for (const extra of masters.slice(1)) {
     add(
@@ -338,12 +320,8 @@ function checkAddresses(raw: Record<string, unknown>, add: Add): void {
   const poolText = str(raw.metallbPool);
   const pool = poolText === undefined ? null : parseCidr(poolText);
   if (poolText !== undefined) {
-    if (!pool || pool.address.kind() !== "ipv4") {
-      add(
-        ["metallbPool"],
-        `${showValue(poolText)} is not an IPv4 CIDR`,
-        'write a LAN range like "192.168.1.192/26"',
-      );
+    if (pool?.address.kind() !== "ipv4") {
+      add(["metallbPool"], `${showValue(poolText)} is not an IPv4 CIDR`, 'write a LAN range like "192.168.1.192/26"');
     } else if (pool.hostBitsSet) {
       add(["metallbPool"], `${poolText} has host bits set`, `write the network address: "${pool.text}"`);
     } else if (cidrSize(pool) < 3) {
@@ -433,11 +411,7 @@ function checkVpnUsers(users: unknown, add: Add): void {
       } else if (enabled) {
         const other = ips.get(ipText);
         if (other)
-          add(
-            at("ip"),
-            `${ipText} is already the address of "${other}"`,
-            "give every enabled user their own address",
-          );
+          add(at("ip"), `${ipText} is already the address of "${other}"`, "give every enabled user their own address");
         else ips.set(ipText, name);
       }
     }
@@ -508,9 +482,7 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
         const s = closest(key, Object.keys(helmCharts));
         add(
           ["charts", key],
-          builtinChartKeys.includes(key)
-            ? "is rendered by nixlab, not a Helm chart"
-            : "is not a chart nixlab installs",
+          builtinChartKeys.includes(key) ? "is rendered by nixlab, not a Helm chart" : "is not a chart nixlab installs",
           s ? `did you mean "${s}"?` : `use one of ${Object.keys(helmCharts).join(", ")}`,
         );
       }

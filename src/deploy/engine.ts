@@ -29,6 +29,7 @@ import {
 import { type LoadedPlan, loadPlan } from "./plan.ts";
 import { runDag } from "./scheduler.ts";
 import {
+  clusterHashKey,
   Redactor,
   type ResolvedSecret,
   resolveSecrets,
@@ -128,7 +129,7 @@ export function groupHash(group: PlanGroup, secretsDigestHex: string): string {
   return createHash("sha256").update(`${group.hash}\0${secretsDigestHex}`).digest("hex");
 }
 
-interface Prepared {
+export interface Prepared {
   loaded: LoadedPlan;
   plan: DeployPlan;
   secretsByGroup: Map<string, ResolvedSecret[]>;
@@ -140,13 +141,14 @@ interface Prepared {
 /** Loads the plan and resolves every secret value the selected groups need. */
 export async function prepare(
   loaded: LoadedPlan,
-  store: StateStore,
+  hashKey: () => Promise<Uint8Array>,
   source: SecretSource | undefined,
   selected: ReadonlySet<string>,
+  options: { secretsOptional?: boolean } = {},
 ): Promise<Prepared> {
   const plan = loaded.plan;
   const needed = plan.secrets.filter((s) => selected.has(s.group));
-  if (needed.length > 0 && !source) {
+  if (needed.length > 0 && !source && !options.secretsOptional) {
     throw new UserError(`the plan needs ${needed.length} Kubernetes Secrets built from SOPS values, but no secrets were given`, {
       exitCode: ExitCode.invalidInput,
       details: ["Pass --secrets FILE (the SOPS file) or --secrets-dir DIR (e.g. /run/secrets on the master)."],
@@ -155,7 +157,7 @@ export async function prepare(
   const resolved = source ? await resolveSecrets(needed, source) : [];
   const redactor = new Redactor();
   for (const s of resolved) for (const v of s.values.values()) redactor.add(v);
-  const key = await store.hmacKey();
+  const key = resolved.length > 0 ? await hashKey() : new Uint8Array(32);
   const secretsByGroup = new Map<string, ResolvedSecret[]>();
   for (const s of resolved) {
     const list = secretsByGroup.get(s.plan.group) ?? [];
@@ -268,11 +270,10 @@ async function deployLocked(
     }
   }
   const selected = only ?? new Set(allGroups);
-  const prep = await prepare(loaded, store, options.secrets, selected);
-  const { plan } = prep;
-
   emit({ type: "phase", message: `waiting for the Kubernetes API at ${kube.server}` });
   await waitForApi(kube, options.apiWaitMs ?? 300_000, signal);
+  const prep = await prepare(loaded, () => clusterHashKey(kube), options.secrets, selected);
+  const { plan } = prep;
 
   const state: DeployState = await store.load();
   if (state.server && state.server !== kube.server) state.groups = {};
@@ -319,7 +320,7 @@ async function deployLocked(
   const reports = new Map<string, GroupReport>();
   const hookResults: HookResult[] = [];
   const saveGroup = async (name: string, gs: GroupState) => {
-    state.groups[name] = gs;
+    state.groups[name] = { ...gs, planHash: groupsByName.get(name)!.hash };
     await store.save(state);
   };
   const groupsByName = new Map(plan.groups.map((g) => [g.name, g]));

@@ -30,7 +30,8 @@ export function asUser(user: string, command: string[]): string[] {
   const script =
     'u=$1; shift; if [ "$(id -un)" = "$u" ]; then exec "$@"; fi; ' +
     'if command -v runuser >/dev/null 2>&1; then exec runuser -u "$u" -- "$@"; fi; ' +
-    "exec su -s /bin/sh \"$u\" -c 'exec \"$@\"' sh \"$@\"";
+    // su: everything after "--" and the user goes to the shell, which sees it as $0 "$@".
+    "exec su -s /bin/sh -c 'exec \"$@\"' -- \"$u\" sh \"$@\"";
   return ["sh", "-c", script, "sh", user, ...command];
 }
 

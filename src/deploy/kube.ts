@@ -211,6 +211,16 @@ export class Kube {
     });
   }
 
+  /** Creates one object (POST); fails with 409 AlreadyExists when it exists. */
+  async create(obj: KObject): Promise<KObject> {
+    const path = await this.pathOf({
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+    });
+    return await this.request<KObject>("POST", path, { query: { fieldManager }, body: obj });
+  }
+
   /** Deletes one object; false when it was already gone. */
   async delete(ref: ObjectRef, options: { propagationPolicy?: string; uid?: string } = {}): Promise<boolean> {
     const body: Record<string, unknown> = { apiVersion: "v1", kind: "DeleteOptions" };

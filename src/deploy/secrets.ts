@@ -5,11 +5,12 @@
  * writes them (/run/secrets/<name>). Values go only into Secret `data` (base64 of the
  * exact bytes) in a request body: never argv, logs, errors or the state dir.
  */
-import { createHmac } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { UserError } from "../errors.ts";
 import type { PlanSecret } from "../render/plan-types.ts";
+import { ApiError, type Kube } from "./kube.ts";
 import { groupLabel, type KObject, managedByLabel } from "./objects.ts";
 
 export interface SecretSource {
@@ -138,8 +139,9 @@ export function secretObject(secret: ResolvedSecret): KObject {
 }
 
 /**
- * Keyed digest of secret values. Keyed (HMAC with a random per-state-dir key) because it
- * is stored in the state dir and a plain hash of a weak password could be guessed offline.
+ * Keyed digest of secret values. Keyed (HMAC, see clusterHashKey) because it is stored in
+ * the state dir and in pod annotations, where a plain hash of a weak password could be
+ * guessed offline.
  */
 export function secretsDigest(hmacKey: Uint8Array, secrets: readonly ResolvedSecret[]): string {
   const h = createHmac("sha256", hmacKey);
@@ -155,6 +157,34 @@ export function secretsDigest(hmacKey: Uint8Array, secrets: readonly ResolvedSec
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const hashKeyRef = { apiVersion: "v1", kind: "Secret", namespace: "kube-system", name: "nixlab-hash-key" };
+
+/**
+ * The HMAC key for secret digests, kept in the cluster (created once, at random) so the
+ * master and every workstation compute the same digests: the same values never roll pods
+ * twice, and no plain hash of a weak password is ever stored.
+ */
+export async function clusterHashKey(kube: Kube): Promise<Buffer> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const cur = await kube.get(hashKeyRef);
+    const data = cur?.data?.key as string | undefined;
+    if (data) return Buffer.from(data, "base64");
+    try {
+      await kube.create({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: hashKeyRef.name, namespace: hashKeyRef.namespace, labels: { [managedByLabel]: "nixlab" } },
+        type: "Opaque",
+        data: { key: randomBytes(32).toString("base64") },
+      });
+    } catch (error) {
+      // Another deploy created it first: read theirs.
+      if (!(error instanceof ApiError && error.status === 409)) throw error;
+    }
+  }
+  throw new Error("could not read or create the Secret kube-system/nixlab-hash-key");
 }
 
 /**

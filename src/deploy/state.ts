@@ -4,7 +4,7 @@
  * and the next run re-applies exactly what never became ready.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { ObjectRef } from "./objects.ts";
@@ -15,6 +15,8 @@ export interface GroupState {
   /** Plan group hash combined with the keyed digest of its secret values. */
   hash: string;
   status: GroupStatus;
+  /** The plan's own group hash (without secret values), so status can tell a changed plan without secrets. */
+  planHash?: string;
   appliedAt?: string;
   readyAt?: string;
   /** Why the group is not ready or failed (no secret values). */
@@ -37,7 +39,6 @@ export interface DeployState {
 }
 
 const stateFile = "state.json";
-const keyFile = "hmac.key";
 
 export function emptyState(): DeployState {
   return { version: 1, groups: {} };
@@ -80,26 +81,6 @@ export class StateStore {
     const next = this.writing.then(() => atomicWrite(join(this.dir, stateFile), text, 0o600));
     this.writing = next.catch(() => {});
     return next;
-  }
-
-  /** The HMAC key for secret digests: random, created once, readable by the owner only. */
-  async hmacKey(): Promise<Buffer> {
-    const path = join(this.dir, keyFile);
-    try {
-      const key = await readFile(path);
-      if (key.length === 32) return key;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    const key = randomBytes(32);
-    try {
-      await writeFile(path, key, { mode: 0o600, flag: "wx" });
-      return key;
-    } catch (error) {
-      // Another process created it first: use theirs so digests agree.
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") return await readFile(path);
-      throw error;
-    }
   }
 }
 

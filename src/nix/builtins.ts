@@ -33,6 +33,7 @@ import {
   type Lazy,
   NixAttrs,
   NixPath,
+  OPERATOR_IMPLS,
   PrimOp,
   type PrimOpImpl,
   Thunk,
@@ -64,29 +65,29 @@ const UNSUPPORTED: Record<string, string> = {
   placeholder: "it is for derivations",
   exec: "it runs programs",
   importNative: "it loads native code",
-  scopedImport: "not supported",
-  readDir: "not supported",
-  hashFile: "not supported",
-  toXML: "not supported",
+  scopedImport: "outside the subset nixlab evaluates",
+  readDir: "outside the subset nixlab evaluates",
+  hashFile: "outside the subset nixlab evaluates",
+  toXML: "outside the subset nixlab evaluates",
   toPath: "it is deprecated",
   match: "regular expression semantics differ",
   split: "regular expression semantics differ",
-  fromTOML: "not supported",
+  fromTOML: "outside the subset nixlab evaluates",
   nixVersion: "results would differ by Nix version",
   langVersion: "results would differ by Nix version",
-  splitVersion: "not supported",
-  compareVersions: "not supported",
-  parseDrvName: "not supported",
-  genericClosure: "not supported",
+  splitVersion: "outside the subset nixlab evaluates",
+  compareVersions: "outside the subset nixlab evaluates",
+  parseDrvName: "outside the subset nixlab evaluates",
+  genericClosure: "outside the subset nixlab evaluates",
   getContext: "string contexts are not modelled",
   hasContext: "string contexts are not modelled",
   appendContext: "string contexts are not modelled",
   unsafeDiscardStringContext: "string contexts are not modelled",
   unsafeDiscardOutputDependency: "string contexts are not modelled",
-  unsafeGetAttrPos: "not supported",
-  addErrorContext: "not supported",
-  traceVerbose: "not supported",
-  break: "not supported",
+  unsafeGetAttrPos: "outside the subset nixlab evaluates",
+  addErrorContext: "outside the subset nixlab evaluates",
+  traceVerbose: "outside the subset nixlab evaluates",
+  break: "outside the subset nixlab evaluates",
 };
 
 // Names Nix also binds at top level (without `builtins.`).
@@ -315,6 +316,7 @@ export function createState(): EvalState {
   def("mul", 2, ([a, b], loc) => arith("*", F(a!), F(b!), loc));
   def("div", 2, ([a, b], loc) => arith("/", F(a!), F(b!), loc));
   def("lessThan", 2, ([a, b], loc) => lessThan(F(a!), F(b!), loc));
+  for (const name of ["sub", "mul", "div", "lessThan"]) OPERATOR_IMPLS.add((table.get(name) as PrimOp).impl);
   def("bitAnd", 2, ([a, b], loc) => expectInt(F(a!), loc) & expectInt(F(b!), loc));
   def("bitOr", 2, ([a, b], loc) => expectInt(F(a!), loc) | expectInt(F(b!), loc));
   def("bitXor", 2, ([a, b], loc) => expectInt(F(a!), loc) ^ expectInt(F(b!), loc));

@@ -11,6 +11,7 @@ import {
   type Lazy,
   NixAttrs,
   NixPath,
+  OPERATOR_IMPLS,
   PrimOp,
   showType,
   Thunk,
@@ -493,7 +494,7 @@ function evalInner(e: Expr, env: Env): Value {
     case "not":
       return !expectBool(evalExpr(e.expr, env), locOf(e));
     case "neg":
-      return arith("-", 0n, evalExpr(e.expr, env), locOf(e));
+      return desugared("__sub", 0n, e.expr, env, locOf(e));
     case "op":
       return evalOp(e, env);
   }
@@ -524,17 +525,13 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
     case "!=":
       return !equals(evalExpr(e.left, env), evalExpr(e.right, env));
     case "<":
-      return lessThan(evalExpr(e.left, env), evalExpr(e.right, env), loc);
-    case ">": {
-      const a = evalExpr(e.left, env);
-      return lessThan(evalExpr(e.right, env), a, loc);
-    }
-    case "<=": {
-      const a = evalExpr(e.left, env);
-      return !lessThan(evalExpr(e.right, env), a, loc);
-    }
+      return expectBool(desugared("__lessThan", e.left, e.right, env, loc), loc);
+    case ">":
+      return expectBool(desugared("__lessThan", e.right, e.left, env, loc), loc);
+    case "<=":
+      return !expectBool(desugared("__lessThan", e.right, e.left, env, loc), loc);
     case ">=":
-      return !lessThan(evalExpr(e.left, env), evalExpr(e.right, env), loc);
+      return !expectBool(desugared("__lessThan", e.left, e.right, env, loc), loc);
     case "//": {
       const a = expectAttrs(evalExpr(e.left, env), loc);
       const b = expectAttrs(evalExpr(e.right, env), loc);
@@ -559,10 +556,36 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
       return coerceToString(a, false, true, loc) + coerceToString(b, false, true, loc);
     }
     case "-":
+      return desugared("__sub", e.left, e.right, env, loc);
     case "*":
+      return desugared("__mul", e.left, e.right, env, loc);
     case "/":
-      return arith(e.op, evalExpr(e.left, env), evalExpr(e.right, env), loc);
+      return desugared("__div", e.left, e.right, env, loc);
   }
+}
+
+const OPS: Record<string, (a: Value, b: Value, loc: NixLocation) => Value> = {
+  __sub: (a, b, loc) => arith("-", a, b, loc),
+  __mul: (a, b, loc) => arith("*", a, b, loc),
+  __div: (a, b, loc) => arith("/", a, b, loc),
+  __lessThan: (a, b, loc) => lessThan(a, b, loc),
+};
+
+/**
+ * Nix parses `a - b` as `__sub a b` (likewise `*`, `/`, and the comparisons via
+ * `__lessThan`), so a binding of that name in scope changes the operator.
+ */
+function desugared(name: string, left: Expr | bigint, right: Expr, env: Env, loc: NixLocation): Value {
+  let f: Lazy | undefined;
+  for (let s: Env | undefined = env; s && f === undefined; s = s.parent) f = s.vars?.get(name);
+  const fv = f === undefined ? undefined : force(f);
+  if (fv instanceof PrimOp && fv.applied.length === 0 && OPERATOR_IMPLS.has(fv.impl)) {
+    const a = typeof left === "bigint" ? left : evalExpr(left, env);
+    return OPS[name]!(a, evalExpr(right, env), loc);
+  }
+  if (fv === undefined) throw evalError(`undefined variable '${name}'`, loc);
+  const a = typeof left === "bigint" ? left : mkThunk(left, env);
+  return callFunction(callFunction(fv, a, loc), mkThunk(right, env), loc);
 }
 
 // ---------------------------------------------------------------- static scope check

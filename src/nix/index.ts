@@ -5,7 +5,7 @@
 import { dirname, resolve } from "node:path";
 import type { NixAst } from "./ast.ts";
 import { createState, evalFile } from "./builtins.ts";
-import { NixError } from "./errors.ts";
+import { NixError, type NixLocation } from "./errors.ts";
 import { checkScopes, deepForce, evalExpr } from "./eval.ts";
 import { parse } from "./parser.ts";
 import { toJS } from "./tojs.ts";
@@ -47,7 +47,7 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
   const baseDir = resolve(options.baseDir ?? (options.file ? dirname(resolve(options.file)) : process.cwd()));
   const ast = parse(source, file, baseDir);
   const state = createState();
-  return run(() => {
+  return run(ast.root.lm.at(0), () => {
     checkScopes(ast.root, { names: state.root.vars!, parent: undefined });
     const value = evalExpr(ast.root, state.root);
     deepForce(value);
@@ -63,21 +63,23 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
 export function evaluateNixFile(path: string): unknown {
   const abs = resolve(path);
   const state = createState();
-  return run(() => {
+  return run({ file: abs, line: 1, column: 1 }, () => {
     const value = evalFile(state, abs);
     deepForce(value);
     return toJS(value);
   });
 }
 
-function run<T>(f: () => T): T {
+/** Runs an evaluation; errors that carry no place of their own get the file's start. */
+function run<T>(start: NixLocation, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    // Deeply recursive Nix code can exhaust the JS stack; report it as Nix would.
+    // Deeply recursive Nix code (or a cyclic value) can exhaust the JS stack.
     if (err instanceof RangeError && /call stack/i.test(err.message)) {
-      throw new NixError("eval", "stack overflow (infinite recursion?) while evaluating the expression");
+      throw new NixError("eval", "stack overflow (infinite recursion?) while evaluating the expression", start);
     }
+    if (err instanceof NixError) err.locate(start);
     throw err;
   }
 }

@@ -44,6 +44,9 @@ export interface PrimOpImpl {
   fn: (args: Lazy[], loc: NixLocation | undefined) => Value;
 }
 
+/** The builtins `-`, `*`, `/` and the comparisons desugar to (`__sub` …), when not shadowed. */
+export const OPERATOR_IMPLS = new WeakSet<PrimOpImpl>();
+
 /** A builtin, possibly partially applied. */
 export class PrimOp {
   readonly impl: PrimOpImpl;

@@ -6,13 +6,7 @@
 
 export const planApiVersion = "nixlab.dev/v1alpha1";
 
-export type WaitKind =
-  | "Deployment"
-  | "StatefulSet"
-  | "DaemonSet"
-  | "Job"
-  | "PersistentVolumeClaim"
-  | "HelmChart";
+export type WaitKind = "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "PersistentVolumeClaim" | "HelmChart";
 
 export interface WaitTarget {
   kind: WaitKind;

@@ -7,13 +7,7 @@ import type { Catalog } from "../services/catalog.ts";
 import { helmChartNamespace } from "../services/groups.ts";
 import type { K8sObject, Release } from "../services/types.ts";
 import { canonicalJson, sha256 } from "../services/util.ts";
-import {
-  type DeployPlan,
-  type PlanChart,
-  type PlanGroup,
-  type PlanSecret,
-  planApiVersion,
-} from "./plan-types.ts";
+import { type DeployPlan, type PlanChart, type PlanGroup, type PlanSecret, planApiVersion } from "./plan-types.ts";
 import { toYaml, toYamlStream } from "./yaml.ts";
 
 export interface RenderedFile {
@@ -70,12 +64,10 @@ export function helmChartObject(release: Extract<Release, { kind: "helm" }>): K8
 
 /** The objects of a release as they are applied: labelled, namespaced. */
 export function releaseObjects(release: Release, group: string): K8sObject[] {
-  const objects =
-    release.kind === "helm" ? [helmChartObject(release)] : release.objects.map((o) => structuredClone(o));
+  const objects = release.kind === "helm" ? [helmChartObject(release)] : release.objects.map((o) => structuredClone(o));
   for (const o of objects) {
     o.metadata.labels = { ...o.metadata.labels, ...managedByLabels(release.key, group) };
-    if (!clusterScopedKinds.has(o.kind) && o.metadata.namespace === undefined)
-      o.metadata.namespace = release.namespace;
+    if (!clusterScopedKinds.has(o.kind) && o.metadata.namespace === undefined) o.metadata.namespace = release.namespace;
   }
   return objects;
 }
@@ -158,12 +150,8 @@ function planSecrets(catalog: Catalog, charts: PlanChart[]): PlanSecret[] {
     const id = `${ref.namespace}/${ref.secretName}`;
     let secret = bySecret.get(id);
     if (!secret) {
-      const readers = charts.filter(
-        (c) => c.namespace === ref.namespace && c.secrets.includes(ref.secretName),
-      );
-      const group = readers
-        .map((c) => c.group)
-        .sort((a, b) => groupOrder.indexOf(a) - groupOrder.indexOf(b))[0];
+      const readers = charts.filter((c) => c.namespace === ref.namespace && c.secrets.includes(ref.secretName));
+      const group = readers.map((c) => c.group).sort((a, b) => groupOrder.indexOf(a) - groupOrder.indexOf(b))[0];
       if (!group) throw new Error(`catalog: no chart reads Secret ${id}`);
       secret = {
         name: ref.secretName,

@@ -15,9 +15,7 @@ export function orderKeys(value: unknown, top = true): unknown {
   if (Array.isArray(value)) return value.map((v) => orderKeys(v, false));
   if (!isPlainObject(value)) return value;
   const keys = Object.keys(value).sort(byteOrder);
-  const ordered = top
-    ? [...headKeys.filter((k) => k in value), ...keys.filter((k) => !headKeys.includes(k))]
-    : keys;
+  const ordered = top ? [...headKeys.filter((k) => k in value), ...keys.filter((k) => !headKeys.includes(k))] : keys;
   return Object.fromEntries(ordered.map((k) => [k, orderKeys(value[k], false)]));
 }
 

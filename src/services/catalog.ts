@@ -112,8 +112,7 @@ function userGroups(cluster: Cluster): GroupDefinition[] {
 function assertConsistent(releases: Release[], groups: GroupDefinition[]): void {
   const keys = new Set(releases.map((r) => r.key));
   const grouped = groups.flatMap((g) => g.charts);
-  for (const key of grouped)
-    if (!keys.has(key)) throw new Error(`catalog: group chart ${key} is not rendered`);
+  for (const key of grouped) if (!keys.has(key)) throw new Error(`catalog: group chart ${key} is not rendered`);
   for (const key of keys) {
     const n = grouped.filter((k) => k === key).length;
     if (n !== 1) throw new Error(`catalog: chart ${key} is in ${n} groups`);

@@ -116,11 +116,7 @@ export function builtinGroups(cluster: Cluster): GroupDefinition[] {
     group(
       "apps",
       ["core-config", "networking-services", "external-access"],
-      [
-        helm("nextcloud", 600),
-        deployment("nextcloud", ns.nextcloud, 300),
-        deployment("signal-proxy", ns.signalProxy),
-      ],
+      [helm("nextcloud", 600), deployment("nextcloud", ns.nextcloud, 300), deployment("signal-proxy", ns.signalProxy)],
     ),
   ];
 }

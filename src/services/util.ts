@@ -11,10 +11,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  * Deep merge where `override` wins (services.md defect 1 fixed): objects merge key by
  * key, lists and scalars are replaced, and `null` removes a key (as in Helm). Pure.
  */
-export function deepMerge(
-  base: Record<string, unknown>,
-  override: Record<string, unknown>,
-): Record<string, unknown> {
+export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];

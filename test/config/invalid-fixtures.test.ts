@@ -17,10 +17,7 @@ describe("nixlab check on broken cluster files", () => {
   for (const name of fixtures) {
     it(name, async () => {
       const file = join(dir, name);
-      const [path, message] = readFileSync(file, "utf8")
-        .split("\n")[0]!
-        .replace("# expect: ", "")
-        .split(" | ");
+      const [path, message] = readFileSync(file, "utf8").split("\n")[0]!.replace("# expect: ", "").split(" | ");
       const result = await runCli(["check", "--config", file]);
       expect(result.code).toBe(2);
       expect(result.stdout).toBe("");

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -83,6 +83,7 @@ describe("evaluateNix", () => {
     writeFileSync(join(dir, "vars.nix"), "(import ./lib.nix { x = 41; }) // { here = ./.; }");
     expect(evaluateNixFile(join(dir, "vars.nix"))).toEqual({ y: 42, key: "ssh-ed25519 AAAA", here: dir });
     expect(() => evaluateNixFile(join(dir, "missing.nix"))).toThrow(NixError);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("supports the builtins a config uses", () => {
@@ -126,6 +127,10 @@ describe("evaluateNix", () => {
   });
 
   it("converts a stack overflow into a NixError", () => {
-    expect(evalError("let f = x: f x + 1; in f 0").message).toMatch(/stack overflow|infinite recursion/);
+    expect(evalError("let f = x: f x + 1; in f 0").message).toMatch(
+      /^vars\.nix:\d+:\d+: (stack overflow|infinite recursion)/,
+    );
+    // A cyclic value cannot be plain data either.
+    expect(evalError("let x = { y = x; }; in x").message).toMatch(/^vars\.nix:1:1: stack overflow/);
   });
 });

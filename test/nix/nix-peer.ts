@@ -23,18 +23,9 @@ export const nixBin = findNixInstantiate();
 /** Whether the differential tests run; under NIXLAB_E2E=1 a missing binary fails them instead. */
 export const haveNix = nixBin !== null || process.env.NIXLAB_E2E === "1";
 
-let home: string | undefined;
-
-/** A private HOME/state dir and the dummy store: evaluation needs no writable /nix, as root or not. */
-function nixEnv(): NodeJS.ProcessEnv {
-  home ??= mkdtempSync(join(tmpdir(), "nixlab-nix-home-"));
-  return {
-    ...process.env,
-    HOME: home,
-    NIX_STATE_DIR: join(home, "state"),
-    NIX_LOG_DIR: join(home, "log"),
-    NIX_PATH: "",
-  };
+/** Nix gets a private HOME and state dir under `dir` and the dummy store: no writable /nix needed, as root or not. */
+function nixEnv(dir: string): NodeJS.ProcessEnv {
+  return { ...process.env, HOME: dir, NIX_STATE_DIR: join(dir, "state"), NIX_LOG_DIR: join(dir, "log"), NIX_PATH: "" };
 }
 
 /** How many nix-instantiate processes the batches have started (for the test's report). */
@@ -49,10 +40,12 @@ function requireNix(): string {
 
 /** `nix-instantiate --eval --strict --json` on one file. */
 export function nixEvalFile(file: string): NixOutcome {
+  const dir = mkdtempSync(join(tmpdir(), "nixlab-nix-home-"));
   const r = spawnSync(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], {
-    env: nixEnv(),
+    env: nixEnv(dir),
     encoding: "utf8",
   });
+  rmSync(dir, { recursive: true, force: true });
   if (r.status === 0) return { ok: true, value: JSON.parse(r.stdout) };
   return { ok: false, error: cleanError(r.stderr) };
 }
@@ -84,9 +77,11 @@ export async function nixEvalMany(exprs: readonly string[]): Promise<NixOutcome[
   return results;
 }
 
-function run(file: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function run(file: string, work: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], { env: nixEnv() });
+    const child = spawn(requireNix(), ["--eval", "--strict", "--json", "--store", "dummy://", file], {
+      env: nixEnv(work),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -116,7 +111,7 @@ async function evalChunk(
     const items = pending.map((i) => `(builtins.tryEval (let v = import ${fileOf(i)}; in builtins.deepSeq v v))`);
     const file = join(work, `batch-${tag}.nix`);
     writeFileSync(file, `[\n${items.join("\n")}\n]\n`);
-    const r = await run(file);
+    const r = await run(file, work);
     nixRuns++;
     if (r.status === 0) {
       const out = JSON.parse(r.stdout) as { success: boolean; value: unknown }[];

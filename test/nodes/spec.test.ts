@@ -55,7 +55,12 @@ describe("node specs of the example cluster", () => {
   it("declare every required secret on the master, one per enabled VPN user, all 0400", () => {
     const master = byHost("node1").sops.secrets;
     const names = master.map((s) => s.name);
-    expect(names).toEqual(["user_password", ...requiredSecrets(cluster).map((s) => s.name).filter((n) => n !== "user_password")]);
+    expect(names).toEqual([
+      "user_password",
+      ...requiredSecrets(cluster)
+        .map((s) => s.name)
+        .filter((n) => n !== "user_password"),
+    ]);
     for (const user of cluster.vpn.enabledUsers) expect(names).toContain(user.publicKeySecret);
     for (const s of master) {
       expect(s.mode).toBe("0400");

@@ -105,16 +105,7 @@ describe("the ingress strips a client-sent X-Remote-User (nginx with the directi
       join(dir, "nginx.conf"),
       `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n access_log off;\n server {\n  listen 127.0.0.1:${port};\n  underscores_in_headers off;\n  location / {\n   proxy_pass http://127.0.0.1:${upPort};\n   ${directives}\n  }\n }\n}\n`,
     );
-    const child = execFile(nginx, [
-      "-e",
-      "stderr",
-      "-p",
-      dir,
-      "-c",
-      join(dir, "nginx.conf"),
-      "-g",
-      "daemon off;",
-    ]);
+    const child = execFile(nginx, ["-e", "stderr", "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"]);
     try {
       let body = "";
       for (let i = 0; i < 50 && body !== "ok"; i++) {
@@ -128,9 +119,9 @@ describe("the ingress strips a client-sent X-Remote-User (nginx with the directi
       }
       expect(body).toBe("ok");
       expect(seen.at(-1)).toMatchObject({ "x-other": "kept" });
-      expect(
-        Object.keys(seen.at(-1)!).filter((h) => h.replace(/_/g, "-").toLowerCase() === "x-remote-user"),
-      ).toEqual([]);
+      expect(Object.keys(seen.at(-1)!).filter((h) => h.replace(/_/g, "-").toLowerCase() === "x-remote-user")).toEqual(
+        [],
+      );
     } finally {
       child.kill();
     }
@@ -205,8 +196,8 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
   it("every shell script we render parses (sh -n)", () => {
     for (const name of ["setup.sh", "caddy-run.sh"])
       expect(run("sh", ["-n", "-c", wgData[name]!]).status, name).toBe(0);
-    const signal = objects("signal-proxy").find((o) => o.kind === "Deployment").spec.template.spec
-      .containers[0].command[2];
+    const signal = objects("signal-proxy").find((o) => o.kind === "Deployment").spec.template.spec.containers[0]
+      .command[2];
     expect(run("sh", ["-n", "-c", signal]).status).toBe(0);
   });
 });

@@ -24,21 +24,11 @@ describe("deploy groups (services.md §5)", () => {
       ["networking-services", ["ingress-nginx", "pihole"], ["core-config"]],
       ["dns-services", ["externaldns-pihole"], ["networking-services"]],
       ["external-access", ["cert-manager"], ["core-config"]],
-      [
-        "external-dns",
-        ["externaldns-cloudflare", "cert-manager-issuers", "cloudflare-ddns"],
-        ["external-access"],
-      ],
+      ["external-dns", ["externaldns-cloudflare", "cert-manager-issuers", "cloudflare-ddns"], ["external-access"]],
       ["external-ingress", ["pihole-external-ingress"], ["external-dns", "networking-services"]],
       [
         "vpn-services",
-        [
-          "wireguard-config",
-          "wireguard-caddy-cert",
-          "wireguard-storage",
-          "wireguard-deployment",
-          "wireguard-service",
-        ],
+        ["wireguard-config", "wireguard-caddy-cert", "wireguard-storage", "wireguard-deployment", "wireguard-service"],
         ["core-config", "external-access"],
       ],
       [
@@ -215,9 +205,7 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(cm.data["setup.sh"]).toContain('mkdir -p "$out/wg_confs"');
     const [dep] = manifest("wireguard-deployment");
     expect(dep.spec.template.metadata.annotations["nixlab.dev/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
-    expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "nextcloud-tls").secret.optional).toBe(
-      true,
-    );
+    expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "nextcloud-tls").secret.optional).toBe(true);
     const env = dep.spec.template.spec.containers[0].env.map((e: any) => e.name);
     expect(env).toEqual(["PUID", "PGID", "TZ"]);
     expect(dep.spec.template.spec.securityContext).toBeUndefined();
@@ -232,9 +220,7 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
   it("34: the signal-proxy Deployment leaves replicas to its HPA", () => {
     const dep = manifest("signal-proxy").find((o) => o.kind === "Deployment");
     expect(dep.spec).not.toHaveProperty("replicas");
-    expect(dep.spec.template.spec.containers[0].volumeMounts.every((m: any) => m.subPath === undefined)).toBe(
-      true,
-    );
+    expect(dep.spec.template.spec.containers[0].volumeMounts.every((m: any) => m.subPath === undefined)).toBe(true);
   });
 
   it("35: every image nixlab renders is pinned", () => {
@@ -276,9 +262,7 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
       server: "https://acme-v02.api.letsencrypt.org/directory",
       email: "admin@example.com",
       privateKeySecretRef: { name: "letsencrypt-prod" },
-      solvers: [
-        { dns01: { cloudflare: { apiTokenSecretRef: { name: "cloudflare-api-token", key: "api-token" } } } },
-      ],
+      solvers: [{ dns01: { cloudflare: { apiTokenSecretRef: { name: "cloudflare-api-token", key: "api-token" } } } }],
     });
   });
 
@@ -335,9 +319,7 @@ describe("the seed's service values kept", () => {
       ["L2Advertisement", "pool", { ipAddressPools: ["pool"] }],
     ]);
     const [ing] = manifest("pihole-external-ingress");
-    expect(ing.spec.tls).toEqual([
-      { hosts: ["pihole.home.example.com"], secretName: "pihole-external-tls-cert" },
-    ]);
+    expect(ing.spec.tls).toEqual([{ hosts: ["pihole.home.example.com"], secretName: "pihole-external-tls-cert" }]);
     expect(ing.metadata.annotations["cert-manager.io/cluster-issuer"]).toBe("letsencrypt-prod");
     const [svc] = manifest("wireguard-service");
     expect(svc.spec).toMatchObject({

@@ -89,8 +89,6 @@ describe("the README's configuration reference", () => {
   it("is generated from the zod schema (npm run schema)", async () => {
     const { configReference } = await import("../../src/config/reference.ts");
     const readme = readFileSync(join(root, "README.md"), "utf8");
-    expect(readme).toContain(
-      `<!-- config-reference:start -->\n${configReference()}<!-- config-reference:end -->`,
-    );
+    expect(readme).toContain(`<!-- config-reference:start -->\n${configReference()}<!-- config-reference:end -->`);
   });
 });

@@ -44,9 +44,7 @@ describe("every rendered object passes the Kubernetes OpenAPI and CRD schemas", 
         whoami: {
           group: "extras",
           namespace: "whoami",
-          manifests: [
-            { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "whoami" }, data: { a: "b" } },
-          ],
+          manifests: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "whoami" }, data: { a: "b" } }],
         },
         grafana: {
           group: "extras",
@@ -62,9 +60,7 @@ describe("every rendered object passes the Kubernetes OpenAPI and CRD schemas", 
       if (!validator) return ctx.skip("schemas not installed");
       const objects = objectsOf(cluster);
       expect(objects.length).toBeGreaterThan(20);
-      const errors = objects.flatMap(({ file, object }) =>
-        validator!.validate(object).map((e) => `${file}: ${e}`),
-      );
+      const errors = objects.flatMap(({ file, object }) => validator!.validate(object).map((e) => `${file}: ${e}`));
       expect(errors).toEqual([]);
     });
   }

@@ -5,12 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
-import {
-  defaultSchemaPaths,
-  type K8sValidator,
-  loadK8sValidator,
-  schemasPresent,
-} from "../support/k8s-schema.ts";
+import { defaultSchemaPaths, type K8sValidator, loadK8sValidator, schemasPresent } from "../support/k8s-schema.ts";
 
 const present = schemasPresent();
 const e2e = process.env.NIXLAB_E2E === "1";
@@ -36,8 +31,7 @@ const podSpec = {
   containers: [
     {
       name: "web",
-      image:
-        "docker.io/library/nginx:1.27.3@sha256:0a399eb16751829e1af26fea27b20c3ec28d7ab1fb72182879dcae1cca21206a",
+      image: "docker.io/library/nginx:1.27.3@sha256:0a399eb16751829e1af26fea27b20c3ec28d7ab1fb72182879dcae1cca21206a",
       args: ["--port", "8080"],
       ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
       env: [
@@ -402,11 +396,9 @@ describe.skipIf(!present)("Kubernetes schema validator", () => {
       ]);
     });
     test("emailSecretRef in a cert-manager ACME issuer", () => {
-      expect(errorsAfter(clusterIssuer, (o) => (at(o).spec.acme.emailSecretRef = { name: "email" }))).toEqual(
-        [
-          "cert-manager.io/v1 ClusterIssuer letsencrypt: .spec.acme.emailSecretRef: unknown field (not in the schema; the apiserver would drop it)",
-        ],
-      );
+      expect(errorsAfter(clusterIssuer, (o) => (at(o).spec.acme.emailSecretRef = { name: "email" }))).toEqual([
+        "cert-manager.io/v1 ClusterIssuer letsencrypt: .spec.acme.emailSecretRef: unknown field (not in the schema; the apiserver would drop it)",
+      ]);
     });
     test("inside a CRD list item", () => {
       const errors = errorsAfter(
@@ -466,10 +458,7 @@ describe.skipIf(!present)("Kubernetes schema validator", () => {
         "apps/v1 Deployment apps/web: .spec.strategy.rollingUpdate.maxSurge: must be integer or string, got number 1.5",
       ]);
       expect(
-        errorsAfter(
-          deployment,
-          (o) => (at(o).spec.template.spec.containers[0].resources.limits.cpu = { cores: 1 }),
-        ),
+        errorsAfter(deployment, (o) => (at(o).spec.template.spec.containers[0].resources.limits.cpu = { cores: 1 })),
       ).toEqual([
         'apps/v1 Deployment apps/web: .spec.template.spec.containers[0].resources.limits.cpu: must be string or number, got {"cores":1}',
       ]);
@@ -503,9 +492,7 @@ describe.skipIf(!present)("Kubernetes schema validator", () => {
       ]);
     });
     test("label keys with dots are quoted in paths", () => {
-      expect(
-        errorsAfter(deployment, (o) => (at(o).spec.selector.matchLabels["app.kubernetes.io/name"] = 3)),
-      ).toEqual([
+      expect(errorsAfter(deployment, (o) => (at(o).spec.selector.matchLabels["app.kubernetes.io/name"] = 3))).toEqual([
         'apps/v1 Deployment apps/web: .spec.selector.matchLabels["app.kubernetes.io/name"]: must be string, got integer 3',
       ]);
     });
@@ -531,9 +518,7 @@ describe.skipIf(!present)("Kubernetes schema validator", () => {
       ).toEqual([
         "v1 Namespace apps/apps: .metadata.namespace: set on a cluster-scoped kind (the apiserver would drop it)",
       ]);
-      expect(
-        v.validate({ ...clusterIssuer, metadata: { name: "letsencrypt", namespace: "cert-manager" } }),
-      ).toEqual([
+      expect(v.validate({ ...clusterIssuer, metadata: { name: "letsencrypt", namespace: "cert-manager" } })).toEqual([
         "cert-manager.io/v1 ClusterIssuer cert-manager/letsencrypt: .metadata.namespace: set on a cluster-scoped kind (the apiserver would drop it)",
       ]);
     });
@@ -541,9 +526,7 @@ describe.skipIf(!present)("Kubernetes schema validator", () => {
       expect(v.validate({ metadata: { name: "x" } })).toEqual([
         "<no apiVersion> <no kind> x: apiVersion and kind must both be strings",
       ]);
-      expect(v.validate([deployment])).toEqual([
-        `(object): not a Kubernetes object: ${JSON.stringify([deployment])}`,
-      ]);
+      expect(v.validate([deployment])).toEqual([`(object): not a Kubernetes object: ${JSON.stringify([deployment])}`]);
     });
     test("CEL rules it cannot evaluate are reported, not passed", () => {
       const peer = {

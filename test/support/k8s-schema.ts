@@ -182,8 +182,7 @@ function openapiFile(apiVersion: string): string {
 }
 
 const isRfc3339 = (s: string) =>
-  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) &&
-  !Number.isNaN(Date.parse(s));
+  /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s));
 // Go's base64 decoder (used for []byte fields) skips CR/LF.
 const isBase64 = (s: string) =>
   /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(s.replace(/[\r\n]/g, ""));
@@ -213,12 +212,7 @@ function newAjv(): Ajv {
     type: "array",
     schemaType: "string",
     errors: true,
-    validate: function listType(
-      listKind: string,
-      data: Json[],
-      parent?: Schema,
-      cxt?: { instancePath: string },
-    ) {
+    validate: function listType(listKind: string, data: Json[], parent?: Schema, cxt?: { instancePath: string }) {
       const keys = Array.isArray(parent?.["x-kubernetes-list-map-keys"])
         ? (parent["x-kubernetes-list-map-keys"] as string[])
         : [];
@@ -275,11 +269,7 @@ function jsonPath(instancePath: string): string {
     .slice(1)
     .map((seg) => seg.replace(/~1/g, "/").replace(/~0/g, "~"))
     .map((seg) =>
-      /^\d+$/.test(seg)
-        ? `[${seg}]`
-        : /^[A-Za-z_$][\w$-]*$/.test(seg)
-          ? `.${seg}`
-          : `[${JSON.stringify(seg)}]`,
+      /^\d+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$-]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`,
     )
     .join("");
 }
@@ -324,16 +314,12 @@ function describe(errors: ErrorObject[]): string[] {
         const branches = Array.isArray(e.schema) ? (e.schema as Schema[]) : [];
         const types = branches.map((b) => b.type).filter((t) => typeof t === "string");
         const want =
-          types.length === branches.length && types.length > 0
-            ? types.join(" or ")
-            : "one of the allowed shapes";
+          types.length === branches.length && types.length > 0 ? types.join(" or ") : "one of the allowed shapes";
         out.push(`${jsonPath(at)}: must be ${want}, got ${preview(e.data)}`);
         break;
       }
       case "enum":
-        out.push(
-          `${jsonPath(at)}: ${JSON.stringify(e.data)} is not one of ${JSON.stringify(e.params.allowedValues)}`,
-        );
+        out.push(`${jsonPath(at)}: ${JSON.stringify(e.data)} is not one of ${JSON.stringify(e.params.allowedValues)}`);
         break;
       default:
         out.push(
@@ -394,10 +380,7 @@ export async function loadK8sValidator(paths: SchemaPaths = defaultSchemaPaths):
         }
       }
     }
-    ajv.addSchema(
-      { components: { schemas } },
-      `${ID_BASE}/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}`,
-    );
+    ajv.addSchema({ components: { schemas } }, `${ID_BASE}/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}`);
     loadedDocs.set(apiVersion, kinds);
     return kinds;
   };
@@ -441,9 +424,7 @@ export async function loadK8sValidator(paths: SchemaPaths = defaultSchemaPaths):
   };
 
   return {
-    crdKinds: [
-      ...new Set([...crds.entries()].map(([gvk, c]) => `${c.group}/${gvk.split("/")[1]}/${c.kind}`)),
-    ].sort(),
+    crdKinds: [...new Set([...crds.entries()].map(([gvk, c]) => `${c.group}/${gvk.split("/")[1]}/${c.kind}`))].sort(),
     validate(obj: unknown): string[] {
       if (!isSchema(obj as Json)) return [`(object): not a Kubernetes object: ${JSON.stringify(obj)}`];
       const o = obj as Schema;
@@ -451,9 +432,7 @@ export async function loadK8sValidator(paths: SchemaPaths = defaultSchemaPaths):
       const ref = [
         typeof o.apiVersion === "string" ? o.apiVersion : "<no apiVersion>",
         typeof o.kind === "string" ? o.kind : "<no kind>",
-        [meta.namespace, meta.name ?? meta.generateName ?? "<no name>"]
-          .filter((x) => typeof x === "string")
-          .join("/"),
+        [meta.namespace, meta.name ?? meta.generateName ?? "<no name>"].filter((x) => typeof x === "string").join("/"),
       ].join(" ");
       if (typeof o.apiVersion !== "string" || typeof o.kind !== "string") {
         return [`${ref}: apiVersion and kind must both be strings`];
@@ -467,9 +446,7 @@ export async function loadK8sValidator(paths: SchemaPaths = defaultSchemaPaths):
       if (typeof validator === "string") return [...problems, `${ref}: ${validator}`];
       // For a cluster-scoped kind the apiserver silently clears metadata.namespace.
       if (!validator.namespaced && typeof meta.namespace === "string" && meta.namespace !== "") {
-        problems.push(
-          `${ref}: .metadata.namespace: set on a cluster-scoped kind (the apiserver would drop it)`,
-        );
+        problems.push(`${ref}: .metadata.namespace: set on a cluster-scoped kind (the apiserver would drop it)`);
       }
       const { check } = validator;
       // Sorted so a report reads in document-path order whatever order the schema walk took.

@@ -133,20 +133,10 @@ export const nextcloud: Service = (cluster) => {
     ],
     secretRefs: [
       ref("nextcloud-admin", "password", "nextcloud_admin_password", "nextcloud-admin-secret"),
-      ref(
-        "nextcloud-admin",
-        "nextcloud-username",
-        "nextcloud_admin_username",
-        "nextcloud-admin-username-secret",
-      ),
+      ref("nextcloud-admin", "nextcloud-username", "nextcloud_admin_username", "nextcloud-admin-username-secret"),
       ref("nextcloud-db", "password", "nextcloud_db_password", "nextcloud-db-secret"),
       ref("nextcloud-db", "db-username", "nextcloud_db_username", "nextcloud-db-username-secret"),
-      ref(
-        "nextcloud-db",
-        "postgres-password",
-        "nextcloud_db_postgres_password",
-        "nextcloud-db-postgres-secret",
-      ),
+      ref("nextcloud-db", "postgres-password", "nextcloud_db_postgres_password", "nextcloud-db-postgres-secret"),
       ref("nextcloud-redis", "password", "nextcloud_redis_password", "nextcloud-redis-secret"),
     ],
   };

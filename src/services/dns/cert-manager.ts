@@ -21,9 +21,7 @@ export const certManager: Service = (cluster) => {
         // A real field, from the cluster file (the original's emailSecretRef is not one: defect 11).
         ...(cluster.config.acmeEmail ? { email: cluster.config.acmeEmail } : {}),
         privateKeySecretRef: { name },
-        solvers: [
-          { dns01: { cloudflare: { apiTokenSecretRef: { name: cloudflareTokenSecret, key: "api-token" } } } },
-        ],
+        solvers: [{ dns01: { cloudflare: { apiTokenSecretRef: { name: cloudflareTokenSecret, key: "api-token" } } } }],
       },
     },
   });

@@ -83,16 +83,7 @@ const caddyQuote = (s: string): string => `"${s.replaceAll("\\", "\\\\").replace
  */
 export function caddyfile(cluster: Cluster): string {
   const host = `nextcloud.${cluster.config.domain}`;
-  const lines = [
-    "{",
-    "\tadmin off",
-    "\tauto_https off",
-    "}",
-    "",
-    ":443 {",
-    "\ttls /certs/tls.crt /certs/tls.key",
-    "",
-  ];
+  const lines = ["{", "\tadmin off", "\tauto_https off", "}", "", ":443 {", "\ttls /certs/tls.crt /certs/tls.key", ""];
   for (const user of cluster.vpn.ssoUsers) {
     const m = caddyMatcher(user);
     lines.push(

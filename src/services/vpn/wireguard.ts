@@ -2,15 +2,7 @@
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
-import {
-  caddyRunScript,
-  caddyfile,
-  clientKey,
-  clientTemplate,
-  corefile,
-  setupScript,
-  wg0Template,
-} from "./configs.ts";
+import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
 
 export const wireguardSecret = "wireguard-secrets";
 const configMapName = "wireguard-config";
@@ -163,9 +155,7 @@ export const wireguard: Service = (cluster) => {
 
   return {
     releases: [
-      manifests("wireguard-config", [
-        { apiVersion: "v1", kind: "ConfigMap", metadata: meta(configMapName, ns), data },
-      ]),
+      manifests("wireguard-config", [{ apiVersion: "v1", kind: "ConfigMap", metadata: meta(configMapName, ns), data }]),
       manifests("wireguard-caddy-cert", [
         {
           apiVersion: "cert-manager.io/v1",
@@ -200,9 +190,7 @@ export const wireguard: Service = (cluster) => {
             type: "LoadBalancer",
             loadBalancerIP: wireguardIp,
             selector: labels,
-            ports: [
-              { name: "wireguard", port: cluster.vpn.port, targetPort: cluster.vpn.port, protocol: "UDP" },
-            ],
+            ports: [{ name: "wireguard", port: cluster.vpn.port, targetPort: cluster.vpn.port, protocol: "UDP" }],
           },
         },
       ]),

@@ -1,0 +1,40 @@
+import type { Command } from "commander";
+import pc from "picocolors";
+import { Kube } from "../deploy/kube.ts";
+import { deployStatus } from "../deploy/status.ts";
+import { addKubeOptions, connect, type KubeOptions } from "./deploy.ts";
+import { printJson } from "./common.ts";
+
+export function registerStatus(program: Command): void {
+  addKubeOptions(
+    program
+      .command("status")
+      .description("Per group: hash, applied, ready, and drift since the last deploy")
+      .option("--offline", "read only the state dir, not the cluster")
+      .option("--json", "print the status as JSON"),
+  ).action(async (options: KubeOptions & { offline?: boolean; json?: boolean }) => {
+    let kube: Kube | undefined;
+    if (!options.offline) kube = await connect(options);
+    try {
+      const report = await deployStatus({ planPath: options.plan, stateDir: options.state, ...(kube ? { kube } : {}) });
+      if (options.json) return printJson(report);
+      const width = Math.max(...report.groups.map((g) => g.name.length));
+      for (const g of report.groups) {
+        const st = g.status === "ready" ? pc.green(g.status) : g.status === "failed" ? pc.red(g.status) : pc.yellow(g.status);
+        const notes = [
+          g.hash ? pc.dim(g.hash.slice(0, 12)) : "",
+          g.appliedAt ? `applied ${g.appliedAt}` : "",
+          g.planChanged ? pc.yellow("plan changed") : "",
+          g.missing.length ? pc.red(`missing: ${g.missing.join(", ")}`) : "",
+          g.notReady.length ? pc.yellow(`not ready: ${g.notReady.join(", ")}`) : "",
+        ].filter(Boolean);
+        process.stdout.write(`${g.name.padEnd(width)}  ${st}  ${notes.join("  ")}\n`);
+      }
+      if (report.lastRun) {
+        process.stdout.write(`last deploy: ${report.lastRun.startedAt} ${report.lastRun.result ?? "(did not finish)"}\n`);
+      }
+    } finally {
+      kube?.close();
+    }
+  });
+}
