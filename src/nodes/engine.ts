@@ -2,6 +2,9 @@
  * The deploy engine the master runs: bin/nixlab.js bundled with esbuild into one ESM
  * file, so the node needs nothing but nixpkgs' Node.js (no node_modules on the host).
  */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.ts";
 
@@ -38,4 +41,57 @@ export async function bundleEngine(): Promise<string> {
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild produced no output for the deploy engine");
   return file.text;
+}
+
+/** Directory of the bundle cache: beside nixlab's own dependencies, like other tools' caches. */
+const cacheDir = fileURLToPath(new URL("../../node_modules/.cache/nixlab/", import.meta.url));
+const sourceRoots = ["../../src/", "../../bin/"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const lockFile = fileURLToPath(new URL("../../package-lock.json", import.meta.url));
+
+/** sha256 over everything the bundle is made of: our sources, the lock file, the esbuild version. */
+async function bundleKey(): Promise<string> {
+  const hash = createHash("sha256");
+  const { version } = await import("esbuild");
+  hash.update(`esbuild ${version}\0`);
+  const files: string[] = [];
+  for (const root of sourceRoots) {
+    for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) files.push(join(entry.parentPath, entry.name));
+    }
+  }
+  for (const file of [...files.sort(), lockFile]) {
+    if (!existsSync(file)) continue;
+    hash.update(`${file}\0`).update(readFileSync(file)).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * bundleEngine, reusing the last bundle while nixlab's sources are unchanged (bundling
+ * costs about a second; hashing the sources a few milliseconds). Same result either way.
+ */
+export async function bundleEngineCached(): Promise<string> {
+  let key: string;
+  try {
+    key = await bundleKey();
+  } catch {
+    return bundleEngine();
+  }
+  const cached = join(cacheDir, `engine-${key}.mjs`);
+  if (existsSync(cached)) return readFileSync(cached, "utf8");
+  const bundle = await bundleEngine();
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    for (const old of readdirSync(cacheDir)) if (old.startsWith("engine-")) rmSync(join(cacheDir, old), { force: true });
+    writeFileAtomic(cached, bundle);
+  } catch {
+    // A read-only install still builds; it just bundles every time.
+  }
+  return bundle;
+}
+
+function writeFileAtomic(path: string, content: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, path);
 }

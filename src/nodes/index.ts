@@ -5,10 +5,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "../cluster/model.ts";
-import { bundleEngine } from "./engine.ts";
+import { bundleEngineCached } from "./engine.ts";
 import { type NodeRenderInputs, type NodeRenderResult, hardwareConfigPath, renderNodeFiles } from "./render.ts";
 
-export { bundleEngine } from "./engine.ts";
+export { bundleEngine, bundleEngineCached } from "./engine.ts";
 export {
   type NodeRenderInputs,
   type NodeRenderResult,
@@ -28,7 +28,7 @@ export async function loadNodeInputs(clusterDir: string): Promise<NodeRenderInpu
     clusterDir,
     readHardwareConfig: (hostname) => readIfExists(join(clusterDir, hardwareConfigPath(hostname))),
     readClusterFile: (relativePath) => readIfExists(join(clusterDir, relativePath)),
-    engineBundle: await bundleEngine(),
+    engineBundle: await bundleEngineCached(),
   };
 }
 

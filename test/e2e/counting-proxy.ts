@@ -54,7 +54,7 @@ export async function startCountingProxy(upstreamKubeconfig: string, outPath: st
   const port = (server.address() as AddressInfo).port;
   writeFileSync(
     outPath,
-    `apiVersion: v1\nkind: Config\nclusters:\n- name: proxy\n  cluster: {server: "http://127.0.0.1:${port}"}\n` +
+    `apiVersion: v1\nkind: Config\nclusters:\n- name: proxy\n  cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}\n` +
       `users:\n- name: anyone\n  user: {}\ncontexts:\n- name: proxy\n  context: {cluster: proxy, user: anyone}\ncurrent-context: proxy\n`,
   );
   return {

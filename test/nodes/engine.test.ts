@@ -27,3 +27,12 @@ describe("bundleEngine", () => {
     expect(await bundleEngine()).toBe(await bundleEngine());
   });
 });
+
+describe("bundleEngineCached", () => {
+  it("returns exactly what bundleEngine makes", async () => {
+    const { bundleEngineCached } = await import("../../src/nodes/engine.ts");
+    const fresh = await bundleEngine();
+    expect(await bundleEngineCached()).toBe(fresh);
+    expect(await bundleEngineCached()).toBe(fresh);
+  });
+});
