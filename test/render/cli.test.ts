@@ -2,11 +2,14 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.ts";
 import { exampleYaml } from "../support/example.ts";
 
+// picocolors colours output when CI is set; assertions read plain text.
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
 describe("nixlab check, plan and graph", () => {
   it("check prints a one-line summary, or JSON", async () => {
     const text = await runCli(["check", "-c", exampleYaml]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 19 charts in 9 groups\n$/);
+    expect(plain(text.stdout)).toMatch(/^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 19 charts in 9 groups\n$/);
     const json = JSON.parse((await runCli(["check", "-c", exampleYaml, "--json"])).stdout);
     expect(json).toMatchObject({ ok: true, nodes: 3, master: "node1", vpnUsers: 3, charts: 19, groups: 9 });
   });
@@ -14,14 +17,14 @@ describe("nixlab check, plan and graph", () => {
   it("plan shows the groups step by step with charts, secrets and waits", async () => {
     const { code, stdout } = await runCli(["plan", "-c", exampleYaml]);
     expect(code).toBe(0);
-    const plain = stdout.replace(/\x1b\[[0-9;]*m/g, "");
-    expect(plain).toContain("Deploy plan for home.example.com: 9 groups, 19 charts, 8 namespaces");
-    expect(plain).toContain("── step 3 (2 groups in parallel) ──");
-    expect(plain).toMatch(/dns-services {2}after networking-services/);
-    expect(plain).toMatch(/externaldns-pihole +helm external-dns 1\.21\.1 +→ dns-system/);
-    expect(plain).toContain("wait   Deployment dns-system/externaldns-pihole-external-dns ≤120s");
-    expect(plain).toContain("secret wireguard-system/wireguard-secrets");
-    expect(plain).toContain("hook nextcloud-sso after apps: occ as www-data in nextcloud/nextcloud");
+    const text = plain(stdout);
+    expect(text).toContain("Deploy plan for home.example.com: 9 groups, 19 charts, 8 namespaces");
+    expect(text).toContain("── step 3 (2 groups in parallel) ──");
+    expect(text).toMatch(/dns-services {2}after networking-services/);
+    expect(text).toMatch(/externaldns-pihole +helm external-dns 1\.21\.1 +→ dns-system/);
+    expect(text).toContain("wait   Deployment dns-system/externaldns-pihole-external-dns ≤120s");
+    expect(text).toContain("secret wireguard-system/wireguard-secrets");
+    expect(text).toContain("hook nextcloud-sso after apps: occ as www-data in nextcloud/nextcloud");
     const json = JSON.parse((await runCli(["plan", "-c", exampleYaml, "--json"])).stdout);
     expect(json.kind).toBe("DeployPlan");
   });
