@@ -79,7 +79,9 @@ export async function installCrds(kube: Kube, crdDir: string, prefixes: readonly
 export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
   const { kube, plan } = options;
   const workloads = chartWorkloads(plan);
-  const containers = new Map(plan.hooks.map((h) => [`${h.target.namespace}/${h.target.deployment}`, h.target.container]));
+  const containers = new Map(
+    plan.hooks.map((h) => [`${h.target.namespace}/${h.target.deployment}`, h.target.container]),
+  );
   const handled = new Map<string, number>();
   const installs: string[] = [];
   const abort = new AbortController();
@@ -93,7 +95,9 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
     handled.set(name, generation);
     await installCrds(kube, options.crdDir, chartCrds[chart.spec?.chart as string] ?? []);
     for (const t of workloads.get(name) ?? []) {
-      await kube.apply(workload(t, containers.get(`${t.namespace}/${t.name}`) ?? "main", options.readyDelay), { manager });
+      await kube.apply(workload(t, containers.get(`${t.namespace}/${t.name}`) ?? "main", options.readyDelay), {
+        manager,
+      });
     }
     const jobRef = { apiVersion: "batch/v1", kind: "Job", namespace: "kube-system", name: `helm-install-${name}` };
     const old = await kube.get(jobRef);
@@ -106,7 +110,11 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
         {
           apiVersion: "batch/v1",
           kind: "Job",
-          metadata: { name: jobRef.name, namespace: jobRef.namespace, annotations: { [generationAnnotation]: String(generation) } },
+          metadata: {
+            name: jobRef.name,
+            namespace: jobRef.namespace,
+            annotations: { [generationAnnotation]: String(generation) },
+          },
           spec: {
             backoffLimit: 0,
             template: {
@@ -122,16 +130,20 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
   };
 
   const enqueue = (chart: KObject) => {
-    queue = queue.then(() => install(chart)).catch((error: unknown) => {
-      failure ??= error;
-    });
+    queue = queue
+      .then(() => install(chart))
+      .catch((error: unknown) => {
+        failure ??= error;
+      });
   };
 
   const loop = (async () => {
     const target = { apiVersion: "helm.cattle.io/v1", kind: "HelmChart", namespace: "kube-system" };
     while (!abort.signal.aborted) {
       try {
-        const { items, resourceVersion } = await kube.list(target.apiVersion, target.kind, { namespace: "kube-system" });
+        const { items, resourceVersion } = await kube.list(target.apiVersion, target.kind, {
+          namespace: "kube-system",
+        });
         for (const c of items) enqueue(c);
         await kube.watch(
           target,
@@ -161,7 +173,13 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
           target,
           { resourceVersion, timeoutSeconds: 60 },
           (ev) => {
-            if (ev.type === "ADDED") queue = queue.then(() => provision(kube, ev.object)).catch((e: unknown) => void (failure ??= e));
+            if (ev.type === "ADDED") {
+              queue = queue
+                .then(() => provision(kube, ev.object))
+                .catch((error: unknown) => {
+                  failure ??= error;
+                });
+            }
             return false;
           },
           abort.signal,

@@ -20,7 +20,11 @@ export function addKubeOptions(command: Command): Command {
     .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)")
     .option("--context <name>", "kubeconfig context (default: its current context)")
     .option("--plan <file>", "deploy plan written by `nixlab build`", "build/deploy-plan.json")
-    .option("--state <dir>", "state dir: group hashes, readiness, lock (/var/lib/nixlab on the master)", ".nixlab/state");
+    .option(
+      "--state <dir>",
+      "state dir: group hashes, readiness, lock (/var/lib/nixlab on the master)",
+      ".nixlab/state",
+    );
 }
 
 export async function connect(options: KubeOptions): Promise<Kube> {
@@ -37,9 +41,11 @@ export async function connect(options: KubeOptions): Promise<Kube> {
   }
 }
 
-export async function secretSource(options: { secrets?: string; secretsDir?: string; ageKeyFile?: string }): Promise<
-  SecretSource | undefined
-> {
+export async function secretSource(options: {
+  secrets?: string;
+  secretsDir?: string;
+  ageKeyFile?: string;
+}): Promise<SecretSource | undefined> {
   if (options.secrets && options.secretsDir) {
     throw new UserError("pass either --secrets or --secrets-dir, not both", { exitCode: ExitCode.invalidInput });
   }
@@ -65,7 +71,8 @@ interface DeployCliOptions extends KubeOptions {
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a whole number, got ${value}`, { exitCode: ExitCode.invalidInput });
+  if (!Number.isInteger(n) || n < 0)
+    throw new UserError(`${flag} must be a whole number, got ${value}`, { exitCode: ExitCode.invalidInput });
   return n;
 }
 
@@ -73,10 +80,15 @@ export function registerDeploy(program: Command): void {
   addKubeOptions(
     program
       .command("deploy")
-      .description("Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch")
+      .description(
+        "Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch",
+      )
       .option("--secrets <file>", "SOPS file with the secret values (decrypted in memory)")
       .option("--secrets-dir <dir>", "directory of decrypted secrets, one file per name (sops-nix: /run/secrets)")
-      .option("--age-key-file <file>", "age identity for --secrets (default: SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)")
+      .option(
+        "--age-key-file <file>",
+        "age identity for --secrets (default: SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)",
+      )
       .option("--only <group...>", "deploy only these groups (their dependencies must already be ready)")
       .option("--strict", "a group that does not become ready in time fails the deploy (exit 1 instead of 4)")
       .option("--concurrency <n>", "groups deployed at the same time", "8")
@@ -86,7 +98,9 @@ export function registerDeploy(program: Command): void {
       .option("--json", "print the change set and group results as JSON on stdout"),
   ).action(async (options: DeployCliOptions) => {
     if (!["auto", "plain"].includes(options.logFormat)) {
-      throw new UserError(`--log-format must be auto or plain, got ${options.logFormat}`, { exitCode: ExitCode.invalidInput });
+      throw new UserError(`--log-format must be auto or plain, got ${options.logFormat}`, {
+        exitCode: ExitCode.invalidInput,
+      });
     }
     const concurrency = positiveInt(options.concurrency, "--concurrency");
     const lockWaitMs = positiveInt(options.waitLock, "--wait-lock") * 1000;

@@ -44,10 +44,16 @@ export function registerDiff(program: Command): void {
           else process.stdout.write(d.diff);
         }
         const n = (a: string) => diffs.filter((d) => d.action === a).length;
-        process.stdout.write(`${n("create")} to create, ${n("change")} to change, ${n("unchanged")} unchanged, ${n("failed")} failed\n`);
+        process.stdout.write(
+          `${n("create")} to create, ${n("change")} to change, ${n("unchanged")} unchanged, ${n("failed")} failed\n`,
+        );
       }
       // Like diff(1): 1 when there are differences, so scripts can tell.
-      process.exitCode = diffs.some((d) => d.action === "failed") ? 2 : diffs.some((d) => d.action !== "unchanged") ? 1 : 0;
+      process.exitCode = diffs.some((d) => d.action === "failed")
+        ? 2
+        : diffs.some((d) => d.action !== "unchanged")
+          ? 1
+          : 0;
     } finally {
       kube.close();
     }

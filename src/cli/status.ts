@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { Kube } from "../deploy/kube.ts";
+import type { Kube } from "../deploy/kube.ts";
 import { deployStatus } from "../deploy/status.ts";
 import { addKubeOptions, connect, type KubeOptions } from "./deploy.ts";
 import { printJson } from "./common.ts";
@@ -20,7 +20,8 @@ export function registerStatus(program: Command): void {
       if (options.json) return printJson(report);
       const width = Math.max(...report.groups.map((g) => g.name.length));
       for (const g of report.groups) {
-        const st = g.status === "ready" ? pc.green(g.status) : g.status === "failed" ? pc.red(g.status) : pc.yellow(g.status);
+        const st =
+          g.status === "ready" ? pc.green(g.status) : g.status === "failed" ? pc.red(g.status) : pc.yellow(g.status);
         const notes = [
           g.hash ? pc.dim(g.hash.slice(0, 12)) : "",
           g.appliedAt ? `applied ${g.appliedAt}` : "",
@@ -31,7 +32,9 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`${g.name.padEnd(width)}  ${st}  ${notes.join("  ")}\n`);
       }
       if (report.lastRun) {
-        process.stdout.write(`last deploy: ${report.lastRun.startedAt} ${report.lastRun.result ?? "(did not finish)"}\n`);
+        process.stdout.write(
+          `last deploy: ${report.lastRun.startedAt} ${report.lastRun.result ?? "(did not finish)"}\n`,
+        );
       }
     } finally {
       kube?.close();

@@ -63,10 +63,7 @@ export function isRetriable(error: unknown): boolean {
 
 function isImmutableJobError(obj: KObject, error: unknown): boolean {
   return (
-    obj.kind === "Job" &&
-    error instanceof ApiError &&
-    error.status === 422 &&
-    /field is immutable/.test(error.message)
+    obj.kind === "Job" && error instanceof ApiError && error.status === 422 && /field is immutable/.test(error.message)
   );
 }
 
@@ -93,7 +90,14 @@ export async function applyObject(ctx: ApplyContext, obj: KObject): Promise<Appl
     } catch (error) {
       if (!isImmutableJobError(obj, error) || !before) throw error;
       if (ctx.dryRun) {
-        return { ref, action: "configured", before, live: obj, specChanged: true, message: "would recreate (immutable Job template)" };
+        return {
+          ref,
+          action: "configured",
+          before,
+          live: obj,
+          specChanged: true,
+          message: "would recreate (immutable Job template)",
+        };
       }
       await recreateJob(ctx, before);
       live = await withRetry(ctx, () => ctx.kube.apply(obj));
@@ -108,7 +112,9 @@ export async function applyObject(ctx: ApplyContext, obj: KObject): Promise<Appl
           ? "unchanged"
           : "configured";
     const specChanged = !before || recreated || before.metadata.generation !== live.metadata.generation;
-    const mine = (live.metadata.managedFields ?? []).filter((f) => f.manager === fieldManager && f.operation === "Apply");
+    const mine = (live.metadata.managedFields ?? []).filter(
+      (f) => f.manager === fieldManager && f.operation === "Apply",
+    );
     const result: ApplyResult = { ref, action, before, live, specChanged };
     const appliedAt = mine[0]?.time;
     if (appliedAt) result.appliedAt = appliedAt;
@@ -163,16 +169,22 @@ async function ensureServed(ctx: ApplyContext, obj: KObject): Promise<void> {
   const matches = (crd: KObject) =>
     crd.spec?.group === group &&
     crd.spec?.names?.kind === obj.kind &&
-    (crd.spec?.versions as Array<{ name: string; served: boolean }> | undefined)?.some((v) => v.name === version && v.served);
+    (crd.spec?.versions as Array<{ name: string; served: boolean }> | undefined)?.some(
+      (v) => v.name === version && v.served,
+    );
   while (Date.now() < ctx.deadline && !ctx.signal?.aborted) {
     const { items, resourceVersion } = await withRetry(ctx, () => ctx.kube.list(crdRef.apiVersion, crdRef.kind));
     const crd = items.find(matches);
     if (crd) {
       ctx.onWait?.(`CRD ${crd.metadata.name} to be established`);
-      const outcome = await waitReady(ctx.kube, { ...crdRef, name: crd.metadata.name }, {
-        timeoutMs: ctx.deadline - Date.now(),
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      const outcome = await waitReady(
+        ctx.kube,
+        { ...crdRef, name: crd.metadata.name },
+        {
+          timeoutMs: ctx.deadline - Date.now(),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        },
+      );
       if (!outcome.ready) throw new Error(`CRD ${crd.metadata.name} is not established: ${outcome.reason}`);
       // Discovery learns the new kind only after establishment.
       if (!(await ctx.kube.resource(obj.apiVersion, obj.kind, true))) continue;
@@ -184,7 +196,12 @@ async function ensureServed(ctx: ApplyContext, obj: KObject): Promise<void> {
     const timer = setTimeout(() => abort.abort(), Math.max(0, ctx.deadline - Date.now()));
     try {
       await ctx.kube
-        .watch(crdRef, { resourceVersion, timeoutSeconds: 60 }, (ev) => ev.type !== "DELETED" && !!matches(ev.object), abort.signal)
+        .watch(
+          crdRef,
+          { resourceVersion, timeoutSeconds: 60 },
+          (ev) => ev.type !== "DELETED" && !!matches(ev.object),
+          abort.signal,
+        )
         .catch((error: unknown) => {
           if (!(error instanceof ApiError && error.status === 0)) throw error;
         });

@@ -35,7 +35,8 @@ function normalize(obj: KObject | null): KObject | null {
   if (!obj) return null;
   const copy = structuredClone(obj);
   const meta = copy.metadata as Record<string, unknown>;
-  for (const k of ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"]) delete meta[k];
+  for (const k of ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"])
+    delete meta[k];
   if (meta.annotations && Object.keys(meta.annotations as object).length === 0) delete meta.annotations;
   delete copy.status;
   return copy;
@@ -50,7 +51,8 @@ function maskSecret(live: KObject | null, next: KObject | null): [KObject | null
     const data: Record<string, string> = {};
     for (const [k, v] of Object.entries(mine)) {
       const bytes = Buffer.from(v, "base64").length;
-      data[k] = other[k] === v ? `<hidden, ${bytes} bytes>` : `<hidden, ${bytes} bytes, ${obj === live ? "old" : "new"} value>`;
+      data[k] =
+        other[k] === v ? `<hidden, ${bytes} bytes>` : `<hidden, ${bytes} bytes, ${obj === live ? "old" : "new"} value>`;
     }
     return { ...obj, data };
   };
@@ -64,7 +66,8 @@ export async function diffPlan(options: DiffOptions): Promise<ObjectDiff[]> {
   const only = options.only && options.only.length > 0 ? new Set(options.only) : null;
   if (only) {
     const unknown = [...only].filter((g) => !names.includes(g));
-    if (unknown.length > 0) throw new UserError(`--only names unknown groups: ${unknown.join(", ")}`, { exitCode: ExitCode.invalidInput });
+    if (unknown.length > 0)
+      throw new UserError(`--only names unknown groups: ${unknown.join(", ")}`, { exitCode: ExitCode.invalidInput });
   }
   const selected = only ?? new Set(names);
   await waitForApi(kube, 30_000);
@@ -88,13 +91,29 @@ export async function diffPlan(options: DiffOptions): Promise<ObjectDiff[]> {
         }
         let [a, b] = [normalize(live), normalize(next)];
         if (obj.kind === "Secret") [a, b] = maskSecret(a, b);
-        const text = unifiedDiff(a ? stringify(a, { sortMapEntries: true }) : "", b ? stringify(b, { sortMapEntries: true }) : "", {
-          from: live ? `live ${key}` : "/dev/null",
-          to: `planned ${key}`,
-        }, options.color ? { color: options.color } : {});
-        out.push({ object: key, group: group.name, action: !live ? "create" : text ? "change" : "unchanged", diff: text });
+        const text = unifiedDiff(
+          a ? stringify(a, { sortMapEntries: true }) : "",
+          b ? stringify(b, { sortMapEntries: true }) : "",
+          {
+            from: live ? `live ${key}` : "/dev/null",
+            to: `planned ${key}`,
+          },
+          options.color ? { color: options.color } : {},
+        );
+        out.push({
+          object: key,
+          group: group.name,
+          action: !live ? "create" : text ? "change" : "unchanged",
+          diff: text,
+        });
       } catch (error) {
-        out.push({ object: key, group: group.name, action: "failed", diff: "", message: prep.redactor.redact(errorMessage(error)) });
+        out.push({
+          object: key,
+          group: group.name,
+          action: "failed",
+          diff: "",
+          message: prep.redactor.redact(errorMessage(error)),
+        });
       }
     }
   }

@@ -19,6 +19,7 @@ import { acquireLock } from "./lock.ts";
 import {
   deepEqual,
   groupLabel,
+  isManagedBy,
   type KObject,
   managedByLabel,
   type ObjectRef,
@@ -115,9 +116,12 @@ export async function waitForApi(kube: Kube, maxMs: number, signal?: AbortSignal
       last = errorMessage(error);
     }
     if (Date.now() + delay > deadline || signal?.aborted) {
-      throw new UserError(`the Kubernetes API at ${kube.server} did not answer within ${Math.round(maxMs / 1000)} s (${last})`, {
-        details: ["Is k3s running? Check the kubeconfig (--kubeconfig) and `systemctl status k3s`."],
-      });
+      throw new UserError(
+        `the Kubernetes API at ${kube.server} did not answer within ${Math.round(maxMs / 1000)} s (${last})`,
+        {
+          details: ["Is k3s running? Check the kubeconfig (--kubeconfig) and `systemctl status k3s`."],
+        },
+      );
     }
     await sleep(delay, signal);
     delay = Math.min(delay * 2, 10_000);
@@ -149,10 +153,13 @@ export async function prepare(
   const plan = loaded.plan;
   const needed = plan.secrets.filter((s) => selected.has(s.group));
   if (needed.length > 0 && !source && !options.secretsOptional) {
-    throw new UserError(`the plan needs ${needed.length} Kubernetes Secrets built from SOPS values, but no secrets were given`, {
-      exitCode: ExitCode.invalidInput,
-      details: ["Pass --secrets FILE (the SOPS file) or --secrets-dir DIR (e.g. /run/secrets on the master)."],
-    });
+    throw new UserError(
+      `the plan needs ${needed.length} Kubernetes Secrets built from SOPS values, but no secrets were given`,
+      {
+        exitCode: ExitCode.invalidInput,
+        details: ["Pass --secrets FILE (the SOPS file) or --secrets-dir DIR (e.g. /run/secrets on the master)."],
+      },
+    );
   }
   const resolved = source ? await resolveSecrets(needed, source) : [];
   const redactor = new Redactor();
@@ -192,7 +199,10 @@ export function groupObjects(prep: Prepared, group: PlanGroup): KObject[] {
           .digest("hex")
           .slice(0, 16);
         obj.spec.template.metadata ??= {};
-        obj.spec.template.metadata.annotations = { ...(obj.spec.template.metadata.annotations ?? {}), [secretsHashAnnotation]: digest };
+        obj.spec.template.metadata.annotations = {
+          ...(obj.spec.template.metadata.annotations ?? {}),
+          [secretsHashAnnotation]: digest,
+        };
       }
       out.push(obj);
     }
@@ -238,7 +248,6 @@ interface WaitItem {
 
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const started = Date.now();
-  const { kube } = options;
   const emit = options.onEvent ?? (() => {});
   const store = new StateStore(options.stateDir);
   await store.ensureDir();
@@ -257,6 +266,8 @@ async function deployLocked(
   emit: (e: DeployEvent) => void,
 ): Promise<DeployReport> {
   const { kube, signal } = options;
+  // The client may be shared across deploys: report this run's requests only.
+  const countsBefore = { ...kube.counts };
   const loaded = await loadPlan(options.planPath);
   const allGroups = loaded.plan.groups.map((g) => g.name);
   const only = options.only && options.only.length > 0 ? new Set(options.only) : null;
@@ -276,7 +287,23 @@ async function deployLocked(
   const { plan } = prep;
 
   const state: DeployState = await store.load();
-  if (state.server && state.server !== kube.server) state.groups = {};
+  // The cluster is known by kube-system's uid, not by URL (the master and a workstation
+  // reach the same cluster by different addresses); another cluster starts from scratch.
+  const clusterId = (
+    await withRetry({ retry: defaultRetry }, () =>
+      kube.get({ apiVersion: "v1", kind: "Namespace", name: "kube-system" }),
+    )
+  )?.metadata.uid;
+  if (state.cluster && clusterId && state.cluster !== clusterId) {
+    state.groups = {};
+    delete state.secretDigests;
+    delete state.hooks;
+  }
+  if (clusterId) state.cluster = clusterId;
+  // What earlier deploys applied, before this run rewrites it: the inventory for pruning.
+  const inventory = new Map<string, { ref: ObjectRef; group: string }>();
+  for (const [group, gs] of Object.entries(state.groups))
+    for (const ref of gs.objects) inventory.set(refKey(ref), { ref, group });
   state.server = kube.server;
   state.planHash = plan.hash;
   state.lastRun = { startedAt: new Date(started).toISOString() };
@@ -291,7 +318,9 @@ async function deployLocked(
   emit({ type: "phase", message: "namespaces" });
   const nsNeeded = new Set<string>();
   for (const g of plan.groups) if (selected.has(g.name)) for (const ns of g.namespaces) nsNeeded.add(ns);
-  const existing = await withRetry({ retry: defaultRetry, ...(signal ? { signal } : {}) }, () => kube.list("v1", "Namespace"));
+  const existing = await withRetry({ retry: defaultRetry, ...(signal ? { signal } : {}) }, () =>
+    kube.list("v1", "Namespace"),
+  );
   const live = new Map(existing.items.map((n) => [n.metadata.name, n]));
   let nsFailed = false;
   for (const ns of [...nsNeeded].sort()) {
@@ -308,7 +337,11 @@ async function deployLocked(
     }
     try {
       await withRetry({ retry: defaultRetry, ...(signal ? { signal } : {}) }, () =>
-        kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { [managedByLabel]: "nixlab" } } }),
+        kube.apply({
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: { name: ns, labels: { [managedByLabel]: "nixlab" } },
+        }),
       );
       record(ref, "(namespaces)", "created");
     } catch (error) {
@@ -371,7 +404,12 @@ async function deployLocked(
 
     if (mode === "verify") {
       emit({ type: "group", group: name, phase: "checking" });
-      const wanted = new Map(secrets.map((s) => { const o = secretObject(s); return [refKey(refOf(o)), o] as const; }));
+      const wanted = new Map(
+        secrets.map((s) => {
+          const o = secretObject(s);
+          return [refKey(refOf(o)), o] as const;
+        }),
+      );
       const all = [...secretRefs, ...objects.map(refOf)];
       // Presence of every object, and Secrets byte for byte (someone may have edited one).
       const missing = (
@@ -386,7 +424,12 @@ async function deployLocked(
         finish("unchanged", false);
         return true;
       }
-      emit({ type: "group", group: name, phase: "applying", detail: `drift: ${missing.map(refKey).join(", ")} missing or changed` });
+      emit({
+        type: "group",
+        group: name,
+        phase: "applying",
+        detail: `drift: ${missing.map(refKey).join(", ")} missing or changed`,
+      });
       mode = "apply";
     }
 
@@ -430,7 +473,13 @@ async function deployLocked(
         for (const o of objects) record(refOf(o), name, "skipped", "a Secret of the group failed");
       }
       if (failed) {
-        await saveGroup(name, { hash, status: "failed", appliedAt, message: "apply failed", objects: [...secretRefs, ...objects.map(refOf)] });
+        await saveGroup(name, {
+          hash,
+          status: "failed",
+          appliedAt,
+          message: "apply failed",
+          objects: [...secretRefs, ...objects.map(refOf)],
+        });
         finish("failed", true, "apply failed");
         return false;
       }
@@ -449,14 +498,26 @@ async function deployLocked(
     }
     for (const w of group.waitFor) {
       const ref: ObjectRef = {
-        apiVersion: w.kind === "PersistentVolumeClaim" ? "v1" : w.kind === "Job" ? "batch/v1" : w.kind === "HelmChart" ? "helm.cattle.io/v1" : "apps/v1",
+        apiVersion:
+          w.kind === "PersistentVolumeClaim"
+            ? "v1"
+            : w.kind === "Job"
+              ? "batch/v1"
+              : w.kind === "HelmChart"
+                ? "helm.cattle.io/v1"
+                : "apps/v1",
         kind: w.kind,
         name: w.name,
         namespace: w.namespace,
       };
       if (!waits.some((x) => refKey(x.ref) === refKey(ref))) waits.push({ ref, timeoutMs: w.timeoutSeconds * 1000 });
     }
-    emit({ type: "group", group: name, phase: "waiting", detail: waits.length ? `${waits.length} objects` : undefined });
+    emit({
+      type: "group",
+      group: name,
+      phase: "waiting",
+      detail: waits.length ? `${waits.length} objects` : undefined,
+    });
     const pendingReasons = new Map<string, string>();
     const outcomes = await Promise.all(
       waits.map(async (w) => {
@@ -487,17 +548,35 @@ async function deployLocked(
     }
     if (failedWaits.length > 0 || (notReady.length > 0 && options.strict)) {
       const message = describe(failedWaits.length > 0 ? failedWaits : notReady);
-      await saveGroup(name, { hash, status: "failed", ...(appliedAt ? { appliedAt } : {}), message, objects: objectsList });
+      await saveGroup(name, {
+        hash,
+        status: "failed",
+        ...(appliedAt ? { appliedAt } : {}),
+        message,
+        objects: objectsList,
+      });
       finish("failed", mode === "apply", message);
       return false;
     }
     if (notReady.length > 0) {
       const message = describe(notReady);
-      await saveGroup(name, { hash, status: "applied-not-ready", ...(appliedAt ? { appliedAt } : {}), message, objects: objectsList });
+      await saveGroup(name, {
+        hash,
+        status: "applied-not-ready",
+        ...(appliedAt ? { appliedAt } : {}),
+        message,
+        objects: objectsList,
+      });
       finish("not-ready", mode === "apply", message);
       return false;
     }
-    await saveGroup(name, { hash, status: "ready", ...(appliedAt ? { appliedAt } : {}), readyAt: new Date().toISOString(), objects: objectsList });
+    await saveGroup(name, {
+      hash,
+      status: "ready",
+      ...(appliedAt ? { appliedAt } : {}),
+      readyAt: new Date().toISOString(),
+      objects: objectsList,
+    });
 
     let hooksOk = true;
     for (const hook of hooksByGroup.get(name) ?? []) {
@@ -512,7 +591,7 @@ async function deployLocked(
     return hooksOk;
   };
 
-  const dag = await runDag(
+  await runDag(
     plan.groups.map((g) => ({ name: g.name, dependsOn: g.dependsOn })),
     concurrency,
     async (name) => {
@@ -520,7 +599,14 @@ async function deployLocked(
         return await runGroup(name);
       } catch (error) {
         const message = redact(errorMessage(error));
-        reports.set(name, { name, phase: "failed", hash: prep.hashes.get(name)!, applied: false, message, durationMs: 0 });
+        reports.set(name, {
+          name,
+          phase: "failed",
+          hash: prep.hashes.get(name)!,
+          applied: false,
+          message,
+          durationMs: 0,
+        });
         emit({ type: "group", group: name, phase: "failed", detail: message });
         return false;
       }
@@ -539,6 +625,19 @@ async function deployLocked(
   );
 
   const groups = plan.groups.map((g) => reports.get(g.name)!);
+  // Prune only after a complete, healthy run of the whole plan: a partial or failed run
+  // must never delete what a later group might still be meant to own.
+  const healthy = !only && !nsFailed && groups.every((g) => g.phase === "ready" || g.phase === "unchanged");
+  if (healthy) {
+    await prune(
+      kube,
+      prep,
+      inventory,
+      (ref, group, action, message) => record(ref, group, action, message),
+      defaultRetry,
+    );
+    for (const name of Object.keys(state.groups)) if (!groupsByName.has(name)) delete state.groups[name];
+  }
   const anyFailed =
     nsFailed ||
     groups.some((g) => g.phase === "failed") ||
@@ -548,7 +647,6 @@ async function deployLocked(
   const result: DeployReport["result"] = anyFailed ? "failed" : anyNotReady ? "not-ready" : "ok";
   state.lastRun = { ...state.lastRun!, finishedAt: new Date().toISOString(), result };
   await store.save(state);
-  void dag;
   return {
     result,
     exitCode: result === "failed" ? ExitCode.failure : result === "not-ready" ? ExitCode.notReady : ExitCode.ok,
@@ -557,21 +655,31 @@ async function deployLocked(
     changes: changes.sorted(),
     counts: changes.counts(),
     hooks: hookResults,
-    requests: { ...kube.counts },
+    requests: { reads: kube.counts.reads - countsBefore.reads, writes: kube.counts.writes - countsBefore.writes },
   };
 }
 
 /** HelmChart readiness is its install Job (k3s's helm controller runs helm-install-<name>). */
-function helmJobTarget(w: WaitItem): { ref: ObjectRef; accept?: (obj: KObject) => { ready: false; reason: string } | null } {
+function helmJobTarget(w: WaitItem): {
+  ref: ObjectRef;
+  accept?: (obj: KObject) => { ready: false; reason: string } | null;
+} {
   if (w.ref.kind !== "HelmChart") return { ref: w.ref };
-  const ref: ObjectRef = { apiVersion: "batch/v1", kind: "Job", name: `helm-install-${w.ref.name}`, namespace: w.ref.namespace ?? "kube-system" };
+  const ref: ObjectRef = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    name: `helm-install-${w.ref.name}`,
+    namespace: w.ref.namespace ?? "kube-system",
+  };
   const after = w.createdAfter;
   if (!after) return { ref };
   return {
     ref,
     // After a chart change the controller replaces the Job; an older one describes the old chart.
     accept: (job) =>
-      (job.metadata.creationTimestamp ?? "") >= after ? null : { ready: false, reason: "waiting for the helm controller to start the new install" },
+      (job.metadata.creationTimestamp ?? "") >= after
+        ? null
+        : { ready: false, reason: "waiting for the helm controller to start the new install" },
   };
 }
 
@@ -654,8 +762,57 @@ async function runHook(
   } else {
     result = await runOccHook(hook, pod, (ns, p, c, argv) => kube.exec(ns, p, c, argv));
   }
-  state.hooks = { ...(state.hooks ?? {}), [hook.name]: { hash: defHash, status: result.status === "failed" ? "failed" : "ok", at: new Date().toISOString() } };
+  state.hooks = {
+    ...(state.hooks ?? {}),
+    [hook.name]: { hash: defHash, status: result.status === "failed" ? "failed" : "ok", at: new Date().toISOString() },
+  };
   return result;
 }
 
 export type { GroupStatus };
+
+/** Kinds never pruned: deleting them takes everything inside (all CRs, a whole namespace). */
+const neverPruned = new Set(["Namespace", "CustomResourceDefinition"]);
+
+/**
+ * Deletes objects an earlier deploy applied that the plan no longer renders, newest kinds
+ * first. Only objects that carry our managed-by label and were applied by our field
+ * manager are deleted; anything else is reported and left alone.
+ */
+async function prune(
+  kube: Kube,
+  prep: Prepared,
+  inventory: Map<string, { ref: ObjectRef; group: string }>,
+  record: (ref: ObjectRef, group: string, action: ChangeEntry["action"], message?: string) => void,
+  retry: RetryPolicy,
+): Promise<void> {
+  const current = new Set<string>();
+  for (const g of prep.plan.groups) for (const o of groupObjects(prep, g)) current.add(refKey(refOf(o)));
+  for (const s of prep.plan.secrets)
+    current.add(refKey({ apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace }));
+  const gone = [...inventory.entries()].filter(([key]) => !current.has(key)).map(([, v]) => v);
+  const ordered = sortForApply(
+    gone.map((v) => ({ obj: { apiVersion: v.ref.apiVersion, kind: v.ref.kind, metadata: { name: v.ref.name } }, v })),
+  ).reverse();
+  for (const { v } of ordered) {
+    const { ref, group } = v;
+    if (neverPruned.has(ref.kind)) {
+      record(ref, group, "skipped", `no longer rendered; a ${ref.kind} is never deleted automatically`);
+      continue;
+    }
+    try {
+      const live = await withRetry({ retry }, () => kube.get(ref));
+      if (!live) continue;
+      if (live.metadata.labels?.[managedByLabel] !== "nixlab" || !isManagedBy(live, "nixlab")) {
+        record(ref, group, "skipped", "no longer rendered, but not created by nixlab: left alone");
+        continue;
+      }
+      await withRetry({ retry }, () =>
+        kube.delete(ref, { propagationPolicy: "Background", ...(live.metadata.uid ? { uid: live.metadata.uid } : {}) }),
+      );
+      record(ref, group, "deleted", "no longer rendered");
+    } catch (error) {
+      record(ref, group, "failed", `prune: ${errorMessage(error)}`);
+    }
+  }
+}

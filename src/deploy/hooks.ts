@@ -31,7 +31,7 @@ export function asUser(user: string, command: string[]): string[] {
     'u=$1; shift; if [ "$(id -un)" = "$u" ]; then exec "$@"; fi; ' +
     'if command -v runuser >/dev/null 2>&1; then exec runuser -u "$u" -- "$@"; fi; ' +
     // su: everything after "--" and the user goes to the shell, which sees it as $0 "$@".
-    "exec su -s /bin/sh -c 'exec \"$@\"' -- \"$u\" sh \"$@\"";
+    'exec su -s /bin/sh -c \'exec "$@"\' -- "$u" sh "$@"';
   return ["sh", "-c", script, "sh", user, ...command];
 }
 
@@ -43,7 +43,9 @@ export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promi
   const occ = async (args: string[], allowFail = false): Promise<ExecResult> => {
     const r = await exec(namespace, pod, container, asUser(hook.runAs, ["php", occPath, ...args]));
     if (r.exitCode !== 0 && !allowFail) {
-      throw new HookFailure(`occ ${args[0]} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+      throw new HookFailure(
+        `occ ${args[0]} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`,
+      );
     }
     return r;
   };
@@ -51,8 +53,14 @@ export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promi
     const listApps = async () => {
       const r = await occ(["app:list", "--output=json"]);
       try {
-        const parsed = JSON.parse(r.stdout) as { enabled?: Record<string, unknown>; disabled?: Record<string, unknown> };
-        return { enabled: new Set(Object.keys(parsed.enabled ?? {})), disabled: new Set(Object.keys(parsed.disabled ?? {})) };
+        const parsed = JSON.parse(r.stdout) as {
+          enabled?: Record<string, unknown>;
+          disabled?: Record<string, unknown>;
+        };
+        return {
+          enabled: new Set(Object.keys(parsed.enabled ?? {})),
+          disabled: new Set(Object.keys(parsed.disabled ?? {})),
+        };
       } catch {
         throw new HookFailure(`occ app:list did not print JSON: ${r.stdout.trim().slice(0, 200)}`);
       }
@@ -88,7 +96,12 @@ export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promi
     if (wrong.length > 0) throw new HookFailure(`verification failed: ${wrong.join(", ")}`);
     return { name: hook.name, status: changed.length > 0 ? "configured" : "unchanged", changed };
   } catch (error) {
-    return { name: hook.name, status: "failed", changed, message: error instanceof Error ? error.message : String(error) };
+    return {
+      name: hook.name,
+      status: "failed",
+      changed,
+      message: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 
@@ -112,6 +125,8 @@ export async function findHookPod(kube: Kube, hook: PlanHook): Promise<string | 
     (p.status?.conditions as Array<{ type: string; status: string }> | undefined)?.some(
       (c) => c.type === "Ready" && c.status === "True",
     );
-  const pods = items.filter(ready).sort((a, b) => ((a.metadata.creationTimestamp ?? "") < (b.metadata.creationTimestamp ?? "") ? 1 : -1));
+  const pods = items
+    .filter(ready)
+    .sort((a, b) => ((a.metadata.creationTimestamp ?? "") < (b.metadata.creationTimestamp ?? "") ? 1 : -1));
   return pods[0]?.metadata.name ?? null;
 }

@@ -114,7 +114,7 @@ export class Kube {
   /** One API request; non-2xx answers become ApiError with the server's message. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const res = await this.send(method, path, options);
-    return (await readBody(res, method, path)) as T;
+    return (await readBody(res)) as T;
   }
 
   private async send(method: string, path: string, options: RequestOptions): Promise<http.IncomingMessage> {
@@ -172,7 +172,8 @@ export class Kube {
         path,
       );
       const out = new Map<string, ResourceInfo>();
-      for (const r of list.resources) if (!r.name.includes("/")) out.set(r.kind, { plural: r.name, namespaced: r.namespaced });
+      for (const r of list.resources)
+        if (!r.name.includes("/")) out.set(r.kind, { plural: r.name, namespaced: r.namespaced });
       return out;
     } catch (error) {
       this.discovery.delete(apiVersion);
@@ -205,20 +206,28 @@ export class Kube {
   /** Server-side apply of one object (field manager nixlab, conflicts forced: we own what we render). */
   async apply(obj: KObject, options: { dryRun?: boolean; manager?: string } = {}): Promise<KObject> {
     return await this.request<KObject>("PATCH", await this.pathOf(refOfObject(obj)), {
-      query: { fieldManager: options.manager ?? fieldManager, force: true, fieldValidation: "Strict", dryRun: options.dryRun ? "All" : undefined },
+      query: {
+        fieldManager: options.manager ?? fieldManager,
+        force: true,
+        fieldValidation: "Strict",
+        dryRun: options.dryRun ? "All" : undefined,
+      },
       body: obj,
       contentType: "application/apply-patch+yaml",
     });
   }
 
   /** Creates one object (POST); fails with 409 AlreadyExists when it exists. */
-  async create(obj: KObject): Promise<KObject> {
+  async create(obj: KObject, options: { manager?: string } = {}): Promise<KObject> {
     const path = await this.pathOf({
       apiVersion: obj.apiVersion,
       kind: obj.kind,
       ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
     });
-    return await this.request<KObject>("POST", path, { query: { fieldManager }, body: obj });
+    return await this.request<KObject>("POST", path, {
+      query: { fieldManager: options.manager ?? fieldManager },
+      body: obj,
+    });
   }
 
   /** Deletes one object; false when it was already gone. */
@@ -240,7 +249,11 @@ export class Kube {
     kind: string,
     options: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<{ items: KObject[]; resourceVersion: string }> {
-    const path = await this.pathOf({ apiVersion, kind, ...(options.namespace ? { namespace: options.namespace } : {}) });
+    const path = await this.pathOf({
+      apiVersion,
+      kind,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    });
     const list = await this.request<{ items: KObject[]; metadata: { resourceVersion: string } }>("GET", path, {
       query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
     });
@@ -272,7 +285,7 @@ export class Kube {
       ...(signal ? { signal } : {}),
     });
     if ((res.statusCode ?? 0) >= 300) {
-      await readBody(res, "GET", path);
+      await readBody(res);
       return false;
     }
     return await new Promise<boolean>((resolve, reject) => {
@@ -306,7 +319,13 @@ export class Kube {
   }
 
   /** Runs a command in a container through the API's exec (no shell, argv only). */
-  async exec(namespace: string, pod: string, container: string, command: string[]): Promise<ExecResult> {
+  async exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    timeoutMs = 120_000,
+  ): Promise<ExecResult> {
     const { Exec } = await import("@kubernetes/client-node");
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -327,6 +346,12 @@ export class Kube {
           }
         })
         .then((ws) => {
+          // A hung command must not hang the deploy (the original's exec had no limit).
+          const timer = setTimeout(() => {
+            err.push(Buffer.from(`timed out after ${Math.round(timeoutMs / 1000)} s`));
+            ws.close();
+          }, timeoutMs);
+          ws.on("close", () => clearTimeout(timer));
           ws.on("close", () =>
             resolve({
               stdout: Buffer.concat(out).toString("utf8"),
@@ -350,7 +375,7 @@ function networkError(err: Error & { code?: string }, method: string, path: stri
   return new ApiError(`${method} ${path}: ${err.code ?? err.message}`, 0, "Network");
 }
 
-async function readBody(res: http.IncomingMessage, method: string, path: string): Promise<unknown> {
+async function readBody(res: http.IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString("utf8");

@@ -40,9 +40,11 @@ export async function loadPlan(path: string): Promise<LoadedPlan> {
     throw invalid(path, `not JSON (${(error as Error).message})`);
   }
   if (plan.apiVersion !== planApiVersion || plan.kind !== "DeployPlan") {
-    throw invalid(path, `not a deploy plan of ${planApiVersion} (apiVersion ${String(plan.apiVersion)}, kind ${String(plan.kind)})`, [
-      "Rebuild it with this version of nixlab: `nixlab build`.",
-    ]);
+    throw invalid(
+      path,
+      `not a deploy plan of ${planApiVersion} (apiVersion ${String(plan.apiVersion)}, kind ${String(plan.kind)})`,
+      ["Rebuild it with this version of nixlab: `nixlab build`."],
+    );
   }
   for (const key of ["groups", "charts", "secrets", "hooks", "namespaces"] as const) {
     if (!Array.isArray(plan[key])) throw invalid(path, `${key} must be a list`);
@@ -54,7 +56,8 @@ export async function loadPlan(path: string): Promise<LoadedPlan> {
     for (const c of g.charts) if (!chartKeys.has(c)) throw invalid(path, `group ${g.name} names unknown chart ${c}`);
   }
   for (const s of plan.secrets) {
-    if (!groupNames.has(s.group)) throw invalid(path, `secret ${s.namespace}/${s.name} belongs to unknown group ${s.group}`);
+    if (!groupNames.has(s.group))
+      throw invalid(path, `secret ${s.namespace}/${s.name} belongs to unknown group ${s.group}`);
   }
   for (const h of plan.hooks) {
     if (!groupNames.has(h.after)) throw invalid(path, `hook ${h.name} runs after unknown group ${h.after}`);
@@ -64,19 +67,25 @@ export async function loadPlan(path: string): Promise<LoadedPlan> {
   const charts = new Map<string, LoadedChart>();
   await Promise.all(
     plan.charts.map(async (chart) => {
-      if (!groupNames.has(chart.group)) throw invalid(path, `chart ${chart.key} belongs to unknown group ${chart.group}`);
+      if (!groupNames.has(chart.group))
+        throw invalid(path, `chart ${chart.key} belongs to unknown group ${chart.group}`);
       const file = resolve(base, chart.manifest);
       let bytes: Buffer;
       try {
         bytes = await readFile(file);
       } catch (error) {
-        throw invalid(path, `manifest ${chart.manifest} of chart ${chart.key} is unreadable (${(error as NodeJS.ErrnoException).code})`);
+        throw invalid(
+          path,
+          `manifest ${chart.manifest} of chart ${chart.key} is unreadable (${(error as NodeJS.ErrnoException).code})`,
+        );
       }
       const hash = createHash("sha256").update(bytes).digest("hex");
       if (hash !== chart.hash) {
-        throw invalid(path, `manifest ${chart.manifest} does not match the plan (sha256 ${hash.slice(0, 12)}…, plan ${chart.hash.slice(0, 12)}…)`, [
-          "The manifests were changed after `nixlab build`; rebuild.",
-        ]);
+        throw invalid(
+          path,
+          `manifest ${chart.manifest} does not match the plan (sha256 ${hash.slice(0, 12)}…, plan ${chart.hash.slice(0, 12)}…)`,
+          ["The manifests were changed after `nixlab build`; rebuild."],
+        );
       }
       let objects: KObject[];
       try {
@@ -86,8 +95,14 @@ export async function loadPlan(path: string): Promise<LoadedPlan> {
       }
       const listed = new Set(chart.objects.map(refKey));
       for (const o of objects) {
-        const key = refKey({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace, apiVersion: o.apiVersion });
-        if (!listed.has(key)) throw invalid(path, `manifest ${chart.manifest} holds ${key}, which the plan does not list`);
+        const key = refKey({
+          kind: o.kind,
+          name: o.metadata.name,
+          namespace: o.metadata.namespace,
+          apiVersion: o.apiVersion,
+        });
+        if (!listed.has(key))
+          throw invalid(path, `manifest ${chart.manifest} holds ${key}, which the plan does not list`);
       }
       charts.set(chart.key, { chart, objects });
     }),

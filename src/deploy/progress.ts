@@ -81,6 +81,7 @@ export function ttyProgress(groups: readonly string[], out: NodeJS.WriteStream):
     onEvent(event) {
       if (event.type === "phase") phase = event.message;
       if (event.type !== "group") return;
+      phase = "";
       const row = rows.get(event.group);
       if (!row) return;
       if (!row.started && event.phase !== "blocked") row.started = Date.now();
@@ -172,6 +173,8 @@ export function formatSummary(report: DeployReport, color: boolean): string {
         ? "deploy applied, but some groups are not ready (re-run to re-check)"
         : "deploy failed";
   const paint = report.result === "ok" ? pc.green : report.result === "not-ready" ? pc.yellow : pc.red;
-  lines.push(`${color ? paint(result) : result} in ${secs(report.durationMs)} (${report.requests.writes} writes, ${report.requests.reads} reads)`);
+  lines.push(
+    `${color ? paint(result) : result} in ${secs(report.durationMs)} (${report.requests.writes} writes, ${report.requests.reads} reads)`,
+  );
   return `${lines.join("\n")}\n`;
 }

@@ -77,7 +77,9 @@ export async function openSopsSource(path: string, options: { ageKeyFile?: strin
     async get(name: string): Promise<Uint8Array> {
       const value = file.get(name.split("/"));
       if (value === undefined) {
-        throw new UserError(`${path} has no secret ${name}`, { details: [`Add it with \`nixlab secrets set ${name}\`.`] });
+        throw new UserError(`${path} has no secret ${name}`, {
+          details: [`Add it with \`nixlab secrets set ${name}\`.`],
+        });
       }
       // sops-nix writes a scalar's text as the file content: strings as is, others printed.
       if (typeof value === "string") return Buffer.from(value, "utf8");

@@ -28,8 +28,10 @@ export interface GroupState {
 export interface DeployState {
   version: 1;
   planHash?: string;
-  /** Server the state describes; a different cluster starts from scratch. */
+  /** Server URL of the last deploy (informational). */
   server?: string;
+  /** uid of the cluster's kube-system namespace; a state of another cluster is not reused. */
+  cluster?: string;
   lastRun?: { startedAt: string; finishedAt?: string; result?: string };
   groups: Record<string, GroupState>;
   /** Keyed digest of each Secret's values ("namespace/name"), to roll its readers on change. */

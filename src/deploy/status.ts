@@ -34,7 +34,11 @@ export interface StatusReport {
 
 const liveChecked = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "CustomResourceDefinition"]);
 
-export async function deployStatus(options: { kube?: Kube; planPath: string; stateDir: string }): Promise<StatusReport> {
+export async function deployStatus(options: {
+  kube?: Kube;
+  planPath: string;
+  stateDir: string;
+}): Promise<StatusReport> {
   const { plan } = await loadPlan(options.planPath);
   const state = await new StateStore(options.stateDir).load();
   const groups: GroupStatusReport[] = [];
@@ -59,7 +63,14 @@ export async function deployStatus(options: { kube?: Kube; planPath: string; sta
       const targets: ObjectRef[] = [
         ...gs.objects,
         ...g.waitFor.map((w) => ({
-          apiVersion: w.kind === "PersistentVolumeClaim" ? "v1" : w.kind === "Job" ? "batch/v1" : w.kind === "HelmChart" ? "helm.cattle.io/v1" : "apps/v1",
+          apiVersion:
+            w.kind === "PersistentVolumeClaim"
+              ? "v1"
+              : w.kind === "Job"
+                ? "batch/v1"
+                : w.kind === "HelmChart"
+                  ? "helm.cattle.io/v1"
+                  : "apps/v1",
           kind: w.kind,
           name: w.name,
           namespace: w.namespace,

@@ -23,10 +23,11 @@ export function diffLines(a: readonly string[], b: readonly string[]): DiffLine[
       out.push({ op: " ", text: a[i]! });
       i++;
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      out.push({ op: "+", text: b[j++]! });
-    } else {
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      // Removals before additions, as diff(1) prints them.
       out.push({ op: "-", text: a[i++]! });
+    } else {
+      out.push({ op: "+", text: b[j++]! });
     }
   }
   return out;
@@ -74,7 +75,10 @@ export function unifiedDiff(
     }
     const aLen = lines.slice(start, k).filter((l) => l.op !== "+").length;
     const bLen = lines.slice(start, k).filter((l) => l.op !== "-").length;
-    out.push(paint(" ", `@@ -${aLen ? aStart : aStart - 1},${aLen} +${bLen ? bStart : bStart - 1},${bLen} @@`), ...hunk);
+    out.push(
+      paint(" ", `@@ -${aLen ? aStart : aStart - 1},${aLen} +${bLen ? bStart : bStart - 1},${bLen} @@`),
+      ...hunk,
+    );
   }
   return `${out.join("\n")}\n`;
 }

@@ -27,7 +27,8 @@ function condition(obj: KObject, type: string): Condition | undefined {
 function observed(obj: KObject): Readiness | null {
   const gen = obj.metadata.generation;
   const seen = obj.status?.observedGeneration as number | undefined;
-  if (gen !== undefined && (seen === undefined || seen < gen)) return { ready: false, reason: "waiting for the controller" };
+  if (gen !== undefined && (seen === undefined || seen < gen))
+    return { ready: false, reason: "waiting for the controller" };
   return null;
 }
 
@@ -79,13 +80,15 @@ export function readiness(obj: KObject): Readiness {
     }
     case "Job": {
       const failed = condition(obj, "Failed");
-      if (failed?.status === "True") return { ready: false, failed: true, reason: `job failed: ${failed.message ?? failed.reason ?? ""}` };
+      if (failed?.status === "True")
+        return { ready: false, failed: true, reason: `job failed: ${failed.message ?? failed.reason ?? ""}` };
       if (condition(obj, "Complete")?.status === "True") return { ready: true };
       return { ready: false, reason: `running (${s.succeeded ?? 0} succeeded, ${s.active ?? 0} active)` };
     }
     case "CustomResourceDefinition": {
       const names = condition(obj, "NamesAccepted");
-      if (names?.status === "False") return { ready: false, failed: true, reason: `names not accepted: ${names.message ?? ""}` };
+      if (names?.status === "False")
+        return { ready: false, failed: true, reason: `names not accepted: ${names.message ?? ""}` };
       if (condition(obj, "Established")?.status === "True") return { ready: true };
       return { ready: false, reason: "not established" };
     }
@@ -94,7 +97,10 @@ export function readiness(obj: KObject): Readiness {
     default: {
       for (const type of ["Ready", "Available"]) {
         const c = condition(obj, type);
-        if (c) return c.status === "True" ? { ready: true } : { ready: false, reason: `${type}: ${c.message ?? c.reason ?? c.status}` };
+        if (c)
+          return c.status === "True"
+            ? { ready: true }
+            : { ready: false, reason: `${type}: ${c.message ?? c.reason ?? c.status}` };
       }
       return { ready: true };
     }
@@ -122,12 +128,15 @@ export async function waitReady(kube: Kube, ref: ObjectRef, options: WaitOptions
   const timer = setTimeout(() => abort.abort(), Math.max(0, options.timeoutMs));
   const onOuterAbort = () => abort.abort();
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  let last: WaitOutcome = { ready: false, failed: false, reason: "not found" };
+  // Empty reason: the first judgement is always reported, "not found" included.
+  let last: WaitOutcome = { ready: false, failed: false, reason: "" };
   const judge = (obj: KObject | undefined): WaitOutcome => {
     if (!obj) return { ready: false, failed: false, reason: "not found" };
     const extra = options.accept?.(obj);
     const r = extra && !extra.ready ? extra : readiness(obj);
-    return r.ready ? { ready: true, failed: false, reason: "ready" } : { ready: false, failed: !!r.failed, reason: r.reason };
+    return r.ready
+      ? { ready: true, failed: false, reason: "ready" }
+      : { ready: false, failed: !!r.failed, reason: r.reason };
   };
   const report = (o: WaitOutcome) => {
     if (o.reason !== last.reason) options.onProgress?.(o.reason);
@@ -183,7 +192,7 @@ export async function waitReady(kube: Kube, ref: ObjectRef, options: WaitOptions
       }
       if (outcome) return outcome;
     }
-    return { ready: false, failed: false, reason: `timed out: ${last.reason}` };
+    return { ready: false, failed: false, reason: `timed out: ${last.reason || "not checked"}` };
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);

@@ -116,7 +116,9 @@ export async function waitForWebhooks(
   obj: KObject,
 ): Promise<void> {
   const hooks = await webhooksFor(ctx.kube, ctx.webhooks, obj);
-  const services = new Map(hooks.map((h) => [`${h.clientConfig!.service!.namespace}/${h.clientConfig!.service!.name}`, h]));
+  const services = new Map(
+    hooks.map((h) => [`${h.clientConfig!.service!.namespace}/${h.clientConfig!.service!.name}`, h]),
+  );
   for (const [svc, hook] of services) {
     const service = hook.clientConfig!.service!;
     ctx.onWait?.(`admission webhook ${hook.name} (service ${svc}) to serve`);
@@ -149,10 +151,15 @@ async function waitEndpointReady(
       if (items.some(sliceReady)) return true;
       const ready = new Map(items.map((s) => [s.metadata.name, false]));
       const stop = await kube
-        .watch(target, { resourceVersion, labelSelector, timeoutSeconds: 60 }, (ev) => {
-          ready.set(ev.object.metadata.name, ev.type !== "DELETED" && sliceReady(ev.object));
-          return [...ready.values()].some(Boolean);
-        }, abort.signal)
+        .watch(
+          target,
+          { resourceVersion, labelSelector, timeoutSeconds: 60 },
+          (ev) => {
+            ready.set(ev.object.metadata.name, ev.type !== "DELETED" && sliceReady(ev.object));
+            return [...ready.values()].some(Boolean);
+          },
+          abort.signal,
+        )
         .catch((error: unknown) => {
           if (error instanceof ApiError && error.status === 0) return false;
           throw error;

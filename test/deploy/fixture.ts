@@ -132,7 +132,9 @@ export function job(namespace: string, name: string, arg: string): KObject {
     metadata: { name, namespace },
     spec: {
       backoffLimit: 0,
-      template: { spec: { restartPolicy: "Never", containers: [{ name: "main", image: "registry.invalid/job:1", args: [arg] }] } },
+      template: {
+        spec: { restartPolicy: "Never", containers: [{ name: "main", image: "registry.invalid/job:1", args: [arg] }] },
+      },
     },
   };
 }

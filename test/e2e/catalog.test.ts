@@ -3,11 +3,12 @@
  * redeploy that writes nothing, and one changed value re-applying exactly its group.
  * k3s's helm controller is the only stand-in (testbed/helm-standin.ts).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { diffPlan } from "../../src/deploy/diff.ts";
 import { deploy } from "../../src/deploy/engine.ts";
 import { Kube } from "../../src/deploy/kube.ts";
 import { loadPlan } from "../../src/deploy/plan.ts";
@@ -31,7 +32,15 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
     dir = mkdtempSync(join(tmpdir(), "nixlab-e2e-catalog-"));
     const build = spawnSync(
       process.execPath,
-      [join(root, "bin/nixlab.js"), "build", "--config", join(example, "nixlab.yaml"), "--out", join(dir, "build"), "--no-nodes"],
+      [
+        join(root, "bin/nixlab.js"),
+        "build",
+        "--config",
+        join(example, "nixlab.yaml"),
+        "--out",
+        join(dir, "build"),
+        "--no-nodes",
+      ],
       { encoding: "utf8" },
     );
     expect(build.status, build.stderr).toBe(0);
@@ -58,7 +67,9 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
     const dkube = await Kube.connect({ kubeconfig: kubeconfig! });
     try {
       const report = await deploy({ kube: dkube, planPath, stateDir, secrets });
-      expect(report.groups.filter((g) => g.phase !== "ready").map((g) => `${g.name}: ${g.phase} ${g.message ?? ""}`)).toEqual([]);
+      expect(
+        report.groups.filter((g) => g.phase !== "ready").map((g) => `${g.name}: ${g.phase} ${g.message ?? ""}`),
+      ).toEqual([]);
       expect(report.result).toBe("ok");
       expect(report.exitCode).toBe(0);
       expect(report.counts.failed).toBe(0);
@@ -105,11 +116,19 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
       const report = await deploy({ kube: dkube, planPath, stateDir, secrets: changed });
       expect(report.result).toBe("ok");
       expect(report.groups.filter((g) => g.applied).map((g) => g.name)).toEqual(["external-dns"]);
-      const secret = await dkube.get({ apiVersion: "v1", kind: "Secret", namespace: "dns-system", name: "cloudflare-api-token" });
+      const secret = await dkube.get({
+        apiVersion: "v1",
+        kind: "Secret",
+        namespace: "dns-system",
+        name: "cloudflare-api-token",
+      });
       expect(Buffer.from(secret!.data["api-token"], "base64").toString()).toBe("a-rotated-token");
       const configured = report.changes.filter((c) => c.action === "configured").map((c) => c.object);
       expect(configured).toEqual(
-        expect.arrayContaining(["Secret/dns-system/cloudflare-api-token", "Deployment/dns-system/externaldns-cloudflare-external-dns"]),
+        expect.arrayContaining([
+          "Secret/dns-system/cloudflare-api-token",
+          "Deployment/dns-system/externaldns-cloudflare-external-dns",
+        ]),
       );
       // Back to the original value: the same single group again.
       const back = await deploy({ kube: dkube, planPath, stateDir, secrets });
@@ -119,13 +138,49 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
     }
   }, 120_000);
 
-  test("nixlab status reads the state and the cluster without writing", () => {
+  test("nixlab diff: nothing after a deploy; a changed Secret shows as changed, its value never", async () => {
+    const dkube = await Kube.connect({ kubeconfig: kubeconfig! });
+    try {
+      const same = await diffPlan({ kube: dkube, planPath, secrets });
+      expect(same.filter((d) => d.action !== "unchanged").map((d) => `${d.object}\n${d.diff}`)).toEqual([]);
+      const changed: SecretSource = {
+        description: "changed token",
+        get: async (name) =>
+          name === "cloudflare_token" ? Buffer.from("visible-only-as-size") : await secrets.get(name),
+      };
+      const diffs = await diffPlan({ kube: dkube, planPath, secrets: changed, only: ["external-dns"] });
+      const secret = diffs.find((d) => d.object === "Secret/dns-system/cloudflare-api-token");
+      expect(secret?.action).toBe("change");
+      expect(secret?.diff).toMatch(/\+ {2}api-token: <hidden, 20 bytes, new value>/);
+      expect(JSON.stringify(diffs)).not.toContain("visible-only");
+      expect(JSON.stringify(diffs)).not.toContain(Buffer.from("visible-only-as-size").toString("base64"));
+    } finally {
+      dkube.close();
+    }
+  }, 60_000);
+
+  test("nixlab status reads the state and the cluster without writing", async () => {
     proxy.reset();
-    const status = spawnSync(
+    // Asynchronous: the proxy serves from this process, so it must not be blocked.
+    const child = spawn(
       process.execPath,
-      [join(root, "bin/nixlab.js"), "status", "--kubeconfig", proxy.kubeconfig, "--plan", planPath, "--state", stateDir, "--json"],
-      { encoding: "utf8" },
+      [
+        join(root, "bin/nixlab.js"),
+        "status",
+        "--kubeconfig",
+        proxy.kubeconfig,
+        "--plan",
+        planPath,
+        "--state",
+        stateDir,
+        "--json",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
     );
+    const status = { stdout: "", stderr: "", status: -1 };
+    child.stdout.on("data", (d: Buffer) => (status.stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (status.stderr += d.toString()));
+    status.status = await new Promise<number>((r) => child.once("exit", (c) => r(c ?? -1)));
     expect(status.status, status.stderr).toBe(0);
     expect(proxy.counts.writes).toBe(0);
     const parsed = JSON.parse(status.stdout) as { groups: Array<{ name: string; status: string; drift: boolean }> };

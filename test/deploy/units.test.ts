@@ -1,0 +1,249 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { isRetriable, withRetry } from "../../src/deploy/apply.ts";
+import { ApiError } from "../../src/deploy/kube.ts";
+import { acquireLock } from "../../src/deploy/lock.ts";
+import { parseManifest, sortForApply } from "../../src/deploy/objects.ts";
+import { DirSecretSource, Redactor, secretObject, secretsDigest } from "../../src/deploy/secrets.ts";
+import { StateStore } from "../../src/deploy/state.ts";
+import { unifiedDiff } from "../../src/deploy/textdiff.ts";
+import { readiness } from "../../src/deploy/wait.ts";
+import { ruleMatches, selectorMatches } from "../../src/deploy/webhooks.ts";
+import { ExitCode, UserError } from "../../src/errors.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "nixlab-deploy-unit-"));
+
+describe("apply order", () => {
+  test("CRDs, then namespaces, then Helm's kind order; custom resources last; stable within a kind", () => {
+    const objs = parseManifest(
+      [
+        "kind: IPAddressPool\napiVersion: metallb.io/v1beta1\nmetadata: {name: pool}",
+        "kind: Deployment\napiVersion: apps/v1\nmetadata: {name: d1}",
+        "kind: Service\napiVersion: v1\nmetadata: {name: s}",
+        "kind: Deployment\napiVersion: apps/v1\nmetadata: {name: d2}",
+        "kind: CustomResourceDefinition\napiVersion: apiextensions.k8s.io/v1\nmetadata: {name: c}",
+        "kind: Namespace\napiVersion: v1\nmetadata: {name: n}",
+        "kind: Secret\napiVersion: v1\nmetadata: {name: x}",
+      ].join("\n---\n"),
+      "test.yaml",
+    );
+    expect(sortForApply(objs.map((obj) => ({ obj }))).map((x) => x.obj.metadata.name)).toEqual([
+      "c",
+      "n",
+      "x",
+      "s",
+      "d1",
+      "d2",
+      "pool",
+    ]);
+  });
+});
+
+describe("retries", () => {
+  test("only server and network errors are retried, never an invalid object", () => {
+    expect(isRetriable(new ApiError("x", 0, "Network"))).toBe(true);
+    expect(isRetriable(new ApiError("x", 503, "ServiceUnavailable"))).toBe(true);
+    expect(isRetriable(new ApiError("failed calling webhook", 500, "InternalError"))).toBe(true);
+    expect(isRetriable(new ApiError("x", 429, "TooManyRequests"))).toBe(true);
+    expect(isRetriable(new ApiError("spec.replicas: Invalid value", 422, "Invalid"))).toBe(false);
+    expect(isRetriable(new ApiError("forbidden", 403, "Forbidden"))).toBe(false);
+    expect(isRetriable(new Error("bug"))).toBe(false);
+  });
+
+  test("backoff doubles, and nothing sleeps after the last attempt (defect 15)", async () => {
+    const times: number[] = [];
+    const start = Date.now();
+    await expect(
+      withRetry({ retry: { attempts: 3, delaySeconds: 0.05, maxDelaySeconds: 1 } }, async () => {
+        times.push(Date.now() - start);
+        throw new ApiError("down", 503, "ServiceUnavailable");
+      }),
+    ).rejects.toThrow("down");
+    const total = Date.now() - start;
+    expect(times.length).toBe(3);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]! + 30);
+    expect(total - times[2]!).toBeLessThan(30);
+  });
+
+  test("an invalid object fails on the first attempt", async () => {
+    let calls = 0;
+    await expect(
+      withRetry({ retry: { attempts: 5, delaySeconds: 1, maxDelaySeconds: 1 } }, async () => {
+        calls++;
+        throw new ApiError("bad", 422, "Invalid");
+      }),
+    ).rejects.toThrow("bad");
+    expect(calls).toBe(1);
+  });
+});
+
+describe("readiness", () => {
+  const dep = (status: object, gen = 2) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "d", generation: gen },
+    spec: { replicas: 2 },
+    status,
+  });
+  test("Deployment: observed generation, updated, no old replicas, available", () => {
+    expect(readiness(dep({ observedGeneration: 1 })).ready).toBe(false);
+    expect(readiness(dep({ observedGeneration: 2, updatedReplicas: 2, replicas: 3, availableReplicas: 2 }))).toEqual({
+      ready: false,
+      reason: "1 old replicas terminating",
+    });
+    expect(readiness(dep({ observedGeneration: 2, updatedReplicas: 2, replicas: 2, availableReplicas: 2 })).ready).toBe(
+      true,
+    );
+    expect(
+      readiness(
+        dep({
+          observedGeneration: 2,
+          conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }],
+        }),
+      ),
+    ).toMatchObject({ ready: false, failed: true });
+  });
+  test("Job, CRD, PVC and condition-based kinds", () => {
+    const job = (c: object[]) => ({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "j" },
+      status: { conditions: c },
+    });
+    expect(readiness(job([{ type: "Complete", status: "True" }])).ready).toBe(true);
+    expect(readiness(job([{ type: "Failed", status: "True", message: "BackoffLimitExceeded" }]))).toMatchObject({
+      failed: true,
+    });
+    const crd = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "c" } };
+    expect(readiness({ ...crd, status: { conditions: [{ type: "Established", status: "True" }] } }).ready).toBe(true);
+    expect(readiness({ ...crd, status: {} }).ready).toBe(false);
+    expect(
+      readiness({
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "p" },
+        status: { phase: "Bound" },
+      }).ready,
+    ).toBe(true);
+    const cert = { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "c" } };
+    expect(
+      readiness({ ...cert, status: { conditions: [{ type: "Ready", status: "False", reason: "Pending" }] } }).ready,
+    ).toBe(false);
+  });
+});
+
+describe("admission webhook matching (defect 8)", () => {
+  const rule = {
+    apiGroups: ["networking.k8s.io"],
+    apiVersions: ["v1"],
+    operations: ["CREATE", "UPDATE"],
+    resources: ["ingresses"],
+  };
+  test("rules match group, version, operation, resource and scope", () => {
+    expect(ruleMatches(rule, "networking.k8s.io", "v1", "ingresses", true)).toBe(true);
+    expect(ruleMatches(rule, "networking.k8s.io", "v1", "ingressclasses", false)).toBe(false);
+    expect(ruleMatches({ ...rule, operations: ["DELETE"] }, "networking.k8s.io", "v1", "ingresses", true)).toBe(false);
+    expect(ruleMatches({ ...rule, scope: "Cluster" }, "networking.k8s.io", "v1", "ingresses", true)).toBe(false);
+    expect(ruleMatches({ ...rule, apiGroups: ["*"], resources: ["*"] }, "apps", "v1", "deployments", true)).toBe(true);
+  });
+  test("label selectors", () => {
+    expect(selectorMatches(undefined, {})).toBe(true);
+    expect(selectorMatches({ matchLabels: { a: "1" } }, { a: "1", b: "2" })).toBe(true);
+    expect(selectorMatches({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { a: "1" })).toBe(
+      false,
+    );
+    expect(selectorMatches({ matchExpressions: [{ key: "x", operator: "DoesNotExist" }] }, { a: "1" })).toBe(true);
+  });
+});
+
+describe("secrets", () => {
+  test("a secrets directory returns exact bytes and refuses names that leave it", async () => {
+    const dir = tmp();
+    const bytes = Buffer.from([0, 10, 255, 34, 92]);
+    writeFileSync(join(dir, "v"), bytes);
+    const src = new DirSecretSource(dir);
+    expect(Buffer.from(await src.get("v")).equals(bytes)).toBe(true);
+    await expect(src.get("../etc/passwd")).rejects.toThrow(UserError);
+    await expect(src.get("/etc/passwd")).rejects.toThrow(UserError);
+    await expect(src.get("missing")).rejects.toThrow(/secret missing is missing/);
+  });
+
+  test("one Secret per plan Secret, all keys, base64 of the exact bytes; digests are keyed", () => {
+    const plan = { name: "s", namespace: "n", group: "g", keys: [], restart: [] };
+    const values = new Map([
+      ["b", Buffer.from("two\n")],
+      ["a", Buffer.from('"q"')],
+    ]);
+    const obj = secretObject({ plan, values });
+    expect(obj.data).toEqual({ a: Buffer.from('"q"').toString("base64"), b: Buffer.from("two\n").toString("base64") });
+    const k1 = Buffer.alloc(32, 1);
+    const k2 = Buffer.alloc(32, 2);
+    expect(secretsDigest(k1, [{ plan, values }])).not.toBe(secretsDigest(k2, [{ plan, values }]));
+    const changed = new Map(values).set("b", Buffer.from("two"));
+    expect(secretsDigest(k1, [{ plan, values }])).not.toBe(secretsDigest(k1, [{ plan, values: changed }]));
+  });
+
+  test("redaction removes values, raw and base64, from messages", () => {
+    const r = new Redactor();
+    r.add(Buffer.from('p@ss "word"'));
+    const msg = `Secret "x" is invalid: data[k]: ${Buffer.from('p@ss "word"').toString("base64")} and p@ss "word" and p@ss \\"word\\"`;
+    expect(r.redact(msg)).toBe('Secret "x" is invalid: data[k]: <redacted> and <redacted> and <redacted>');
+  });
+});
+
+describe("state and lock", () => {
+  test("state is written atomically and read back; concurrent saves keep the last", async () => {
+    const store = new StateStore(tmp());
+    await store.ensureDir();
+    const state = await store.load();
+    expect(state.groups).toEqual({});
+    await Promise.all(
+      [1, 2, 3].map((i) => {
+        state.groups[`g${i}`] = { hash: String(i), status: "ready", objects: [] };
+        return store.save(structuredClone(state));
+      }),
+    );
+    expect(Object.keys((await store.load()).groups)).toEqual(["g1", "g2", "g3"]);
+    writeFileSync(join(store.dir, "state.json"), "{broken");
+    await expect(store.load()).rejects.toThrow(/unreadable/);
+  });
+
+  test("a second holder gets ExitCode.busy at once; a dead holder's lock is broken", async () => {
+    const dir = tmp();
+    const lock = await acquireLock(dir);
+    const err = await acquireLock(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).exitCode).toBe(ExitCode.busy);
+    await lock.release();
+    // A lock left by a process that no longer exists (kill -9) does not block.
+    writeFileSync(
+      join(dir, "deploy.lock"),
+      JSON.stringify({ pid: 2 ** 22 + 7, host: hostname(), startedAt: "x", token: "t" }),
+    );
+    const again = await acquireLock(dir);
+    await again.release();
+  });
+
+  test("waiting for a lock succeeds when the holder releases it", async () => {
+    const dir = tmp();
+    const lock = await acquireLock(dir);
+    setTimeout(() => void lock.release(), 300);
+    const second = await acquireLock(dir, { waitMs: 5000 });
+    await second.release();
+  });
+});
+
+describe("unified diff", () => {
+  test("shows changed lines with context and nothing when equal", () => {
+    const a = "a: 1\nb: 2\nc: 3\n";
+    const b = "a: 1\nb: 20\nc: 3\n";
+    expect(unifiedDiff(a, a, { from: "x", to: "y" })).toBe("");
+    expect(unifiedDiff(a, b, { from: "live", to: "planned" })).toBe(
+      "--- live\n+++ planned\n@@ -1,3 +1,3 @@\n a: 1\n-b: 2\n+b: 20\n c: 3\n",
+    );
+    expect(unifiedDiff("", "x: 1\n", { from: "/dev/null", to: "new" })).toContain("+x: 1");
+  });
+});
