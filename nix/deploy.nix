@@ -26,7 +26,7 @@ let
     cp ${nixlab.root + "/${d.engine}"} $out/nixlab.mjs
     cat > $out/deploy <<EOF
     #!${pkgs.runtimeShell}
-    exec ${lib.getExe pkgs.nodejs} $out/nixlab.mjs deploy --plan $out/deploy-plan.json --manifests $out/manifests --secrets-dir ${lib.escapeShellArg d.secretsDir} --state ${lib.escapeShellArg d.stateDir} --log-format plain
+    exec ${lib.getExe pkgs.nodejs} $out/nixlab.mjs deploy --plan $out/deploy-plan.json --secrets-dir ${lib.escapeShellArg d.secretsDir} --state ${lib.escapeShellArg d.stateDir} --log-format plain
     EOF
     chmod +x $out/deploy
   '';
@@ -58,6 +58,17 @@ lib.mkIf (d != null) {
       ExecStart = "${releaseLink}/deploy";
       # Bounded: a hung deploy fails the unit instead of running forever.
       TimeoutStartSec = d.timeoutSeconds;
+    };
+  };
+
+  # Re-runs the engine periodically: groups left applied-but-not-ready (exit 4) are
+  # re-checked and their dependents started once they are ready. A no-op run sends no writes.
+  systemd.timers.nixlab-deploy = {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnBootSec = "10min";
+      OnUnitInactiveSec = "15min";
+      RandomizedDelaySec = "1min";
     };
   };
 

@@ -3,6 +3,7 @@
  * .nix file parses, and the flake and each module, evaluated against the example's node
  * JSON (nixpkgs and the other inputs replaced by stand-ins), give the expected options.
  */
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -169,14 +170,24 @@ describe("evaluating the build with the real evaluator", () => {
     expect(svc.restartIfChanged).toBe(false);
     expect(svc.unitConfig.DefaultDependencies).toBe(false);
     expect(svc.environment.KUBECONFIG).toBe("/etc/rancher/k3s/k3s.yaml");
+    expect(d.systemd.timers["nixlab-deploy"].timerConfig.OnUnitInactiveSec).toBe("15min");
     const activation = d.system.activationScripts["nixlab-release"];
     expect(activation.deps).toEqual(["specialfs", "setupSecrets"]);
     expect(activation.text).toContain("systemctl restart --no-block nixlab-deploy.service");
     expect(activation.text).toContain('if [ "$(readlink /run/nixlab/release');
     const script: string = out.nodes.node1.releaseScript;
     expect(script).toMatch(
-      /exec \/nix\/store\/stub-node\/bin\/node \$out\/nixlab\.mjs deploy --plan \$out\/deploy-plan\.json --manifests \$out\/manifests --secrets-dir '\/run\/secrets' --state '\/var\/lib\/nixlab' --log-format plain/,
+      /exec \/nix\/store\/stub-node\/bin\/node \$out\/nixlab\.mjs deploy --plan \$out\/deploy-plan\.json --secrets-dir '\/run\/secrets' --state '\/var\/lib\/nixlab' --log-format plain/,
     );
+    // The unit's arguments are ones the real CLI accepts (it then fails on the missing
+    // plan or cluster, never on an unknown option).
+    const args = /nixlab\.mjs (deploy .*)$/m.exec(script)![1]!.replaceAll("'", "").replaceAll("$out", "/nonexistent").split(" ");
+    const cli = spawnSync(process.execPath, [join(repoRoot, "bin/nixlab.js"), ...args], {
+      encoding: "utf8",
+      env: { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" },
+    });
+    expect(cli.stderr).not.toMatch(/unknown option|too many arguments|missing required/);
+    expect(cli.stderr).toMatch(/^error: /);
     // The plan, manifests and engine come from the build directory, copied into the store.
     expect(script).toMatch(/cp \/nix\/store\/[a-z0-9]{32}-deploy-plan\.json \$out\/deploy-plan\.json/);
     expect(script).toMatch(/cp -r \/nix\/store\/[a-z0-9]{32}-manifests \$out\/manifests/);
