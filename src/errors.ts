@@ -7,10 +7,7 @@ export class UserError extends Error {
   readonly exitCode: number;
   readonly details: readonly string[];
 
-  constructor(
-    message: string,
-    options: { exitCode?: number; details?: readonly string[]; cause?: unknown } = {},
-  ) {
+  constructor(message: string, options: { exitCode?: number; details?: readonly string[]; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "UserError";
     this.exitCode = options.exitCode ?? 1;

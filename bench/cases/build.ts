@@ -71,7 +71,10 @@ const run: BenchCase = async () => {
     rows.push({ name: "process start (nixlab --version), median of 5", value: start, unit: "ms" });
     // First build after a change to nixlab itself: the engine bundle is made afresh.
     rmSync(join(root, "node_modules/.cache/nixlab"), { recursive: true, force: true });
-    const cold = timeMs(["build", "--config", join(root, "examples/homelab/nixlab.yaml"), "--out", join(dir, "cold")], 1);
+    const cold = timeMs(
+      ["build", "--config", join(root, "examples/homelab/nixlab.yaml"), "--out", join(dir, "cold")],
+      1,
+    );
     rows.push({
       name: "build: example cluster, first build after a nixlab change (engine bundled afresh)",
       value: cold,

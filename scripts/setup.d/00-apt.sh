@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests use as real peers. apt-get update only when something is missing.
 set -euo pipefail
-pkgs=(nix-bin age wireguard-tools caddy nginx libnginx-mod-stream zbar-tools btrfs-progs etcd-server curl jq)
+pkgs=(nix-bin age wireguard-tools caddy nginx libnginx-mod-stream btrfs-progs openssl python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

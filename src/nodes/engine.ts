@@ -82,7 +82,8 @@ export async function bundleEngineCached(): Promise<string> {
   const bundle = await bundleEngine();
   try {
     mkdirSync(cacheDir, { recursive: true });
-    for (const old of readdirSync(cacheDir)) if (old.startsWith("engine-")) rmSync(join(cacheDir, old), { force: true });
+    for (const old of readdirSync(cacheDir))
+      if (old.startsWith("engine-")) rmSync(join(cacheDir, old), { force: true });
     writeFileAtomic(cached, bundle);
   } catch {
     // A read-only install still builds; it just bundles every time.

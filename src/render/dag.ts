@@ -17,7 +17,10 @@ export function dagLevels(groups: readonly PlanGroup[]): string[][] {
   };
   for (const g of groups) depth(g.name, new Set());
   const out: string[][] = [];
-  for (const g of groups) (out[level.get(g.name)!] ??= []).push(g.name);
+  for (const g of groups) {
+    const l = level.get(g.name)!;
+    out[l] = [...(out[l] ?? []), g.name];
+  }
   return out;
 }
 

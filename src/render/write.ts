@@ -25,7 +25,7 @@ export function writeBuildDir(outDir: string, files: readonly RenderedFile[]): v
   try {
     for (const file of files) {
       const path = join(staging, file.path);
-      if (!path.startsWith(staging + "/")) throw new Error(`refusing to write outside the build dir: ${file.path}`);
+      if (!path.startsWith(`${staging}/`)) throw new Error(`refusing to write outside the build dir: ${file.path}`);
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, file.content, { mode: file.path.endsWith(".sh") ? 0o755 : 0o644 });
     }

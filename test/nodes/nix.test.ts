@@ -181,7 +181,11 @@ describe("evaluating the build with the real evaluator", () => {
     );
     // The unit's arguments are ones the real CLI accepts (it then fails on the missing
     // plan or cluster, never on an unknown option).
-    const args = /nixlab\.mjs (deploy .*)$/m.exec(script)![1]!.replaceAll("'", "").replaceAll("$out", "/nonexistent").split(" ");
+    const args = /nixlab\.mjs (deploy .*)$/m
+      .exec(script)![1]!
+      .replaceAll("'", "")
+      .replaceAll("$out", "/nonexistent")
+      .split(" ");
     const cli = spawnSync(process.execPath, [join(repoRoot, "bin/nixlab.js"), ...args], {
       encoding: "utf8",
       env: { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" },

@@ -3,13 +3,16 @@ import { runCli } from "../support/cli.ts";
 import { exampleYaml } from "../support/example.ts";
 
 // picocolors colours output when CI is set; assertions read plain text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI colour codes is the point
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 describe("nixlab check, plan and graph", () => {
   it("check prints a one-line summary, or JSON", async () => {
     const text = await runCli(["check", "-c", exampleYaml]);
     expect(text.code).toBe(0);
-    expect(plain(text.stdout)).toMatch(/^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 19 charts in 9 groups\n$/);
+    expect(plain(text.stdout)).toMatch(
+      /^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 19 charts in 9 groups\n$/,
+    );
     const json = JSON.parse((await runCli(["check", "-c", exampleYaml, "--json"])).stdout);
     expect(json).toMatchObject({ ok: true, nodes: 3, master: "node1", vpnUsers: 3, charts: 19, groups: 9 });
   });

@@ -1,6 +1,6 @@
 // The DDNS job's program (defect 27: validates the IP, finds the zone of a sub-domain,
 // fails loudly). Python from the standard library only; tested against a fake API.
-export const ddnsScript = String.raw`"""Cloudflare DDNS for nixlab: point A records at this network's public IPv4.
+export const ddnsScript = `"""Cloudflare DDNS for nixlab: point A records at this network's public IPv4.
 
 Environment: DDNS_ZONE_HINT (the cluster domain), DDNS_RECORDS (comma-separated
 names), DDNS_TOKEN_FILE, optional DDNS_API (Cloudflare API base) and DDNS_IP_URL.

@@ -62,7 +62,8 @@ lib.mkIf (d != null) {
   };
 
   # Re-runs the engine periodically: groups left applied-but-not-ready (exit 4) are
-  # re-checked and their dependents started once they are ready. A no-op run sends no writes.
+  # re-checked, and a group whose objects went missing (or whose Secrets were edited) is
+  # re-applied. A run with nothing to do sends no writes.
   systemd.timers.nixlab-deploy = {
     wantedBy = [ "timers.target" ];
     timerConfig = {
