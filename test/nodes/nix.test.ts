@@ -188,7 +188,7 @@ describe("evaluating the build with the real evaluator", () => {
       .split(" ");
     const cli = spawnSync(process.execPath, [join(repoRoot, "bin/nixlab.js"), ...args], {
       encoding: "utf8",
-      env: { ...process.env, KUBECONFIG: "/nonexistent/kubeconfig" },
+      env: { ...process.env, NO_COLOR: "1", KUBECONFIG: "/nonexistent/kubeconfig" },
     });
     expect(cli.stderr).not.toMatch(/unknown option|too many arguments|missing required/);
     expect(cli.stderr).toMatch(/^error: /);
