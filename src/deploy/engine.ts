@@ -24,6 +24,7 @@ import {
   managedByLabel,
   type ObjectRef,
   refKey,
+  refOfWait,
   refOf,
   sortForApply,
 } from "./objects.ts";
@@ -497,19 +498,7 @@ async function deployLocked(
       }
     }
     for (const w of group.waitFor) {
-      const ref: ObjectRef = {
-        apiVersion:
-          w.kind === "PersistentVolumeClaim"
-            ? "v1"
-            : w.kind === "Job"
-              ? "batch/v1"
-              : w.kind === "HelmChart"
-                ? "helm.cattle.io/v1"
-                : "apps/v1",
-        kind: w.kind,
-        name: w.name,
-        namespace: w.namespace,
-      };
+      const ref = refOfWait(w);
       if (!waits.some((x) => refKey(x.ref) === refKey(ref))) waits.push({ ref, timeoutMs: w.timeoutSeconds * 1000 });
     }
     emit({

@@ -1,5 +1,6 @@
 /** Kubernetes objects as plain JSON, their identities, and the order they are applied in. */
 import { parseAllDocuments } from "yaml";
+import type { WaitTarget } from "../render/plan-types.ts";
 
 export interface KObject {
   apiVersion: string;
@@ -41,6 +42,20 @@ export function refOf(obj: KObject): ObjectRef {
 }
 
 /** "Kind/namespace/name" (or "Kind/name" when cluster-scoped): how objects are named in output. */
+const waitApiVersions: Record<WaitTarget["kind"], string> = {
+  Deployment: "apps/v1",
+  StatefulSet: "apps/v1",
+  DaemonSet: "apps/v1",
+  Job: "batch/v1",
+  PersistentVolumeClaim: "v1",
+  HelmChart: "helm.cattle.io/v1",
+};
+
+/** The object a plan's wait target names. */
+export function refOfWait(w: WaitTarget): ObjectRef {
+  return { apiVersion: waitApiVersions[w.kind], kind: w.kind, name: w.name, namespace: w.namespace };
+}
+
 export function refKey(ref: ObjectRef): string {
   return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
 }

@@ -4,7 +4,7 @@
  * recorded objects are missing, and which workloads are not ready now. Reads only.
  */
 import type { Kube } from "./kube.ts";
-import { type ObjectRef, refKey } from "./objects.ts";
+import { type ObjectRef, refKey, refOfWait } from "./objects.ts";
 import { loadPlan } from "./plan.ts";
 import { mapLimit } from "./engine.ts";
 import { type DeployState, StateStore } from "./state.ts";
@@ -60,22 +60,7 @@ export async function deployStatus(options: {
     }
     const kube = options.kube;
     if (kube && gs) {
-      const targets: ObjectRef[] = [
-        ...gs.objects,
-        ...g.waitFor.map((w) => ({
-          apiVersion:
-            w.kind === "PersistentVolumeClaim"
-              ? "v1"
-              : w.kind === "Job"
-                ? "batch/v1"
-                : w.kind === "HelmChart"
-                  ? "helm.cattle.io/v1"
-                  : "apps/v1",
-          kind: w.kind,
-          name: w.name,
-          namespace: w.namespace,
-        })),
-      ];
+      const targets: ObjectRef[] = [...gs.objects, ...g.waitFor.map(refOfWait)];
       await mapLimit(targets, 16, async (ref) => {
         const live = await kube.get(ref).catch(() => null);
         if (!live) r.missing.push(refKey(ref));
