@@ -151,7 +151,7 @@ export const clusterConfigSchema = z.strictObject({
         Object.fromEntries(
           namespaceKeys.map((k) => [
             k,
-            doc(z.string().optional(), `Namespace of ${namespaceUse[k]}.`, namespaceDefaults[k]),
+            doc(z.string().optional(), `Namespace of ${namespaceUse[k]} (default ${namespaceDefaults[k]}).`),
           ]),
         ),
       )
