@@ -36,9 +36,16 @@ describe("nixlab build of the bundled example", () => {
     // so it is pinned by the determinism test below rather than by a golden copy.
     built.delete("engine/nixlab.mjs");
     // Files the build copies verbatim are compared with their sources, not kept twice.
-    const sources: Record<string, string> = { "flake.nix": "nix/flake.nix", "secrets.yaml": "examples/homelab/secrets.yaml" };
+    const sources: Record<string, string> = {
+      "flake.nix": "nix/flake.nix",
+      "secrets.yaml": "examples/homelab/secrets.yaml",
+    };
     for (const path of [...built.keys()]) {
-      const source = path.startsWith("nix/") ? path : path.startsWith("hosts/") ? `examples/homelab/${path}` : sources[path];
+      const source = path.startsWith("nix/")
+        ? path
+        : path.startsWith("hosts/")
+          ? `examples/homelab/${path}`
+          : sources[path];
       if (source === undefined) continue;
       expect(built.get(path), path).toBe(readFileSync(join(root, source), "utf8"));
       built.delete(path);
