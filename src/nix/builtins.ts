@@ -24,6 +24,17 @@ import {
   lessThan,
   arith,
 } from "./eval.ts";
+import {
+  allocateCells,
+  allocateString,
+  CALL_BYTES,
+  CELL_BYTES,
+  enter,
+  leave,
+  nixLimits,
+  SLOT_BYTES,
+  step,
+} from "./limits.ts";
 import { parse } from "./parser.ts";
 import {
   Env,
@@ -114,6 +125,12 @@ const GLOBAL = [
 
 /** Converts a JSON text to Nix values exactly (integers stay exact 64-bit). */
 export function fromJSON(text: string, loc?: NixLocation): Value {
+  // Parsed JSON holds at most one value per two bytes of text.
+  allocateCells(Math.ceil(text.length / 2), CELL_BYTES, loc);
+  // JSON.parse's reviver recurses natively; refuse what would exhaust the stack.
+  if (jsonNesting(text) > nixLimits.nesting) {
+    throw evalError(`JSON nested deeper than ${nixLimits.nesting} levels; nixlab's limit for a vars.nix`, loc);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text, function (this: unknown, _key: string, value: unknown, ctx?: { source?: string }) {
@@ -139,6 +156,23 @@ export function fromJSON(text: string, loc?: NixLocation): Value {
   return parsed as Value;
 }
 
+/** The deepest bracket nesting of a JSON text (strings skipped), without parsing it. */
+function jsonNesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
 /** Escapes a string like Nix's JSON writer (control characters as \u00XX). */
 export function jsonString(s: string): string {
   let out = '"';
@@ -155,6 +189,18 @@ export function jsonString(s: string): string {
 }
 
 export function toJSON(v: Value, loc?: NixLocation): string {
+  if (!Array.isArray(v) && !(v instanceof NixAttrs)) return toJSONInner(v, loc);
+  enter(loc);
+  try {
+    const out = toJSONInner(v, loc);
+    allocateString(out.length, loc);
+    return out;
+  } finally {
+    leave();
+  }
+}
+
+function toJSONInner(v: Value, loc?: NixLocation): string {
   if (v === null) return "null";
   if (typeof v === "boolean") return v ? "true" : "false";
   if (typeof v === "bigint") return v.toString();
@@ -209,6 +255,7 @@ export function evalFile(state: EvalState, file: string, loc?: NixLocation): Val
   }
   state.importing.add(path);
   try {
+    allocateString(source.length, loc);
     const ast = parse(source, path, posix.dirname(path));
     checkScopes(ast.root, { names: state.root.vars!, parent: undefined });
     const v = evalExpr(ast.root, state.root);
@@ -339,6 +386,7 @@ export function createState(): EvalState {
   def("tail", 1, ([l], loc) => {
     const list = expectList(F(l!), loc);
     if (list.length === 0) throw evalError("'tail' called on an empty list", loc);
+    allocateCells(list.length - 1, SLOT_BYTES, loc);
     return list.slice(1);
   });
   def("elemAt", 2, ([l, n], loc) => {
@@ -349,20 +397,38 @@ export function createState(): EvalState {
   });
   def("elem", 2, ([x, l], loc) => {
     // `x` is forced only when there is something to compare it with, as in Nix.
-    return expectList(F(l!), loc).some((y) => equals(F(x!), F(y)));
+    const list = expectList(F(l!), loc);
+    step(list.length, loc);
+    return list.some((y) => equals(F(x!), F(y)));
   });
   def("map", 2, ([f, l], loc) => {
     const fn = F(f!);
-    return expectList(F(l!), loc).map((x) => lazyCall(fn, [x], loc));
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, CALL_BYTES, loc);
+    return list.map((x) => lazyCall(fn, [x], loc));
   });
   def("filter", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
-    return expectList(F(l!), loc).filter((x) => expectBool(callFunction(fn, x, loc), loc));
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, SLOT_BYTES, loc);
+    return list.filter((x) => expectBool(callFunction(fn, x, loc), loc));
   });
-  def("concatLists", 1, ([l], loc) => expectList(F(l!), loc).flatMap((x) => expectList(F(x), loc)));
+  def("concatLists", 1, ([l], loc) => {
+    const lists = expectList(F(l!), loc).map((x) => expectList(F(x), loc));
+    allocateCells(
+      lists.reduce((n, x) => n + x.length, 0),
+      SLOT_BYTES,
+      loc,
+    );
+    return lists.flat();
+  });
   def("concatMap", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
-    return expectList(F(l!), loc).flatMap((x) => expectList(callFunction(fn, x, loc), loc));
+    return expectList(F(l!), loc).flatMap((x) => {
+      const part = expectList(callFunction(fn, x, loc), loc);
+      allocateCells(part.length, SLOT_BYTES, loc);
+      return part;
+    });
   });
   def("any", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
@@ -384,11 +450,13 @@ export function createState(): EvalState {
     const fn = expectFunction(F(f!), loc);
     const count = expectInt(F(n!), loc);
     if (count < 0n) throw evalError(`cannot create list of size ${count}`, loc);
+    allocateCells(Number(count), CALL_BYTES, loc);
     return Array.from({ length: Number(count) }, (_, i) => lazyCall(fn, [BigInt(i)], loc));
   });
   def("sort", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
     const list = [...expectList(F(l!), loc)];
+    allocateCells(list.length * Math.max(1, Math.ceil(Math.log2(list.length + 1))), SLOT_BYTES, loc);
     // Nix forces every element before sorting, even a single one.
     for (const x of list) F(x);
     const lt = (a: Lazy, b: Lazy) => expectBool(callFunction(callFunction(fn, a, loc), b, loc), loc);
@@ -410,7 +478,9 @@ export function createState(): EvalState {
     const fn = expectFunction(F(f!), loc);
     const right: Lazy[] = [];
     const wrong: Lazy[] = [];
-    for (const x of expectList(F(l!), loc)) (expectBool(callFunction(fn, x, loc), loc) ? right : wrong).push(x);
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, SLOT_BYTES, loc);
+    for (const x of list) (expectBool(callFunction(fn, x, loc), loc) ? right : wrong).push(x);
     return attrs([
       ["right", right],
       ["wrong", wrong],
@@ -419,7 +489,9 @@ export function createState(): EvalState {
   def("groupBy", 2, ([f, l], loc) => {
     const fn = expectFunction(F(f!), loc);
     const groups = new Map<string, Lazy[]>();
-    for (const x of expectList(F(l!), loc)) {
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, SLOT_BYTES, loc);
+    for (const x of list) {
       const k = expectString(callFunction(fn, x, loc), loc);
       const g = groups.get(k);
       if (g) g.push(x);
@@ -429,9 +501,14 @@ export function createState(): EvalState {
   });
 
   // Attribute sets
-  def("attrNames", 1, ([a], loc) => expectAttrs(F(a!), loc).keys());
+  def("attrNames", 1, ([a], loc) => {
+    const s = expectAttrs(F(a!), loc);
+    allocateCells(s.map.size, SLOT_BYTES, loc);
+    return s.keys();
+  });
   def("attrValues", 1, ([a], loc) => {
     const s = expectAttrs(F(a!), loc);
+    allocateCells(s.map.size, SLOT_BYTES, loc);
     return s.keys().map((k) => s.map.get(k)!);
   });
   def("hasAttr", 2, ([n, a], loc) => expectAttrs(F(a!), loc).map.has(expectString(F(n!), loc)));
@@ -442,19 +519,25 @@ export function createState(): EvalState {
     return F(v);
   });
   def("removeAttrs", 2, ([a, names], loc) => {
-    const map = new Map(expectAttrs(F(a!), loc).map);
-    for (const n of expectList(F(names!), loc)) map.delete(expectString(F(n), loc));
+    const from = expectAttrs(F(a!), loc).map;
+    const remove = expectList(F(names!), loc);
+    allocateCells(from.size + remove.length, SLOT_BYTES, loc);
+    const map = new Map(from);
+    for (const n of remove) map.delete(expectString(F(n), loc));
     return new NixAttrs(map);
   });
   def("intersectAttrs", 2, ([a, b], loc) => {
     const x = expectAttrs(F(a!), loc);
     const y = expectAttrs(F(b!), loc);
+    allocateCells(y.map.size, SLOT_BYTES, loc);
     return new NixAttrs(new Map([...y.map].filter(([k]) => x.map.has(k))));
   });
   def("catAttrs", 2, ([n, l], loc) => {
     const name = expectString(F(n!), loc);
     const out: Lazy[] = [];
-    for (const x of expectList(F(l!), loc)) {
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, SLOT_BYTES, loc);
+    for (const x of list) {
       const v = expectAttrs(F(x), loc).map.get(name);
       if (v !== undefined) out.push(v);
     }
@@ -462,7 +545,9 @@ export function createState(): EvalState {
   });
   def("listToAttrs", 1, ([l], loc) => {
     const map = new Map<string, Lazy>();
-    for (const x of expectList(F(l!), loc)) {
+    const list = expectList(F(l!), loc);
+    allocateCells(list.length, SLOT_BYTES, loc);
+    for (const x of list) {
       const e = expectAttrs(F(x), loc);
       const name = e.map.get("name");
       const value = e.map.get("value");
@@ -477,13 +562,16 @@ export function createState(): EvalState {
   def("mapAttrs", 2, ([f, a], loc) => {
     const fn = F(f!);
     const s = expectAttrs(F(a!), loc);
+    allocateCells(s.map.size, CALL_BYTES, loc);
     return new NixAttrs(new Map([...s.map].map(([k, v]) => [k, lazyCall(fn, [k, v], loc)])));
   });
   def("zipAttrsWith", 2, ([f, l], loc) => {
     const fn = F(f!);
     const groups = new Map<string, Lazy[]>();
     for (const x of expectList(F(l!), loc)) {
-      for (const [k, v] of expectAttrs(F(x), loc).map) {
+      const set = expectAttrs(F(x), loc).map;
+      allocateCells(set.size, SLOT_BYTES, loc);
+      for (const [k, v] of set) {
         const g = groups.get(k);
         if (g) g.push(v);
         else groups.set(k, [v]);
@@ -498,12 +586,17 @@ export function createState(): EvalState {
   });
 
   // Strings
-  def("stringLength", 1, ([s], loc) => BigInt(byteLength(coerceToString(F(s!), false, false, loc))));
+  def("stringLength", 1, ([s], loc) => {
+    const str = coerceToString(F(s!), false, false, loc);
+    step(Math.ceil(str.length / 64), loc);
+    return BigInt(byteLength(str));
+  });
   def("substring", 3, ([st, len, s], loc) => {
     const start = expectInt(F(st!), loc);
     const n = expectInt(F(len!), loc);
     const str = coerceToString(F(s!), false, false, loc);
     if (start < 0n) throw evalError("negative start position in 'substring'", loc);
+    step(Math.ceil(str.length / 64), loc);
     // Nix counts bytes; work on the UTF-8 encoding.
     const bytes = Buffer.from(str, "utf8");
     const from = Number(start > BigInt(bytes.length) ? BigInt(bytes.length) : start);
@@ -517,9 +610,12 @@ export function createState(): EvalState {
   });
   def("concatStringsSep", 2, ([sep, l], loc) => {
     const s = expectString(F(sep!), loc);
-    return expectList(F(l!), loc)
-      .map((x) => coerceToString(F(x), false, true, loc))
-      .join(s);
+    const parts = expectList(F(l!), loc).map((x) => coerceToString(F(x), false, true, loc));
+    allocateString(
+      parts.reduce((n, p) => n + p.length + s.length, 0),
+      loc,
+    );
+    return parts.join(s);
   });
   def("replaceStrings", 3, ([from, to, s], loc) => {
     const froms = expectList(F(from!), loc).map((x) => expectString(F(x), loc));
@@ -539,13 +635,17 @@ export function createState(): EvalState {
     }
     let out = "";
     let i = 0;
+    step((str.length + 1) * Math.max(1, froms.length), loc);
+    allocateString(str.length, loc);
     while (i <= str.length) {
       let found = false;
       for (let k = 0; k < froms.length; k++) {
         const f = froms[k]!;
         if (str.startsWith(f, i)) {
-          toStr[k] ??= expectString(F(tos[k]!), loc);
-          out += toStr[k];
+          const replacement = toStr[k] ?? expectString(F(tos[k]!), loc);
+          toStr[k] = replacement;
+          allocateString(replacement.length, loc);
+          out += replacement;
           found = true;
           if (f.length === 0) {
             if (i < str.length) out += str[i];
@@ -564,9 +664,9 @@ export function createState(): EvalState {
   def("hashString", 2, ([t, s], loc) => {
     const type = expectString(F(t!), loc);
     if (!["md5", "sha1", "sha256", "sha512"].includes(type)) throw evalError(`unknown hash algorithm '${type}'`, loc);
-    return createHash(type)
-      .update(expectString(F(s!), loc), "utf8")
-      .digest("hex");
+    const str = expectString(F(s!), loc);
+    step(Math.ceil(str.length / 64), loc);
+    return createHash(type).update(str, "utf8").digest("hex");
   });
   def("fromJSON", 1, ([s], loc) => fromJSON(expectString(F(s!), loc), loc));
   def("toJSON", 1, ([v], loc) => toJSON(deepForce(v!), loc));

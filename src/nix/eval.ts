@@ -2,6 +2,7 @@
 import { posix } from "node:path";
 import type { AttrDef, AttrName, Expr } from "./ast.ts";
 import { type NixLocation, NixError } from "./errors.ts";
+import { allocate, allocateCells, allocateString, CELL_BYTES, enter, leave, SLOT_BYTES, step } from "./limits.ts";
 import {
   compareStrings,
   Env,
@@ -58,8 +59,14 @@ export function force(l: Lazy): Value {
 /** Forces every element and attribute, recursively (what `--strict` and `deepSeq` do). */
 export function deepForce(l: Lazy): Value {
   const v = force(l);
-  if (Array.isArray(v)) for (const x of v) deepForce(x);
-  else if (v instanceof NixAttrs) for (const k of v.keys()) deepForce(v.map.get(k)!);
+  if (!Array.isArray(v) && !(v instanceof NixAttrs)) return v;
+  enter();
+  try {
+    if (Array.isArray(v)) for (const x of v) deepForce(x);
+    else for (const k of v.keys()) deepForce(v.map.get(k)!);
+  } finally {
+    leave();
+  }
   return v;
 }
 
@@ -149,6 +156,16 @@ export function arith(op: "+" | "-" | "*" | "/", a: Value, b: Value, loc?: NixLo
 }
 
 export function equals(a: Value, b: Value): boolean {
+  if (!Array.isArray(a) && !(a instanceof NixAttrs)) return equalsInner(a, b);
+  enter();
+  try {
+    return equalsInner(a, b);
+  } finally {
+    leave();
+  }
+}
+
+function equalsInner(a: Value, b: Value): boolean {
   if (typeof a === "bigint" || typeof a === "number") {
     if (typeof b === "bigint" || typeof b === "number") {
       return typeof a === typeof b ? a === b : Number(a) === Number(b);
@@ -159,6 +176,7 @@ export function equals(a: Value, b: Value): boolean {
   if (a instanceof NixPath) return b instanceof NixPath && a.path === b.path;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
+    step(a.length);
     for (let i = 0; i < a.length; i++) {
       // Nix compares the same list element by identity first (so `[f] == [f]` holds for functions).
       if (a[i] === b[i]) continue;
@@ -174,6 +192,7 @@ export function equals(a: Value, b: Value): boolean {
       if (x !== undefined && y !== undefined) return equals(force(x), force(y));
     }
     if (a.map.size !== b.map.size) return false;
+    step(a.map.size);
     for (const [k, x] of a.map) {
       const y = b.map.get(k);
       if (y === undefined) return false;
@@ -199,12 +218,18 @@ export function lessThan(a: Value, b: Value, loc?: NixLocation): boolean {
   if (typeof a === "string" && typeof b === "string") return compareStrings(a, b) < 0;
   if (a instanceof NixPath && b instanceof NixPath) return compareStrings(a.path, b.path) < 0;
   if (Array.isArray(a) && Array.isArray(b)) {
-    for (let i = 0; ; i++) {
-      if (i === b.length) return false;
-      if (i === a.length) return true;
-      const x = force(a[i]!);
-      const y = force(b[i]!);
-      if (!equals(x, y)) return lessThan(x, y, loc);
+    enter(loc);
+    try {
+      for (let i = 0; ; i++) {
+        if (i === b.length) return false;
+        if (i === a.length) return true;
+        step();
+        const x = force(a[i]!);
+        const y = force(b[i]!);
+        if (!equals(x, y)) return lessThan(x, y, loc);
+      }
+    } finally {
+      leave();
     }
   }
   throw evalError(`cannot compare ${showType(a)} with ${showType(b)}`, loc);
@@ -244,6 +269,15 @@ export function formatFloatF(x: number): string {
  */
 export function coerceToString(v: Value, more: boolean, copyToStore: boolean, loc?: NixLocation): string {
   if (typeof v === "string") return v;
+  enter(loc);
+  try {
+    return coerceInner(v, more, copyToStore, loc);
+  } finally {
+    leave();
+  }
+}
+
+function coerceInner(v: Value, more: boolean, copyToStore: boolean, loc?: NixLocation): string {
   if (v instanceof NixPath) {
     if (copyToStore) {
       throw new NixError(
@@ -269,7 +303,9 @@ export function coerceToString(v: Value, more: boolean, copyToStore: boolean, lo
       let out = "";
       for (let i = 0; i < v.length; i++) {
         const x = force(v[i]!);
-        out += coerceToString(x, more, copyToStore, loc);
+        const s = coerceToString(x, more, copyToStore, loc);
+        allocateString(s.length + 1, loc);
+        out += s;
         if (i < v.length - 1 && !(Array.isArray(x) && x.length === 0)) out += " ";
       }
       return out;
@@ -292,6 +328,7 @@ export function callFunction(f: Value, arg: Lazy, loc?: NixLocation): Value {
     }
   }
   if (f instanceof Lambda) {
+    allocate(CELL_BYTES * (1 + (f.formals?.entries.length ?? 0)), loc);
     const vars = new Map<string, Lazy>();
     const env = new Env(vars, f.env);
     if (f.arg !== undefined) vars.set(f.arg, arg);
@@ -319,7 +356,15 @@ export function callFunction(f: Value, arg: Lazy, loc?: NixLocation): Value {
   }
   if (f instanceof NixAttrs) {
     const functor = f.map.get("__functor");
-    if (functor !== undefined) return callFunction(callFunction(force(functor), f, loc), arg, loc);
+    if (functor !== undefined) {
+      // A functor can return itself, so this recursion need not pass through evalExpr.
+      enter(loc);
+      try {
+        return callFunction(callFunction(force(functor), f, loc), arg, loc);
+      } finally {
+        leave();
+      }
+    }
   }
   throw evalError(`attempt to call something which is not a function but ${showType(f)}`, loc);
 }
@@ -380,6 +425,7 @@ export function canonPath(p: string): string {
 }
 
 function buildAttrs(e: Extract<Expr, { type: "attrs" }>, env: Env): NixAttrs {
+  allocateCells(e.attrs.size + e.dynamic.length, CELL_BYTES);
   const map = new Map<string, Lazy>();
   let inner = env;
   if (e.rec) inner = new Env(map, env);
@@ -397,6 +443,7 @@ function buildAttrs(e: Extract<Expr, { type: "attrs" }>, env: Env): NixAttrs {
 }
 
 function letEnv(attrs: Map<string, AttrDef>, env: Env): Env {
+  allocateCells(attrs.size, CELL_BYTES);
   const vars = new Map<string, Lazy>();
   const inner = new Env(vars, env);
   for (const [name, def] of attrs) vars.set(name, mkThunk(def.value, def.inherited ? env : inner));
@@ -405,7 +452,13 @@ function letEnv(attrs: Map<string, AttrDef>, env: Env): Env {
 
 export function evalExpr(e: Expr, env: Env): Value {
   try {
-    return evalInner(e, env);
+    enter();
+    try {
+      step();
+      return evalInner(e, env);
+    } finally {
+      leave();
+    }
   } catch (err) {
     if (err instanceof NixError) err.locate(locOf(e));
     throw err;
@@ -423,8 +476,11 @@ function evalInner(e: Expr, env: Env): Value {
       return lookup(e.name, env, e);
     case "interp": {
       let s = "";
-      for (const p of e.parts)
-        s += p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, true, locOf(p));
+      for (const p of e.parts) {
+        const part = p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, true, locOf(p));
+        allocateString(part.length);
+        s += part;
+      }
       return s;
     }
     case "path": {
@@ -432,7 +488,9 @@ function evalInner(e: Expr, env: Env): Value {
       let s = resolvePathLiteral((first as { value: string }).value, e.lm.baseDir, locOf(e));
       for (let i = 1; i < e.parts.length; i++) {
         const p = e.parts[i]!;
-        s += p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, false, locOf(p));
+        const part = p.type === "str" ? p.value : coerceToString(evalExpr(p, env), false, false, locOf(p));
+        allocateString(part.length);
+        s += part;
       }
       return new NixPath(canonPath(s));
     }
@@ -474,6 +532,7 @@ function evalInner(e: Expr, env: Env): Value {
     case "attrs":
       return buildAttrs(e, env);
     case "list":
+      allocateCells(e.items.length, CELL_BYTES);
       return e.items.map((i) => mkThunk(i, env));
     case "let":
       return evalExpr(e.body, letEnv(e.attrs, env));
@@ -537,11 +596,13 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
       const b = expectAttrs(evalExpr(e.right, env), loc);
       if (a.map.size === 0) return b;
       if (b.map.size === 0) return a;
+      allocateCells(a.map.size + b.map.size, SLOT_BYTES, loc);
       return new NixAttrs(new Map([...a.map, ...b.map]));
     }
     case "++": {
       const a = expectList(evalExpr(e.left, env), loc);
       const b = expectList(evalExpr(e.right, env), loc);
+      allocateCells(a.length + b.length, SLOT_BYTES, loc);
       return [...a, ...b];
     }
     case "+": {
@@ -552,8 +613,11 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
           throw evalError(`cannot add ${showType(b)} to ${showType(a)}`, loc);
         return arith("+", a, b, loc);
       }
-      if (a instanceof NixPath) return new NixPath(canonPath(a.path + coerceToString(b, false, false, loc)));
-      return coerceToString(a, false, true, loc) + coerceToString(b, false, true, loc);
+      const left = a instanceof NixPath ? a.path : coerceToString(a, false, true, loc);
+      const right = coerceToString(b, false, a instanceof NixPath ? false : true, loc);
+      allocateString(left.length + right.length, loc);
+      if (a instanceof NixPath) return new NixPath(canonPath(left + right));
+      return left + right;
     }
     case "-":
       return desugared("__sub", e.left, e.right, env, loc);

@@ -7,11 +7,13 @@ import type { NixAst } from "./ast.ts";
 import { createState, evalFile } from "./builtins.ts";
 import { NixError, type NixLocation } from "./errors.ts";
 import { checkScopes, deepForce, evalExpr } from "./eval.ts";
+import { withBudget } from "./limits.ts";
 import { parse } from "./parser.ts";
 import { toJS } from "./tojs.ts";
 
 export type { Expr, NixAst } from "./ast.ts";
 export { NixError, type NixLocation } from "./errors.ts";
+export { nixLimits } from "./limits.ts";
 export { nixAttrName, printNix, quoteNixString } from "./printer.ts";
 
 /**
@@ -40,14 +42,15 @@ export function parseNix(source: string, file?: string): NixAst {
  * or the expression uses something outside the supported subset (derivations,
  * fetchers, `<nixpkgs>` search paths, impure builtins such as
  * `builtins.currentTime`, copying paths to the store) — then the message names
- * the construct and its location.
+ * the construct and its location; or it exceeds one of `nixLimits` (source size,
+ * nesting, evaluation depth, steps, memory, time) — then the message names the limit.
  */
 export function evaluateNix(source: string, options: { file?: string; baseDir?: string } = {}): unknown {
   const file = options.file ?? "<string>";
   const baseDir = resolve(options.baseDir ?? (options.file ? dirname(resolve(options.file)) : process.cwd()));
-  const ast = parse(source, file, baseDir);
   const state = createState();
-  return run(ast.root.lm.at(0), () => {
+  return run({ file, line: 1, column: 1 }, () => {
+    const ast = parse(source, file, baseDir);
     checkScopes(ast.root, { names: state.root.vars!, parent: undefined });
     const value = evalExpr(ast.root, state.root);
     deepForce(value);
@@ -73,7 +76,7 @@ export function evaluateNixFile(path: string): unknown {
 /** Runs an evaluation; errors that carry no place of their own get the file's start. */
 function run<T>(start: NixLocation, f: () => T): T {
   try {
-    return f();
+    return withBudget(f);
   } catch (err) {
     // Deeply recursive Nix code (or a cyclic value) can exhaust the JS stack.
     if (err instanceof RangeError && /call stack/i.test(err.message)) {

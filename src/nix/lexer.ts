@@ -35,6 +35,30 @@ const RE = {
   indOpen: /''(?: *\n)?/y,
 };
 
+const PATH_CHAR = /[a-zA-Z0-9._+-]/;
+const URI_CHAR = /[a-zA-Z0-9+\-.]/;
+
+/**
+ * Where the run of `cls` characters that contains `at` ends. The path and URI rules
+ * scan such a run before they can fail; knowing its end (remembered across the tokens
+ * of one run) lets the lexer skip rules that cannot match, so lexing stays linear.
+ */
+class RunEnd {
+  private end = -1;
+  private readonly cls: RegExp;
+  constructor(cls: RegExp) {
+    this.cls = cls;
+  }
+  from(src: string, at: number): number {
+    if (at >= this.end) {
+      let j = at;
+      while (j < src.length && this.cls.test(src[j]!)) j++;
+      this.end = j;
+    }
+    return this.end;
+  }
+}
+
 function match(re: RegExp, src: string, at: number): number {
   re.lastIndex = at;
   return re.test(src) ? re.lastIndex - at : 0;
@@ -64,6 +88,8 @@ type Mode = "default" | "string" | "ind" | "inpath" | "inpathSlash";
 export function tokenize(src: string, lm: LineMap): Token[] {
   const tokens: Token[] = [];
   const modes: Mode[] = ["default"];
+  const pathRun = new RunEnd(PATH_CHAR);
+  const uriRun = new RunEnd(URI_CHAR);
   let i = 0;
   const push = (kind: string, value: string, start: number, end: number, literal?: boolean) => {
     const t: Token = { kind, value, start, end };
@@ -195,16 +221,19 @@ export function tokenize(src: string, lm: LineMap): Token[] {
       continue;
     }
     // Longest match among the regex rules; ties resolved by rule order (keywords/ids first).
+    // A path needs a '/' right after its leading run of name characters; a URI a ':'.
+    const maybePath = src[pathRun.from(src, i)] === "/";
+    const maybeUri = i + 1 < src.length && src[uriRun.from(src, i + 1)] === ":";
     const candidates: [string, number][] = [
       ["id", match(RE.id, src, i)],
       ["int", match(RE.int, src, i)],
       ["float", match(RE.float, src, i)],
-      ["pathSeg", match(RE.pathSegInterp, src, i)],
+      ["pathSeg", maybePath ? match(RE.pathSegInterp, src, i) : 0],
       ["hpathStart", match(RE.hpathStartInterp, src, i)],
-      ["path", match(RE.path, src, i)],
+      ["path", maybePath ? match(RE.path, src, i) : 0],
       ["hpath", match(RE.hpath, src, i)],
       ["spath", match(RE.spath, src, i)],
-      ["uri", match(RE.uri, src, i)],
+      ["uri", maybeUri ? match(RE.uri, src, i) : 0],
     ];
     let best = "";
     let len = 0;

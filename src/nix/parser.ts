@@ -3,6 +3,7 @@
 import type { AttrDef, AttrName, BinaryOp, Expr, Formals, NixAst } from "./ast.ts";
 import { LineMap, NixError } from "./errors.ts";
 import { type Token, tokenize } from "./lexer.ts";
+import { nixLimits } from "./limits.ts";
 
 type AttrsNode = Extract<Expr, { type: "attrs" }>;
 
@@ -71,6 +72,8 @@ class Parser {
   private readonly toks: Token[];
   private i = 0;
   private readonly lm: LineMap;
+  /** Open nesting levels (brackets, bodies, operands), bounded so no input overflows the stack. */
+  private depth = 0;
 
   constructor(source: string, lm: LineMap) {
     this.lm = lm;
@@ -104,6 +107,22 @@ class Parser {
     throw new NixError("syntax", message, this.lm.at(pos));
   }
 
+  /** Parses one nesting level deeper; `extra` counts levels a loop built without recursing. */
+  private nested<T>(parse: () => T, extra = 0): T {
+    if (this.depth + extra >= nixLimits.nesting) {
+      this.errorAt(
+        this.tok.start,
+        `expression nested deeper than ${nixLimits.nesting} levels (brackets, operators or function bodies); nixlab's limit for a vars.nix`,
+      );
+    }
+    this.depth++;
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private expect(kind: string, what = `'${kind}'`): Token {
     if (this.tok.kind !== kind) this.error(what);
     return this.next();
@@ -123,8 +142,12 @@ class Parser {
     return { type, pos, lm: this.lm, ...fields } as unknown as Extract<Expr, { type: T }>;
   }
 
-  // expr_function
   parseExpr(): Expr {
+    return this.nested(() => this.parseFunction());
+  }
+
+  // expr_function
+  private parseFunction(): Expr {
     const t = this.tok;
     switch (t.kind) {
       case "id":
@@ -230,12 +253,14 @@ class Parser {
     let left: Expr;
     if (t.kind === "!") {
       this.next();
-      left = this.node("not", t.start, { expr: this.parseOp(NOT_PREC + 1) });
+      left = this.node("not", t.start, { expr: this.nested(() => this.parseOp(NOT_PREC + 1)) });
     } else if (t.kind === "-") {
       this.next();
-      left = this.node("neg", t.start, { expr: this.parseOp(NEGATE_PREC + 1) });
+      left = this.node("neg", t.start, { expr: this.nested(() => this.parseOp(NEGATE_PREC + 1)) });
     } else left = this.parseApp();
     let lastNonAssoc = -1;
+    // A left-associative chain nests its left operands without recursing.
+    let chain = 0;
     while (true) {
       const op = this.tok;
       if (op.kind === "?") {
@@ -243,7 +268,8 @@ class Parser {
         // `?` is declared %nonassoc, but its right side is an attribute path, not an
         // operand, so yacc never sees a conflict: `a ? b ? c` is `(a ? b) ? c`.
         this.next();
-        left = this.node("hasAttr", op.start, { expr: left, path: this.parseAttrPath() });
+        const path = this.nested(() => this.parseAttrPath(), chain++);
+        left = this.node("hasAttr", op.start, { expr: left, path });
         lastNonAssoc = -1;
         continue;
       }
@@ -252,7 +278,7 @@ class Parser {
       if (info.assoc === "none" && lastNonAssoc === info.prec)
         this.error(`a parenthesised operand before ${describe(op)}`);
       this.next();
-      const right = this.parseOp(info.assoc === "right" ? info.prec : info.prec + 1);
+      const right = this.nested(() => this.parseOp(info.assoc === "right" ? info.prec : info.prec + 1), chain++);
       left = this.node("op", op.start, { op: op.kind as BinaryOp, left, right });
       lastNonAssoc = info.assoc === "none" ? info.prec : -1;
     }
@@ -276,7 +302,7 @@ class Parser {
       let def: Expr | undefined;
       if (this.at("or")) {
         this.next();
-        def = this.parseSelect();
+        def = this.nested(() => this.parseSelect());
       }
       return this.node("select", e.pos, { expr: e, path, def });
     }
@@ -419,16 +445,17 @@ class Parser {
         this.expect(")", "')'");
         return e;
       }
-      case "[": {
-        this.next();
-        const items: Expr[] = [];
-        while (this.tok.kind !== "]") {
-          if (!SIMPLE_START.has(this.tok.kind)) this.error("a list element or ']'");
-          items.push(this.parseSelect());
-        }
-        this.next();
-        return this.node("list", t.start, { items });
-      }
+      case "[":
+        return this.nested(() => {
+          this.next();
+          const items: Expr[] = [];
+          while (this.tok.kind !== "]") {
+            if (!SIMPLE_START.has(this.tok.kind)) this.error("a list element or ']'");
+            items.push(this.parseSelect());
+          }
+          this.next();
+          return this.node("list", t.start, { items });
+        });
       case "rec":
       case "{": {
         const rec = t.kind === "rec";
@@ -622,9 +649,17 @@ function stripIndentation(parts: ({ text: string; literal: boolean } | Expr)[]):
 
 /**
  * Parses Nix source text into an AST. Throws `NixError` (kind "syntax") whose message
- * is `file:line:column: expected …, found …` for any text that is not a Nix expression.
+ * is `file:line:column: expected …, found …` for any text that is not a Nix expression,
+ * and names the limit for a text longer or nested deeper than `nixLimits` allow.
  */
 export function parse(source: string, file = "<string>", baseDir?: string): NixAst {
+  if (source.length > nixLimits.sourceChars) {
+    throw new NixError(
+      "syntax",
+      `the file has ${source.length.toLocaleString("en")} characters; nixlab reads Nix files of up to ${nixLimits.sourceChars.toLocaleString("en")}`,
+      { file, line: 1, column: 1 },
+    );
+  }
   const lm = new LineMap(source, file, baseDir);
   const root = new Parser(source, lm).parseFile();
   return { file, source, root };

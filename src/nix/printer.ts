@@ -1,6 +1,7 @@
 // JS value → canonical, readable Nix text. Every string goes through one escaper that
 // makes `${` inert, so printed text can never contain code the value did not mean.
 import { NixError } from "./errors.ts";
+import { nixLimits } from "./limits.ts";
 import { compareStrings } from "./values.ts";
 
 const KEYWORDS = new Set(["if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or"]);
@@ -69,6 +70,9 @@ function print(v: unknown, indent: string, inList: boolean, seen: Set<object>, a
   if (typeof v === "bigint") return printBigint(v, inList);
   if (typeof v === "object") {
     if (seen.has(v)) throw new NixError("print", `cannot print a cyclic value (at ${at || "top level"})`);
+    if (seen.size >= nixLimits.nesting) {
+      throw new NixError("print", `cannot print a value nested deeper than ${nixLimits.nesting} levels (at ${at})`);
+    }
     const inner = `${indent}  `;
     if (Array.isArray(v)) {
       if (v.length === 0) return "[ ]";
@@ -101,7 +105,8 @@ function print(v: unknown, indent: string, inList: boolean, seen: Set<object>, a
  * 64-bit integers. Accepts null, booleans, strings, finite numbers, bigints, arrays
  * and plain objects. Throws `NixError` (kind "print") for anything else (undefined,
  * functions, symbols, class instances, cycles, NaN/Infinity, bigints beyond 64
- * bits, strings containing NUL, which Nix strings cannot hold).
+ * bits, strings containing NUL, which Nix strings cannot hold) and for values nested
+ * deeper than `nixLimits.nesting`.
  */
 export function printNix(value: unknown): string {
   return print(value, "", false, new Set(), "");

@@ -126,11 +126,11 @@ describe("evaluateNix", () => {
     });
   });
 
-  it("converts a stack overflow into a NixError", () => {
+  it("ends endless recursion with a NixError at its place", () => {
     expect(evalError("let f = x: f x + 1; in f 0").message).toMatch(
-      /^vars\.nix:\d+:\d+: (stack overflow|infinite recursion)/,
+      /^vars\.nix:1:12: evaluation nested deeper than \d+ levels \(infinite recursion/,
     );
     // A cyclic value cannot be plain data either.
-    expect(evalError("let x = { y = x; }; in x").message).toMatch(/^vars\.nix:1:1: stack overflow/);
+    expect(evalError("let x = { y = x; }; in x").message).toMatch(/^vars\.nix:1:1: evaluation nested deeper than/);
   });
 });
