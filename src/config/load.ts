@@ -2,12 +2,14 @@
  * Finding, reading and validating the cluster file: nixlab.config.ts, nixlab.yaml,
  * nixlab.json or vars.nix. The only part of config/ that touches the file system.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isScalar, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
 import { type Cluster, buildCluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
+import { jsonTooDeepAt, yamlTooDeepAt } from "../nesting.ts";
+import { loadModule } from "./module.ts";
+import { configLimits, errorText } from "./plain.ts";
 import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
 
@@ -66,73 +68,211 @@ interface RawSource {
   locate: (path: FieldPath) => string | undefined;
 }
 
-/** Reads a cluster file to a raw value without validating it. Throws UserError on syntax errors. */
+const invalid = (message: string, details: string[] = []) =>
+  new UserError(message, { exitCode: ExitCode.invalidInput, details });
+
+const nowhere = () => undefined;
+
+/**
+ * Reads a cluster file to a raw value without validating it. Throws UserError (exit
+ * code 2, naming the file and, where it has one, the position) when the file is not a
+ * regular file, larger than `configLimits.bytes`, not UTF-8, empty, or not valid in its
+ * format; for TypeScript, when the module fails to load (see `loadModule`).
+ */
 export async function readClusterSource(path: string): Promise<RawSource> {
   const name = basename(path);
   const ext = extname(path);
   if (ext === ".ts" || ext === ".mts" || ext === ".js" || ext === ".mjs") {
-    let mod: { default?: unknown };
-    try {
-      mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-    } catch (error) {
-      throw new UserError(`${name} could not be loaded: ${error instanceof Error ? error.message : String(error)}`, {
-        exitCode: ExitCode.invalidInput,
-        details: ["  it must be valid TypeScript that does `export default defineConfig({ ... })`"],
-      });
-    }
-    if (mod.default === undefined) {
-      throw new UserError(`${name} has no default export`, {
-        exitCode: ExitCode.invalidInput,
-        details: ['  add `export default defineConfig({ ... })` (import { defineConfig } from "nixlab")'],
-      });
-    }
-    return { value: mod.default, locate: () => undefined };
+    checkClusterFile(path, name);
+    const { value, problems } = await loadModule(path, name);
+    if (problems.length > 0) throw new ConfigError(name, problems, nowhere);
+    return { value, locate: nowhere };
   }
-  const text = readFileSync(path, "utf8");
+  if (ext !== ".nix" && ext !== ".json" && ext !== ".yaml" && ext !== ".yml") {
+    throw invalid(`${name}: unknown cluster file type "${ext}"`, [`  use one of ${clusterFileNames.join(", ")}`]);
+  }
+  const text = readClusterText(path, name);
   if (ext === ".nix") {
     const nix = (await import("../nix/index.ts")) as {
       evaluateNix: (s: string, o: { file: string; baseDir: string }) => unknown;
     };
-    return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: () => undefined };
+    return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: nowhere };
   }
-  if (ext === ".json") {
-    try {
-      return { value: JSON.parse(text), locate: () => undefined };
-    } catch (error) {
-      throw new UserError(`${name} is not valid JSON: ${(error as Error).message}`, {
-        exitCode: ExitCode.invalidInput,
-      });
-    }
+  return ext === ".json" ? readJson(text, name) : readYaml(text, name);
+}
+
+/** Throws unless `path` is a regular file within the size limit (a FIFO or /dev/zero never ends). */
+function checkClusterFile(path: string, name: string): void {
+  const stat = statSync(path);
+  if (!stat.isFile()) throw invalid(`${name} is not a regular file`, ["  pass the cluster file itself with --config"]);
+  if (stat.size > configLimits.bytes) {
+    throw invalid(
+      `${name} is ${megabytes(stat.size)}; nixlab reads cluster files of up to ${megabytes(configLimits.bytes)}`,
+    );
   }
-  if (ext === ".yaml" || ext === ".yml") {
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      throw new UserError(`${name} is not valid YAML`, {
-        exitCode: ExitCode.invalidInput,
-        details: doc.errors.map((e) => {
-          const pos = lineCounter.linePos(e.pos[0]);
-          return `  ${name}:${pos.line}:${pos.col}: ${e.message.split("\n")[0]}`;
-        }),
-      });
+}
+
+/** The file's text: a regular, non-empty UTF-8 file within the size limit. */
+function readClusterText(path: string, name: string): string {
+  checkClusterFile(path, name);
+  const bytes = readFileSync(path);
+  const bad = invalidUtf8At(bytes);
+  if (bad !== -1) {
+    const line = bytes.subarray(0, bad).filter((b) => b === 10).length + 1;
+    throw invalid(`${name}:${line}: the file is not UTF-8 text (byte ${bad + 1} is not valid UTF-8)`, [
+      "  save it as UTF-8 in your editor",
+    ]);
+  }
+  // TextDecoder drops a leading byte-order mark, which JSON.parse would reject.
+  const text = new TextDecoder().decode(bytes);
+  if (text.trim() === "") {
+    throw invalid(`${name} is empty`, ["  describe your cluster in it; examples/homelab/ has one in every format"]);
+  }
+  return text;
+}
+
+const megabytes = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+
+/** The offset of the first byte that is not part of well-formed UTF-8, or -1. */
+export function invalidUtf8At(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n === -1) return i;
+    // Second-byte ranges exclude overlong forms, surrogates and code points past U+10FFFF.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
     }
-    const locate = (fieldPath: FieldPath): string | undefined => {
-      for (let n = fieldPath.length; n >= 0; n--) {
-        const node = doc.getIn(fieldPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-        const range = node && typeof node === "object" ? node.range : undefined;
-        if (range) {
-          const pos = lineCounter.linePos(range[0]);
-          return `${name}:${pos.line}:${pos.col}`;
-        }
+    i += n + 1;
+  }
+  return -1;
+}
+
+function readJson(text: string, name: string): RawSource {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalid(`${name} is not valid JSON: ${(error as Error).message}`);
+  }
+  refuseDeepText(text, name, jsonTooDeepAt(text, configLimits.depth));
+  // YAML's parser reads JSON too and knows every value's position; its own syntax
+  // errors do not apply to a text JSON.parse accepted.
+  const { doc, at } = parseYamlDocument(text, name, false);
+  refuseDuplicateKeys(doc, at, name);
+  return { value, locate: locator(doc, at) };
+}
+
+function readYaml(text: string, name: string): RawSource {
+  refuseDeepText(text, name, yamlTooDeepAt(text, configLimits.depth));
+  const { doc, at } = parseYamlDocument(text, name, true);
+  const errors = [...doc.errors, ...doc.warnings];
+  if (errors.length > 0) {
+    throw invalid(
+      `${name} is not valid YAML`,
+      errors.map((e) => `  ${at(e.pos[0])}: ${yamlMessage(e)}`),
+    );
+  }
+  refuseDuplicateKeys(doc, at, name);
+  if (doc.contents === null) {
+    throw invalid(`${name} is empty (it holds only comments)`, [
+      "  describe your cluster in it; examples/homelab/nixlab.yaml is one",
+    ]);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    let first: number | undefined;
+    visit(doc, {
+      Alias: (_, node) => {
+        first = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    // The yaml library refuses more than maxAliasCount copies (a "billion laughs").
+    throw invalid(`${first === undefined ? name : at(first)}: aliases (*name) expand to too many copies`, [
+      `  ${errorText(error)}; write the values out or use fewer aliases`,
+    ]);
+  }
+  return { value, locate: locator(doc, at) };
+}
+
+/** Throws when a nesting scan found a level past the limit at `offset`. */
+function refuseDeepText(text: string, name: string, offset: number): void {
+  if (offset === -1) return;
+  const lineStart = text.lastIndexOf("\n", offset) + 1;
+  const line = text.slice(0, lineStart).split("\n").length;
+  throw invalid(`${name}:${line}:${offset - lineStart + 1}: nested deeper than ${configLimits.depth} levels`, [
+    "  flatten the structure; nixlab's cluster files nest a few levels",
+  ]);
+}
+
+function parseYamlDocument(text: string, name: string, yaml: boolean) {
+  const lineCounter = new LineCounter();
+  const at = (offset: number) => {
+    const pos = lineCounter.linePos(offset);
+    return `${name}:${pos.line}:${pos.col}`;
+  };
+  // The library's own duplicate check compares every key with every other (quadratic in
+  // a map's size); refuseDuplicateKeys does it in linear time. `merge` honours
+  // `<<: *defaults` as YAML 1.1 and most tools do, instead of making a key "<<".
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: yaml });
+  return { doc, at };
+}
+
+/**
+ * Two equal keys in one mapping: JSON.parse and toJS keep the last without a word. Keys
+ * are compared as the strings they become, so `1:` and `"1":` clash too.
+ */
+function refuseDuplicateKeys(doc: Document, at: (offset: number) => string, name: string): void {
+  const found: string[] = [];
+  visit(doc, {
+    Map: (_, map) => {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = pair.key;
+        const text = isScalar(key) ? String(key.value) : key === null ? "" : String(key);
+        if (text === "<<") continue;
+        if (seen.has(text))
+          found.push(
+            `  ${at((key as { range?: number[] } | null)?.range?.[0] ?? 0)}: key "${text}" appears twice in this object; keep one`,
+          );
+        seen.add(text);
       }
-      return undefined;
-    };
-    return { value: doc.toJS({ maxAliasCount: 100 }), locate };
-  }
-  throw new UserError(`${name}: unknown cluster file type "${ext}"`, {
-    exitCode: ExitCode.invalidInput,
-    details: [`  use one of ${clusterFileNames.join(", ")}`],
+    },
   });
+  if (found.length > 0) throw invalid(`${name} has duplicate keys`, found);
+}
+
+/** A YAML error in words a user can act on (the library's wording names its own API). */
+function yamlMessage(e: YAMLError): string {
+  switch (e.code) {
+    case "MULTIPLE_DOCS":
+      return "a second document starts here (after ---); a cluster file is one document";
+    case "RESOURCE_EXHAUSTION":
+      return "the document is nested too deeply or too large to read";
+    case "TAG_RESOLVE_FAILED":
+      return `${e.message.split("\n")[0]} (cluster files use no custom tags)`;
+    default:
+      return e.message.split("\n")[0]!;
+  }
+}
+
+/** file:line:column of the value at a path, or of its nearest ancestor that has one. */
+function locator(doc: Document, at: (offset: number) => string): RawSource["locate"] {
+  return (fieldPath) => {
+    for (let n = fieldPath.length; n >= 0; n--) {
+      const node = doc.getIn(fieldPath.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      const range = node && typeof node === "object" ? node.range : undefined;
+      if (range) return at(range[0]);
+    }
+    return undefined;
+  };
 }
 
 /** Validates a raw value into a Cluster. Throws ConfigError listing every problem. */

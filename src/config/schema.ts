@@ -45,11 +45,16 @@ export const wireguardUserSchema = z.strictObject({
 });
 
 export const chartOverrideSchema = z.strictObject({
-  version: doc(z.string().optional(), "Pin another chart version.", "1.11.3"),
-  repo: doc(z.string().optional(), "Use another chart repository URL (a mirror)."),
+  version: doc(z.string().optional(), "Pin another chart version (exact SemVer).", "1.11.3"),
+  repo: doc(z.string().optional(), "Use another chart repository (a mirror): an https:// or oci:// URL."),
   values: doc(
     z.record(z.string(), z.unknown()).optional(),
     "Helm values deep-merged over nixlab's (yours win; lists are replaced).",
+  ),
+  acceptRisks: doc(
+    z.array(z.string()).optional(),
+    "Protections your `values` may take away, by id (see Validation); without the id such values are an error.",
+    ["snippet-annotations"],
   ),
 });
 
@@ -60,7 +65,10 @@ export const waitTargetSchema = z.strictObject({
   ),
   name: doc(z.string(), "Its name.", "grafana"),
   namespace: doc(z.string(), "Its namespace.", "monitoring"),
-  timeoutSeconds: doc(z.number().int().positive().default(120), "How long it may take to become ready."),
+  timeoutSeconds: doc(
+    z.number().int().min(1).max(3600).default(120),
+    "How long it may take to become ready (1–3600 s).",
+  ),
 });
 
 export const retrySchema = z.strictObject({
@@ -74,9 +82,9 @@ export const extraServiceSchema = z.strictObject({
   helm: doc(
     z
       .strictObject({
-        repo: doc(z.string(), "Chart repository URL.", "https://grafana.github.io/helm-charts"),
+        repo: doc(z.string(), "Chart repository: an https:// or oci:// URL.", "https://grafana.github.io/helm-charts"),
         chart: doc(z.string(), "Chart name.", "grafana"),
-        version: doc(z.string(), "Pinned chart version.", "9.0.0"),
+        version: doc(z.string(), "Pinned chart version (exact SemVer).", "9.0.0"),
         values: doc(z.record(z.string(), z.unknown()).default({}), "Helm values."),
       })
       .optional(),
@@ -164,7 +172,7 @@ export const clusterConfigSchema = z.strictObject({
   ),
   images: doc(
     z.record(z.string(), z.string()).default({}),
-    "Replace a pinned container image, keyed by image key (see README).",
+    "Replace a pinned container image, keyed by image key (see README): repository:tag (not latest) or repository@sha256:….",
   ),
   replicas: doc(z.number().int().min(1).max(10).default(1), "Replicas of the stateless services (Pi-hole)."),
   services: doc(

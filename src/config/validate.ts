@@ -10,12 +10,21 @@ import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
+import { dnsLabel, hasControlCharacter, isDevicePath } from "./formats.ts";
+import { toPlainData } from "./plain.ts";
+import { checkReferences } from "./references.ts";
 import { type ConfigProblem, type FieldPath, closest, formatPath, showValue } from "./problems.ts";
 
 export type ValidationResult = { ok: true; config: ClusterConfig } | { ok: false; problems: ConfigProblem[] };
 
-/** Validates a raw cluster file value. Pure; never throws. */
-export function validateConfig(raw: unknown): ValidationResult {
+/**
+ * Validates a raw cluster file value. Pure; never throws, whatever `input` is (cyclic,
+ * deeply nested, getters that throw: see `toPlainData`).
+ */
+export function validateConfig(input: unknown): ValidationResult {
+  const plain = toPlainData(input);
+  if (plain.problems.length > 0) return { ok: false, problems: sortProblems(plain.problems) };
+  const raw = plain.value;
   const parsed = clusterConfigSchema.safeParse(raw, { reportInput: true });
   const problems = parsed.success ? [] : parsed.error.issues.flatMap(fromZodIssue);
   if (isRecord(raw)) problems.push(...crossFieldProblems(raw));
@@ -138,7 +147,6 @@ function exampleHint(s: ZodType | undefined): string {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** VPN user names become ConfigMap keys, Caddy matchers, file and Kubernetes names. */
 const vpnUserName = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const secretName = /^[A-Za-z0-9_]{1,128}$/;
@@ -183,12 +191,13 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
     );
   }
   const acmeEmail = str(raw.acmeEmail);
-  if (acmeEmail !== undefined && !email.test(acmeEmail)) {
+  if (acmeEmail !== undefined && (!email.test(acmeEmail) || hasControlCharacter(acmeEmail))) {
     add(["acmeEmail"], `${showValue(acmeEmail)} is not an email address`, 'write an address like "admin@example.com"');
   }
   checkAddresses(raw, add);
   checkVpnUsers(raw.wireguardUsers, add);
   checkOverrides(raw, add);
+  checkReferences(raw, add);
   return out;
 }
 
@@ -216,7 +225,8 @@ const sshKeyTypes = [
 
 /** An OpenSSH public key line whose base64 blob names the same key type. */
 function isSshPublicKey(line: string): boolean {
-  if (line.includes("\n")) return false;
+  // A control character (a newline above all) would add lines to authorized_keys.
+  if (hasControlCharacter(line)) return false;
   const [type, blob] = line.trim().split(/\s+/);
   if (!type || !blob || !sshKeyTypes.includes(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) return false;
   const bytes = Buffer.from(blob, "base64");
@@ -268,11 +278,11 @@ function checkNodes(nodes: unknown, add: Add): void {
       } else hostnames.set(hostname, name);
     }
     const disk = str(node.disk);
-    if (disk !== undefined && !/^\/dev\/[A-Za-z0-9._:+@/-]+$/.test(disk)) {
+    if (disk !== undefined && !isDevicePath(disk)) {
       add(
         ["nodes", name, "disk"],
         `${showValue(disk)} is not a device path`,
-        'use the whole disk\'s path under /dev, e.g. "/dev/sda", "/dev/nvme0n1" or "/dev/disk/by-id/…"',
+        'use the whole disk\'s normalised path under /dev (no "..", "." or "//"), e.g. "/dev/sda", "/dev/nvme0n1" or "/dev/disk/by-id/…"',
       );
     }
     const esp = str(node.espSize);
@@ -496,14 +506,6 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
           ["images", key],
           "is not an image nixlab renders",
           s ? `did you mean "${s}"?` : `use one of ${Object.keys(images).join(", ")}`,
-        );
-      }
-      const ref = str(raw.images[key]);
-      if (ref !== undefined && !/^[a-z0-9][a-z0-9._\-/:]*[:@][A-Za-z0-9._:-]+$/.test(ref)) {
-        add(
-          ["images", key],
-          `${showValue(ref)} is not a pinned image reference`,
-          'write repository:tag or repository@sha256:…, e.g. "caddy:2.10.2-alpine"',
         );
       }
     }

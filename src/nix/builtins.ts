@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { posix } from "node:path";
+import { jsonTooDeepAt } from "../nesting.ts";
 import { type NixLocation, NixError } from "./errors.ts";
 import {
   callFunction,
@@ -128,7 +129,7 @@ export function fromJSON(text: string, loc?: NixLocation): Value {
   // Parsed JSON holds at most one value per two bytes of text.
   allocateCells(Math.ceil(text.length / 2), CELL_BYTES, loc);
   // JSON.parse's reviver recurses natively; refuse what would exhaust the stack.
-  if (jsonNesting(text) > nixLimits.nesting) {
+  if (jsonTooDeepAt(text, nixLimits.nesting) !== -1) {
     throw evalError(`JSON nested deeper than ${nixLimits.nesting} levels; nixlab's limit for a vars.nix`, loc);
   }
   let parsed: unknown;
@@ -154,23 +155,6 @@ export function fromJSON(text: string, loc?: NixLocation): Value {
     throw evalError(`invalid JSON: ${(err as Error).message}`, loc);
   }
   return parsed as Value;
-}
-
-/** The deepest bracket nesting of a JSON text (strings skipped), without parsing it. */
-function jsonNesting(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
-    else if (c === 93 || c === 125) depth--;
-  }
-  return max;
 }
 
 /** Escapes a string like Nix's JSON writer (control characters as \u00XX). */

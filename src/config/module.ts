@@ -1,0 +1,88 @@
+/**
+ * Loading a TypeScript or JavaScript cluster file: the module runs in a worker thread with
+ * a memory limit and a timeout, and only its default export, copied to plain data,
+ * comes back. Whatever the module does (throws, rejects, exits, loops, allocates without
+ * end) ends in a UserError that names the file.
+ */
+import { Worker } from "node:worker_threads";
+import { ExitCode, UserError } from "../errors.ts";
+import type { ConfigProblem } from "./problems.ts";
+
+/** What the worker posts back. */
+export type ModuleOutcome =
+  | { kind: "ok"; value: unknown; problems: ConfigProblem[] }
+  | { kind: "no-default" }
+  | { kind: "threw"; message: string };
+
+/** Limits of a TypeScript cluster file's module (README "Limits"). */
+export const moduleLimits = { seconds: 20, memoryMb: 512 } as const;
+
+/** The worker's script: beside this file in the sources, or its bundled counterpart. */
+const workerUrl = new URL(
+  import.meta.url.endsWith(".ts") ? "./module-worker.ts" : "./module-worker.mjs",
+  import.meta.url,
+);
+
+const fail = (message: string, details: string[] = []) =>
+  new UserError(message, { exitCode: ExitCode.invalidInput, details });
+
+const exportHint =
+  '  a cluster file does `export default defineConfig({ ... })` (import { defineConfig } from "nixlab")';
+
+/** Turns what the worker posted into the default export's plain data, or a UserError. */
+function settle(name: string, outcome: ModuleOutcome): { value: unknown; problems: ConfigProblem[] } {
+  if (outcome.kind === "ok") return outcome;
+  if (outcome.kind === "no-default") throw fail(`${name} has no default export`, [exportHint]);
+  throw fail(`${name} could not be loaded: ${outcome.message}`, [exportHint]);
+}
+
+/**
+ * Imports `path` in a worker and returns its default export as plain data plus the
+ * problems `toPlainData` found. Throws UserError (exit code 2) when the module throws,
+ * rejects, has no default export, calls `process.exit`, runs longer than
+ * `moduleLimits.seconds` or needs more than `moduleLimits.memoryMb`.
+ */
+export function loadModule(path: string, name: string): Promise<{ value: unknown; problems: ConfigProblem[] }> {
+  return new Promise((resolvePromise, reject) => {
+    const worker = new Worker(workerUrl, {
+      workerData: { path },
+      resourceLimits: { maxOldGenerationSizeMb: moduleLimits.memoryMb },
+    });
+    let done = false;
+    const finish = (run: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // The module may leave timers or sockets behind; they end with the thread.
+      void worker.terminate();
+      try {
+        run();
+      } catch (error) {
+        reject(error);
+      }
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(fail(`${name} took longer than ${moduleLimits.seconds} s to load (an endless loop?)`, [exportHint])),
+        ),
+      moduleLimits.seconds * 1000,
+    );
+    worker.on("message", (outcome: ModuleOutcome) => finish(() => resolvePromise(settle(name, outcome))));
+    worker.on("error", (error: Error & { code?: string }) =>
+      finish(() => {
+        if (error.code === "ERR_WORKER_OUT_OF_MEMORY") {
+          throw fail(`${name} needed more than ${moduleLimits.memoryMb} MB of memory while loading`, [exportHint]);
+        }
+        throw fail(`${name} could not be loaded: ${error.message}`, [exportHint]);
+      }),
+    );
+    worker.on("exit", (code) =>
+      finish(() => {
+        throw fail(`${name} stopped nixlab's loader (process.exit(${code})) before exporting its configuration`, [
+          "  remove the process.exit call; a cluster file only exports its configuration",
+        ]);
+      }),
+    );
+  });
+}
