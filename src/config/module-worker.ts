@@ -10,6 +10,13 @@ import { errorText, toPlainData } from "./plain.ts";
 
 const post = (outcome: ModuleOutcome) => parentPort!.postMessage(outcome);
 
+// process.exit ends only this thread; say so before it does.
+const exit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => {
+  post({ kind: "exited", code: Number(code ?? process.exitCode ?? 0) });
+  return exit(code);
+}) as typeof process.exit;
+
 process.on("unhandledRejection", (reason) => {
   post({ kind: "threw", message: `a promise was rejected and nothing handled it: ${errorText(reason)}` });
 });
@@ -36,7 +43,9 @@ async function load(path: string): Promise<ModuleOutcome> {
   return { kind: "ok", value: plain.value, problems: plain.problems };
 }
 
-const outcome = await load((workerData as { path: string }).path);
-// One macrotask later, so a promise the module rejected without handling is reported first.
-await new Promise((resolve) => setImmediate(resolve));
-post(outcome);
+// No top-level await: when the module's default export never settles, the thread just
+// ends (the loader reports that), without Node's warning about an unsettled await.
+void load((workerData as { path: string }).path).then((outcome) => {
+  // One macrotask later, so a promise the module rejected without handling is reported first.
+  setImmediate(() => post(outcome));
+});

@@ -12,6 +12,7 @@ import type { ConfigProblem } from "./problems.ts";
 export type ModuleOutcome =
   | { kind: "ok"; value: unknown; problems: ConfigProblem[] }
   | { kind: "no-default" }
+  | { kind: "exited"; code: number }
   | { kind: "threw"; message: string };
 
 /** Limits of a TypeScript cluster file's module (README "Limits"). */
@@ -33,20 +34,30 @@ const exportHint =
 function settle(name: string, outcome: ModuleOutcome): { value: unknown; problems: ConfigProblem[] } {
   if (outcome.kind === "ok") return outcome;
   if (outcome.kind === "no-default") throw fail(`${name} has no default export`, [exportHint]);
+  if (outcome.kind === "exited") {
+    throw fail(`${name} called process.exit(${outcome.code}) while loading, before exporting its configuration`, [
+      "  remove the process.exit call; a cluster file only exports its configuration",
+    ]);
+  }
   throw fail(`${name} could not be loaded: ${outcome.message}`, [exportHint]);
 }
 
 /**
  * Imports `path` in a worker and returns its default export as plain data plus the
  * problems `toPlainData` found. Throws UserError (exit code 2) when the module throws,
- * rejects, has no default export, calls `process.exit`, runs longer than
- * `moduleLimits.seconds` or needs more than `moduleLimits.memoryMb`.
+ * rejects, has no default export, calls `process.exit`, never settles its default
+ * export, runs longer than `limits.seconds` or needs more than `limits.memoryMb`
+ * (default `moduleLimits`).
  */
-export function loadModule(path: string, name: string): Promise<{ value: unknown; problems: ConfigProblem[] }> {
+export function loadModule(
+  path: string,
+  name: string,
+  limits: { seconds: number; memoryMb: number } = moduleLimits,
+): Promise<{ value: unknown; problems: ConfigProblem[] }> {
   return new Promise((resolvePromise, reject) => {
     const worker = new Worker(workerUrl, {
       workerData: { path },
-      resourceLimits: { maxOldGenerationSizeMb: moduleLimits.memoryMb },
+      resourceLimits: { maxOldGenerationSizeMb: limits.memoryMb },
     });
     let done = false;
     const finish = (run: () => void) => {
@@ -64,23 +75,24 @@ export function loadModule(path: string, name: string): Promise<{ value: unknown
     const timer = setTimeout(
       () =>
         finish(() =>
-          reject(fail(`${name} took longer than ${moduleLimits.seconds} s to load (an endless loop?)`, [exportHint])),
+          reject(fail(`${name} took longer than ${limits.seconds} s to load (an endless loop?)`, [exportHint])),
         ),
-      moduleLimits.seconds * 1000,
+      limits.seconds * 1000,
     );
     worker.on("message", (outcome: ModuleOutcome) => finish(() => resolvePromise(settle(name, outcome))));
     worker.on("error", (error: Error & { code?: string }) =>
       finish(() => {
         if (error.code === "ERR_WORKER_OUT_OF_MEMORY") {
-          throw fail(`${name} needed more than ${moduleLimits.memoryMb} MB of memory while loading`, [exportHint]);
+          throw fail(`${name} needed more than ${limits.memoryMb} MB of memory while loading`, [exportHint]);
         }
         throw fail(`${name} could not be loaded: ${error.message}`, [exportHint]);
       }),
     );
-    worker.on("exit", (code) =>
+    // The thread ended by itself: its default export is a promise that never settles.
+    worker.on("exit", () =>
       finish(() => {
-        throw fail(`${name} stopped nixlab's loader (process.exit(${code})) before exporting its configuration`, [
-          "  remove the process.exit call; a cluster file only exports its configuration",
+        throw fail(`${name} finished loading without settling its default export (a promise that never resolves)`, [
+          exportHint,
         ]);
       }),
     );

@@ -72,7 +72,7 @@ function fromZodIssue(issue: Issue): ConfigProblem[] {
       return [
         {
           path,
-          message: `must be ${article(issue.expected)}, not ${describeType(received)} ${showValue(received)}`,
+          message: `must be ${article(issue.expected)}, not ${describeReceived(received)}`,
           fix: `write ${article(issue.expected)}${exampleHint(schema)}`,
         },
       ];
@@ -95,10 +95,11 @@ function fromZodIssue(issue: Issue): ConfigProblem[] {
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 
-function describeType(v: unknown): string {
+function describeReceived(v: unknown): string {
   if (v === null) return "null";
-  if (Array.isArray(v)) return "list";
-  return typeof v;
+  if (Array.isArray(v)) return `a list (${v.length} ${v.length === 1 ? "item" : "items"})`;
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${showValue(v)}`;
 }
 
 /** Follows a path through the zod schema (objects, records, arrays, wrappers). */
@@ -461,6 +462,14 @@ function checkVpnUsers(users: unknown, add: Add): void {
           'write e.g. "0.0.0.0/0" (all traffic) or "192.168.1.0/24, 10.0.100.0/24" (split tunnel)',
         );
       }
+    }
+    const description = str(user.description);
+    if (description !== undefined && hasControlCharacter(description)) {
+      add(
+        at("description"),
+        "contains a control character (it is printed to terminals)",
+        "write plain text on one line",
+      );
     }
     const nc = str(user.nextcloudUser);
     if (nc !== undefined && !nextcloudUid.test(nc)) {

@@ -15,8 +15,11 @@ export function deepMerge(base: Record<string, unknown>, override: Record<string
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
-    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = deepMerge(out[key], value);
-    else out[key] = structuredClone(value);
+    else {
+      const merged = isPlainObject(value) && isPlainObject(out[key]) ? deepMerge(out[key], value) : structuredClone(value);
+      // defineProperty: assigning a key named "__proto__" would set the prototype and lose the value.
+      Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
+    }
   }
   return out;
 }
