@@ -614,7 +614,7 @@ function evalOp(e: Extract<Expr, { type: "op" }>, env: Env): Value {
         return arith("+", a, b, loc);
       }
       const left = a instanceof NixPath ? a.path : coerceToString(a, false, true, loc);
-      const right = coerceToString(b, false, a instanceof NixPath ? false : true, loc);
+      const right = coerceToString(b, false, !(a instanceof NixPath), loc);
       allocateString(left.length + right.length, loc);
       if (a instanceof NixPath) return new NixPath(canonPath(left + right));
       return left + right;

@@ -16,7 +16,8 @@ export function deepMerge(base: Record<string, unknown>, override: Record<string
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
     else {
-      const merged = isPlainObject(value) && isPlainObject(out[key]) ? deepMerge(out[key], value) : structuredClone(value);
+      const merged =
+        isPlainObject(value) && isPlainObject(out[key]) ? deepMerge(out[key], value) : structuredClone(value);
       // defineProperty: assigning a key named "__proto__" would set the prototype and lose the value.
       Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
     }
