@@ -98,7 +98,18 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     };
     return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: nowhere };
   }
-  return ext === ".json" ? readJson(text, name) : readYaml(text, name);
+  return parseClusterText(text, name);
+}
+
+/**
+ * Parses the text of a YAML (`.yaml`, `.yml`) or JSON (`.json`, by `name`'s extension)
+ * cluster file. Throws UserError naming `name` and the position when the text is empty,
+ * nested deeper than `configLimits.depth`, has duplicate keys, several documents, custom
+ * tags, aliases that expand too far, or is not valid in its format.
+ */
+export function parseClusterText(text: string, name: string): RawSource {
+  refuseEmpty(text, name);
+  return extname(name) === ".json" ? readJson(text, name) : readYaml(text, name);
 }
 
 /** Throws unless `path` is a regular file within the size limit (a FIFO or /dev/zero never ends). */
@@ -125,10 +136,14 @@ function readClusterText(path: string, name: string): string {
   }
   // TextDecoder drops a leading byte-order mark, which JSON.parse would reject.
   const text = new TextDecoder().decode(bytes);
+  refuseEmpty(text, name);
+  return text;
+}
+
+function refuseEmpty(text: string, name: string): void {
   if (text.trim() === "") {
     throw invalid(`${name} is empty`, ["  describe your cluster in it; examples/homelab/ has one in every format"]);
   }
-  return text;
 }
 
 const megabytes = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -163,7 +178,7 @@ function readJson(text: string, name: string): RawSource {
   // YAML's parser reads JSON too and knows every value's position; its own syntax
   // errors do not apply to a text JSON.parse accepted.
   const { doc, at } = parseYamlDocument(text, name, false);
-  refuseDuplicateKeys(doc, at, name);
+  refuseBadKeys(doc, at, name);
   return { value, locate: locator(doc, at) };
 }
 
@@ -177,7 +192,7 @@ function readYaml(text: string, name: string): RawSource {
       errors.map((e) => `  ${at(e.pos[0])}: ${yamlMessage(e)}`),
     );
   }
-  refuseDuplicateKeys(doc, at, name);
+  refuseBadKeys(doc, at, name);
   if (doc.contents === null) {
     throw invalid(`${name} is empty (it holds only comments)`, [
       "  describe your cluster in it; examples/homelab/nixlab.yaml is one",
@@ -219,34 +234,39 @@ function parseYamlDocument(text: string, name: string, yaml: boolean) {
     return `${name}:${pos.line}:${pos.col}`;
   };
   // The library's own duplicate check compares every key with every other (quadratic in
-  // a map's size); refuseDuplicateKeys does it in linear time. `merge` honours
+  // a map's size); refuseBadKeys does it in linear time. `merge` honours
   // `<<: *defaults` as YAML 1.1 and most tools do, instead of making a key "<<".
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: yaml });
   return { doc, at };
 }
 
 /**
- * Two equal keys in one mapping: JSON.parse and toJS keep the last without a word. Keys
- * are compared as the strings they become, so `1:` and `"1":` clash too.
+ * Two equal keys in one mapping (JSON.parse and toJS keep the last without a word; keys
+ * are compared as the strings they become, so `1:` and `"1":` clash too), and keys that
+ * are lists or mappings (toJS would turn them into text with a warning).
  */
-function refuseDuplicateKeys(doc: Document, at: (offset: number) => string, name: string): void {
+function refuseBadKeys(doc: Document, at: (offset: number) => string, name: string): void {
   const found: string[] = [];
   visit(doc, {
     Map: (_, map) => {
       const seen = new Set<string>();
       for (const pair of map.items) {
         const key = pair.key;
-        const text = isScalar(key) ? String(key.value) : key === null ? "" : String(key);
+        if (key !== null && !isScalar(key)) {
+          found.push(
+            `  ${at((key as { range?: number[] }).range?.[0] ?? 0)}: a key must be plain text, not a list or a mapping`,
+          );
+          continue;
+        }
+        const text = key === null ? "" : String(key.value);
         if (text === "<<") continue;
         if (seen.has(text))
-          found.push(
-            `  ${at((key as { range?: number[] } | null)?.range?.[0] ?? 0)}: key "${text}" appears twice in this object; keep one`,
-          );
+          found.push(`  ${at(key?.range?.[0] ?? 0)}: key "${text}" appears twice in this object; keep one`);
         seen.add(text);
       }
     },
   });
-  if (found.length > 0) throw invalid(`${name} has duplicate keys`, found);
+  if (found.length > 0) throw invalid(`${name} has keys nixlab cannot read`, found);
 }
 
 /** A YAML error in words a user can act on (the library's wording names its own API). */

@@ -10,19 +10,11 @@ const BARE_KEY = /^[a-zA-Z_][a-zA-Z0-9_'-]*$/;
 /** A Nix double-quoted string literal for `s`. Throws `NixError` (kind "print") if `s` contains NUL. */
 export function quoteNixString(s: string): string {
   if (s.includes("\0")) throw new NixError("print", "Nix strings cannot contain NUL characters");
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '"' || c === "\\") out += `\\${c}`;
-    else if (c === "\n") out += "\\n";
-    else if (c === "\r") out += "\\r";
-    else if (c === "\t") out += "\\t";
-    // `$` is escaped before `{` (interpolation) and before `$` (so `$${` cannot form).
-    else if (c === "$" && (s[i + 1] === "{" || s[i + 1] === "$")) out += "\\$";
-    else out += c;
-  }
-  return `${out}"`;
+  // `$` is escaped before `{` (interpolation) and before `$` (so `$${` cannot form).
+  return `"${s.replace(/["\\\n\r\t]|\$(?=[{$])/g, (c) => escapes[c] ?? `\\${c}`)}"`;
 }
+
+const escapes: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** An attribute name: bare when it is an identifier (and not a keyword), quoted otherwise. */
 export function nixAttrName(k: string): string {
