@@ -17,6 +17,7 @@ export function isDnsSubdomain(name: string): boolean {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its purpose.
 const controlCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/** True when `text` holds a control character (see `controlCharacter`). */
 export function hasControlCharacter(text: string): boolean {
   return controlCharacter.test(text);
 }

@@ -16,6 +16,7 @@ export const configLimits = {
   values: 1_000_000,
 } as const;
 
+/** What `toPlainData` returns. */
 export interface PlainResult {
   /** The copy; parts with problems are left out. */
   value: unknown;

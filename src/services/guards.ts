@@ -6,6 +6,7 @@
  */
 import type { HelmChartKey } from "./versions.ts";
 
+/** One protection in a chart's values and how an override can take it away. */
 export interface ValuesGuard {
   /** What the user writes in `charts.<chart>.acceptRisks` to override it anyway. */
   id: string;
