@@ -28,7 +28,10 @@ export const ingressNginx: Service = (cluster) => ({
           "server-tokens": "false",
           "ssl-protocols": "TLSv1.2 TLSv1.3",
           "ssl-ciphers": "HIGH:!aNULL:!MD5",
-          "use-forwarded-headers": "true",
+          // Clients' X-Forwarded-For is never believed: nothing trusted proxies in front of
+          // the controller (MetalLB hands it the client's own address, externalTrafficPolicy
+          // Local), and a forged one would defeat source-address rules (issue 9).
+          "use-forwarded-headers": "false",
           "proxy-buffer-size": "16k",
           "client-header-buffer-size": "16k",
           "large-client-header-buffers": "4 16k",
