@@ -157,6 +157,19 @@ export function labUnavailable(): string | null {
   return null;
 }
 
+/**
+ * The wireguard-go binary when packet tests can run here. Otherwise skips the calling
+ * test, or with NIXLAB_E2E=1 (CI) fails it: a missing peer never passes silently.
+ */
+export function requireLab(ctx: { skip: (note?: string) => void }): { wireguardGo: string } {
+  const reason =
+    labUnavailable() ?? (findWireguardGo() ? null : "wireguard-go is not built (scripts/setup.d/45-wireguard-go.sh)");
+  if (reason === null) return { wireguardGo: findWireguardGo()! };
+  if (process.env.NIXLAB_E2E === "1") throw new Error(`packet tests cannot run: ${reason}`);
+  ctx.skip(reason);
+  throw new Error("unreachable");
+}
+
 /** The wireguard-go binary (.testbed/bin, built by scripts/setup.d/45-wireguard-go.sh, or PATH), or null. */
 export function findWireguardGo(): string | null {
   const built = join(repoRoot, ".testbed/bin/wireguard-go");

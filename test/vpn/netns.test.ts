@@ -1,28 +1,14 @@
 /** The packet-test harness itself: namespaces, links, agents, WireGuard, and that close() leaves nothing behind. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { createLab, findWireguardGo, labUnavailable, startWireguard } from "../support/netns.ts";
+import { createLab, requireLab, startWireguard } from "../support/netns.ts";
 import { requireTool, run } from "../support/peers.ts";
-
-function requireLab(ctx: { skip: (note?: string) => void }): string {
-  const reason = labUnavailable();
-  if (reason === null) {
-    const wgGo = findWireguardGo();
-    if (wgGo) return wgGo;
-    if (process.env.NIXLAB_E2E === "1")
-      throw new Error("wireguard-go is missing: run scripts/setup.d/45-wireguard-go.sh");
-    ctx.skip("wireguard-go not built");
-  }
-  if (process.env.NIXLAB_E2E === "1") throw new Error(`packet tests cannot run: ${reason}`);
-  ctx.skip(reason!);
-  throw new Error("unreachable");
-}
 
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
 
 describe("the netns harness", () => {
   it("links namespaces, records TCP/UDP/HTTP arrivals, runs wireguard-go, and cleans up", async (ctx) => {
-    const wireguardGo = requireLab(ctx);
+    const { wireguardGo } = requireLab(ctx);
     const wg = requireTool("wg", ctx);
     requireTool("wg-quick", ctx);
     const lab = await createLab("vpns");
