@@ -121,8 +121,14 @@ function subjectText(policy: VpnPolicy, row: AccessRow): string {
   const who = row.kind === "user" ? `${row.from}: group ${row.group}` : `group ${row.from}`;
   const members = row.kind === "group" ? `; members: ${row.members.join(", ") || "none"}` : "";
   const width = Math.max(...row.cells.map((c) => c.to.length));
+  const list = (action: "accept" | "drop") =>
+    group.rules
+      .filter((r) => r.action === action)
+      .map((r) => r.text)
+      .join(", ") || "nothing";
   return [
     `${who} (${group.description || "no description"}${members})`,
+    `  rules (${group.source}): deny ${list("drop")}; allow ${list("accept")}; everything else is dropped`,
     ...row.cells.map(
       (c) => `  ${c.to.padEnd(width)}  ${paint(c.verdict)}${" ".repeat(8 - c.verdict.length)}${explainRegion(c)}`,
     ),

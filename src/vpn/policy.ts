@@ -373,6 +373,8 @@ export function accessMatrix(policy: VpnPolicy, subjects: Subject[]): AccessRow[
 export interface VpnTestResult {
   index: number;
   from: string;
+  /** The group whose rules decide (the user's, or the group named). */
+  group: string;
   to: string;
   expect: "allow" | "deny";
   outcome: RegionDecision;
@@ -387,7 +389,7 @@ export function runVpnTests(cluster: Cluster, policy: VpnPolicy): VpnTestResult[
     if (!subject || isSyntaxProblem(spec)) throw new Error(`vpnTests[${index}] was not validated`);
     const outcome = subjectAccess(policy, subject, specMatch(policy, spec));
     const passed = outcome.verdict === (t.expect === "allow" ? "allow" : "deny");
-    return { index, from: t.from, to: t.to, expect: t.expect, outcome, passed };
+    return { index, from: t.from, group: subject.group, to: t.to, expect: t.expect, outcome, passed };
   });
 }
 

@@ -7,6 +7,7 @@ import type { Cluster } from "../cluster/model.ts";
 import { parseCidr } from "../cluster/net.ts";
 import { type ConfigProblem, type FieldPath, closest, showValue } from "../config/problems.ts";
 import { builtinVpnGroupNames, defaultVpnGroup, isSyntaxProblem, parseDestination } from "./groups.ts";
+
 import {
   type VpnPolicy,
   compilePolicy,
@@ -17,6 +18,7 @@ import {
   reachableCidrs,
   reachesNextcloud,
   runVpnTests,
+  type VpnTestResult,
 } from "./policy.ts";
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -122,13 +124,21 @@ export function vpnPolicyProblems(cluster: Cluster, policy: VpnPolicy = compileP
     out.push({
       path: ["vpnTests", t.index],
       message: `${t.from} → ${t.to} is ${got}, the test expects ${t.expect}: ${explainRegion(t.outcome)}`,
-      fix:
-        t.expect === "allow"
-          ? "allow it in the group's rules (or remove the deny rule named above), or correct the test"
-          : "deny it in the group's rules (deny wins over allow), or correct the test",
+      fix: testFix(policy, t),
     });
   }
   return out;
+}
+
+/** How to make a failing test pass: the rule to change, in the group that decides. */
+function testFix(policy: VpnPolicy, t: VpnTestResult): string {
+  const builtin = groupOf(policy, t.group).source === "built-in";
+  const add = (list: "allow" | "deny") =>
+    `add "${t.to}" to vpnGroups.${t.group}.${list}${builtin ? ` (that replaces the built-in ${t.group}: copy its rules from \`nixlab vpn access ${t.group}\`)` : ""}`;
+  if (t.expect === "deny") return `${add("deny")}, deny wins over allow; or correct the test`;
+  const denyRule = t.outcome.parts.find((p) => p.action === "drop" && !p.rule.startsWith("default:"));
+  if (denyRule) return `remove or narrow the deny rule ${denyRule.rule}, or correct the test`;
+  return `${add("allow")}; or correct the test`;
 }
 
 /** Things that are valid but probably not what the user wants, one sentence each with its fix. Pure. */

@@ -27,6 +27,7 @@ describe("node specs of the example cluster", () => {
       "--write-kubeconfig-mode=0640",
       "--write-kubeconfig-group=kubeconfig",
       "--node-label=node.longhorn.io/create-default-disk=true",
+      "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
     ]);
   });
 
@@ -35,7 +36,10 @@ describe("node specs of the example cluster", () => {
       const spec = byHost(host);
       expect(spec.role).toBe("agent");
       expect(spec.k3s.serverAddr).toBe("https://node1:6443");
-      expect(spec.k3s.extraFlags).toEqual(["--node-label=node.longhorn.io/create-default-disk=true"]);
+      expect(spec.k3s.extraFlags).toEqual([
+        "--node-label=node.longhorn.io/create-default-disk=true",
+        "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
+      ]);
       expect(spec.k3s.kubeconfig).toBeNull();
       expect(spec.deploy).toBeNull();
     }
