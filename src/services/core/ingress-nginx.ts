@@ -5,8 +5,8 @@ import { helmRelease } from "../util.ts";
 /**
  * Request headers the controller blanks before proxying to any backend. An empty
  * proxy_set_header value makes nginx drop the header, so a client can never send the
- * identity header Nextcloud's VPN SSO trusts (defect 21). Only the VPN's Caddy proxy,
- * which talks to Nextcloud's Service directly, sets it.
+ * identity header Nextcloud's VPN SSO trusts (defect 21). Only the VPN's sign-in proxy
+ * sets it, through the token gate (apps/nextcloud-sso-gate.ts).
  */
 export const strippedRequestHeaders = { "X-Remote-User": "" };
 
