@@ -149,18 +149,21 @@ export function vpnWarnings(cluster: Cluster, policy: VpnPolicy = compilePolicy(
     out.push(
       `lanCidr is not set, so the VPN destination "lan" is ${cluster.vpn.lan} (the /24 that holds metallbPool); set lanCidr if your LAN is another network`,
     );
+  // Per group, not per user: a region decision is the costly part.
+  const perGroup = <T>(f: (group: string) => T) => new Map(policy.groups.map((g) => [g.name, f(g.name)]));
+  const signIn = perGroup((g) => reachesNextcloud(policy, g));
+  const internet = perGroup((g) => decideRegion(policy, g, policy.destinations.internet).verdict);
   for (const u of cluster.vpn.enabledUsers) {
     if (u.groupDefaulted)
       out.push(
         `wireguardUsers.${u.name} has no group, so it is in ${defaultVpnGroup} (${groupOf(policy, defaultVpnGroup).description}); set group to one of ${groupList}`,
       );
-    if (u.nextcloudUser !== undefined && !reachesNextcloud(policy, u.group))
+    if (u.nextcloudUser !== undefined && !signIn.get(u.group))
       out.push(
         `wireguardUsers.${u.name}.nextcloudUser is set, but group ${u.group} does not reach nextcloud, so ${u.name} cannot sign in through the VPN; add "nextcloud" to the group's allow list or remove nextcloudUser`,
       );
     const fullTunnel = u.allowedIPs.some((a) => a === "0.0.0.0/0");
-    const internet = decideRegion(policy, u.group, policy.destinations.internet);
-    if (fullTunnel && internet.verdict === "deny")
+    if (fullTunnel && internet.get(u.group) === "deny")
       out.push(
         `wireguardUsers.${u.name}.allowedIPs sends all traffic through the VPN, but group ${u.group} does not reach the internet, so ${u.name} has no internet while connected; set allowedIPs to what the group reaches: "${reachableCidrs(policy, u.group).join(", ")}"`,
       );

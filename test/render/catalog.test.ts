@@ -152,12 +152,17 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(nginx.config["use-forwarded-headers"]).toBe("false");
     const [web, gate] = manifest("nextcloud-network-policy");
     expect(web.kind).toBe("NetworkPolicy");
-    // Nextcloud's web pods: the ingress controller (blanks the header) and the token gate only.
+    // Nextcloud's web pods: the ingress controller (blanks the header), the token gate, and themselves.
     expect(web.spec.ingress).toEqual([
       {
         from: [
           { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "nginx-system" } } },
           { podSelector: { matchLabels: { app: "nextcloud-sso-gate" } } },
+          {
+            podSelector: {
+              matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" },
+            },
+          },
         ],
       },
     ]);

@@ -82,3 +82,26 @@ describe("no privileged workload, no host kernel modules (issue 9)", () => {
       );
   });
 });
+
+describe("Pi-hole's admin UI is never plain HTTP on a host name the public port-forward reaches (issue 9)", () => {
+  it("the chart's Ingress is off; pihole.<domain> is HTTPS-only and answers private addresses only", () => {
+    const objects = renderedObjects();
+    const piholeValues = objects.find((o) => o.where.includes("values of pihole"))!.value;
+    expect(piholeValues.ingress).toEqual({ enabled: false });
+    const ingresses = objects.filter((o) => o.value.kind === "Ingress").map((o) => o.value);
+    const pihole = ingresses.filter((i) =>
+      i.spec.rules.some((r: any) => r.http.paths.some((p: any) => p.backend.service.name.startsWith("pihole"))),
+    );
+    expect(pihole.map((i) => i.spec.rules[0].host)).toEqual(["pihole.home.example.com"]);
+    for (const i of pihole) {
+      expect(i.spec.tls[0].hosts).toEqual([i.spec.rules[0].host]);
+      expect(i.metadata.annotations["nginx.ingress.kubernetes.io/ssl-redirect"]).toBe("true");
+      expect(i.metadata.annotations["nginx.ingress.kubernetes.io/whitelist-source-range"]).toBe(
+        "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+      );
+    }
+    // The source range means something only because the controller believes no client X-Forwarded-For.
+    const nginx = objects.find((o) => o.where.includes("values of ingress-nginx"))!.value;
+    expect(nginx.controller.config["use-forwarded-headers"]).toBe("false");
+  });
+});

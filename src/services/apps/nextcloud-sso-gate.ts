@@ -149,10 +149,12 @@ export const gateSecretRef = (cluster: Cluster): SecretRef => ({
 
 /**
  * Who may open connections to Nextcloud's web pods and to the gate: the ingress
- * controller (it blanks X-Remote-User) and the gate; the gate only from the WireGuard pod.
+ * controller (it blanks X-Remote-User), the gate, and Nextcloud itself; the gate only
+ * from the WireGuard pod.
  */
 export function nextcloudPolicies(cluster: Cluster): K8sObject[] {
   const ns = cluster.namespaces.nextcloud;
+  const nextcloudWeb = { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" };
   const namespace = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
   return [
     {
@@ -160,11 +162,18 @@ export function nextcloudPolicies(cluster: Cluster): K8sObject[] {
       kind: "NetworkPolicy",
       metadata: meta("nextcloud-web", ns),
       spec: {
-        podSelector: {
-          matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" },
-        },
+        podSelector: { matchLabels: nextcloudWeb },
         policyTypes: ["Ingress"],
-        ingress: [{ from: [namespace(cluster.namespaces.nginx), { podSelector: { matchLabels: gateLabels } }] }],
+        // Nextcloud's own web pods may call themselves (background jobs, setup checks).
+        ingress: [
+          {
+            from: [
+              namespace(cluster.namespaces.nginx),
+              { podSelector: { matchLabels: gateLabels } },
+              { podSelector: { matchLabels: nextcloudWeb } },
+            ],
+          },
+        ],
       },
     },
     {

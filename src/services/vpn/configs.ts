@@ -92,7 +92,8 @@ export function caddyfile(cluster: Cluster): string {
     "",
   ];
   const policy = compilePolicy(cluster);
-  for (const user of cluster.vpn.ssoUsers.filter((u) => reachesNextcloud(policy, u.group))) {
+  const signIn = new Map(policy.groups.map((g) => [g.name, reachesNextcloud(policy, g.name)]));
+  for (const user of cluster.vpn.ssoUsers.filter((u) => signIn.get(u.group))) {
     const m = caddyMatcher(user);
     lines.push(
       `\t@${m} remote_ip ${user.ip}`,
