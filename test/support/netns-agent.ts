@@ -15,15 +15,7 @@ import { createServer as createHttpServer } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect, createServer } from "node:net";
 import { createInterface } from "node:readline";
-
-interface Arrival {
-  listener: string;
-  source: string;
-  payload: string;
-  method?: string;
-  path?: string;
-  headers?: Record<string, string | string[] | undefined>;
-}
+import type { Arrival } from "./netns.ts";
 
 const arrivals: Arrival[] = [];
 const closers: Array<() => void> = [];
