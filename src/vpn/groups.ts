@@ -6,6 +6,7 @@
  */
 import { type Range, cidrRange, normalize, numberToIp } from "./ranges.ts";
 
+/** Protocols a rule or test may name. */
 export const vpnProtocols = ["tcp", "udp", "icmp"] as const;
 export type VpnProtocol = (typeof vpnProtocols)[number];
 
@@ -21,9 +22,12 @@ export const destinationNames = {
   vpn: "other VPN peers (the VPN subnet except the server)",
   any: "every IPv4 address except the pod, service and VPN networks",
 } as const;
+/** A name a rule may use as destination. */
 export type DestinationName = keyof typeof destinationNames;
+/** Whether `name` is one of `destinationNames`. */
 export const isDestinationName = (name: string): name is DestinationName => Object.hasOwn(destinationNames, name);
 
+/** A parsed destination: what `parseDestination` returns for valid text. */
 export interface DestinationSpec {
   /** As written, e.g. `pihole:53`. */
   text: string;
@@ -34,6 +38,7 @@ export interface DestinationSpec {
   protocol: VpnProtocol | null;
 }
 
+/** Why a destination does not parse, and how to write it. */
 export interface SyntaxProblem {
   message: string;
   fix: string;
@@ -79,6 +84,7 @@ export function parseDestination(text: string): DestinationSpec | SyntaxProblem 
   return { text: text.trim(), target, ports, protocol };
 }
 
+/** Tells a `parseDestination` problem from a spec. */
 export const isSyntaxProblem = (v: DestinationSpec | SyntaxProblem): v is SyntaxProblem => "message" in v;
 
 function parsePorts(text: string): Range[] | null {
@@ -139,12 +145,15 @@ export const builtinVpnGroups = {
   guests: { description: "the internet only", allow: ["internet"], deny: [] },
 } as const satisfies Record<string, VpnGroupConfig>;
 
+/** admin, family, friends or guests. */
 export type BuiltinVpnGroupName = keyof typeof builtinVpnGroups;
+/** The built-in group names, in table order. */
 export const builtinVpnGroupNames = Object.keys(builtinVpnGroups) as BuiltinVpnGroupName[];
 
 /** The group of a user who names none: the internet only, nothing at home. */
 export const defaultVpnGroup: BuiltinVpnGroupName = "guests";
 
+/** One written rule of a group, parsed. */
 export interface VpnGroupRule {
   /** Where the rule is written: `vpnGroups.kids.deny[0]` or `built-in family.allow[1]`. */
   id: string;
@@ -152,6 +161,7 @@ export interface VpnGroupRule {
   spec: DestinationSpec;
 }
 
+/** A group as the policy compiler reads it. */
 export interface VpnGroup {
   name: string;
   description: string;

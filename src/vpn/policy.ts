@@ -42,6 +42,7 @@ export interface Match {
   ports: RangeSet | null;
 }
 
+/** One compiled rule: where it is written, what it matches, what it does. */
 export interface PolicyRule {
   /** Where it is written: `always`, `vpnGroups.kids.deny[0]`, `built-in family.allow[1]`. */
   id: string;
@@ -51,6 +52,7 @@ export interface PolicyRule {
   match: Match;
 }
 
+/** A group with its members and compiled rules. */
 export interface CompiledGroup {
   name: string;
   description: string;
@@ -61,6 +63,7 @@ export interface CompiledGroup {
   rules: PolicyRule[];
 }
 
+/** The whole compiled policy of a cluster. */
 export interface VpnPolicy {
   serverIp: string;
   subnet: string;
@@ -168,6 +171,7 @@ export function specMatch(policy: Pick<VpnPolicy, "destinations">, spec: Destina
   return { addresses: base.addresses, protocols, ports };
 }
 
+/** True when a match can never match a packet (no address, protocol or port left). */
 export const isEmptyMatch = (m: Match): boolean =>
   m.addresses.length === 0 || m.protocols?.length === 0 || m.ports?.length === 0;
 
@@ -178,6 +182,7 @@ export const isEmptyMatch = (m: Match): boolean =>
 export type PacketProtocol = VpnProtocol | "other";
 const packetProtocols: PacketProtocol[] = ["tcp", "udp", "icmp", "other"];
 
+/** A packet as the firewall sees it: destination address, protocol and port. */
 export interface Packet {
   /** Destination address as a uint32 (see ranges.ts ipToNumber). */
   address: number;
@@ -186,6 +191,7 @@ export interface Packet {
   port?: number;
 }
 
+/** What happens to a packet, and why. */
 export interface Decision {
   action: "accept" | "drop";
   /** The deciding rule's id and destination, or the default. */
@@ -197,8 +203,10 @@ const matches = (m: Match, p: Packet): boolean =>
   (m.protocols === null || (m.protocols as PacketProtocol[]).includes(p.protocol)) &&
   (m.ports === null || (p.port !== undefined && contains(m.ports, p.port)));
 
+/** How messages name a rule: `always: the VPN's DNS`, `vpnGroups.kids.deny[0] "lan:22/tcp"`. */
 export const ruleLabel = (r: PolicyRule): string =>
   r.id === "always" ? "always: the VPN's DNS" : `${r.id} "${r.text}"`;
+/** How messages name the default drop of a group. */
 export const defaultLabel = (group: string): string => `default: no rule of group ${group} allows it`;
 
 /** The group named `name`. Throws Error when there is none (names come from validated input). */
@@ -303,6 +311,7 @@ function segments(within: RangeSet, sets: RangeSet[]): RangeSet {
 // ---------------------------------------------------------------------------
 // subjects, the access matrix and vpnTests
 
+/** Whose access is asked about: a user (with its group) or a group. */
 export type Subject =
   | { kind: "user"; name: string; group: string; enabled: boolean }
   | { kind: "group"; name: string; group: string };
@@ -349,6 +358,7 @@ export function matrixColumns(policy: VpnPolicy): Array<{ name: string; match: M
   return [...named, ...[...cidrs].map(([name, match]) => ({ name, match }))];
 }
 
+/** One row of `nixlab vpn access`: a subject's decision for every column. */
 export interface AccessRow {
   /** A user or a group name. */
   from: string;
@@ -370,6 +380,7 @@ export function accessMatrix(policy: VpnPolicy, subjects: Subject[]): AccessRow[
   }));
 }
 
+/** The outcome of one `vpnTests` entry. */
 export interface VpnTestResult {
   index: number;
   from: string;

@@ -13,7 +13,9 @@ export interface Range {
 /** Sorted, disjoint, non-adjacent ranges. Every function here returns this normal form. */
 export type RangeSet = Range[];
 
+/** Every IPv4 address. */
 export const allAddresses: RangeSet = [{ from: 0, to: 0xffffffff }];
+/** Every port (0 included, so "all" means all). */
 export const allPorts: RangeSet = [{ from: 0, to: 65535 }];
 
 /** The normal form of any list of ranges. */
@@ -28,6 +30,7 @@ export function normalize(ranges: readonly Range[]): RangeSet {
   return out;
 }
 
+/** Every member of any of `sets`. */
 export const union = (...sets: readonly RangeSet[]): RangeSet => normalize(sets.flat());
 
 /** The part of `a` outside `b`. */
@@ -45,6 +48,7 @@ export function subtract(a: RangeSet, b: RangeSet): RangeSet {
   return normalize(out);
 }
 
+/** The members of both. */
 export function intersect(a: RangeSet, b: RangeSet): RangeSet {
   const out: RangeSet = [];
   for (const x of a)
@@ -56,6 +60,7 @@ export function intersect(a: RangeSet, b: RangeSet): RangeSet {
   return normalize(out);
 }
 
+/** Whether `n` is a member. */
 export const contains = (set: RangeSet, n: number): boolean => set.some((r) => r.from <= n && n <= r.to);
 
 /** Whether every member of `inner` is in `outer`. */
@@ -67,6 +72,7 @@ export function ipToNumber(text: string): number | null {
   return ip ? ip.octets.reduce((n, octet) => n * 256 + octet, 0) : null;
 }
 
+/** Dotted-quad text of a uint32. */
 export const numberToIp = (n: number): string =>
   [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 

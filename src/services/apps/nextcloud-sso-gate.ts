@@ -11,12 +11,15 @@ import type { Cluster } from "../../cluster/model.ts";
 import type { K8sObject, ManifestRelease, SecretRef } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
 
+/** Name of the gate's Deployment, Service, ConfigMap, Secret and NetworkPolicy. */
 export const gateName = "nextcloud-sso-gate";
+/** The gate's HTTP port (Service and container). */
 export const gatePort = 8080;
 /** The header that proves a request came from the VPN's sign-in proxy. */
 export const ssoTokenHeader = "X-Nixlab-Sso-Token";
 /** The environment variable both proxies read the token from (set from a Secret). */
 export const ssoTokenEnv = "NIXLAB_SSO_TOKEN";
+/** The SOPS secret holding the token. */
 export const ssoTokenSecret = "nextcloud_sso_token";
 const gateLabels = { app: gateName };
 
@@ -67,6 +70,7 @@ export function gateCaddyfile(cluster: Cluster): string {
 `;
 }
 
+/** The gate container's command: refuse a missing or weak token, then run Caddy. */
 export const gateRunScript = `#!/bin/sh
 set -eu
 ${tokenGuard}
@@ -139,6 +143,7 @@ export function gateRelease(cluster: Cluster): ManifestRelease {
   };
 }
 
+/** The gate's Secret key `token`, filled from `nextcloud_sso_token`. */
 export const gateSecretRef = (cluster: Cluster): SecretRef => ({
   name: `${gateName}-token`,
   secretName: gateName,
