@@ -4,7 +4,9 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
 import { describeKeyChanges, installArchive, installScript, prepareNodeKeys, runOnTarget } from "../nodes/install.ts";
-import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
+import { Kube } from "../deploy/kube.ts";
+import { KubeNodeHealth } from "../nodes/node-health.ts";
+import { type Goal, applyNodes, goals, rollNodes, sshMachine } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
 import { discoverIdentities } from "../secrets/identities.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
@@ -55,26 +57,76 @@ export function registerNodes(program: Command): void {
 
   nodes
     .command("apply")
-    .description("Build and activate the nodes' configurations with nixos-rebuild over SSH (<user>@<host>.local)")
+    .description(
+      "Roll the nodes' configurations out with nixos-rebuild over SSH: switch and test are health-gated " +
+        "(cordon, drain, switch, wait Ready, uncordon; back to the previous system when unhealthy)",
+    )
     .option("--on <selector>", "nodes to apply: names, globs, @tags, comma-separated (default: all)")
-    .option("--limit <n>", "most nodes rebuilt at once", positiveInt, 4)
+    .option("--limit <n>", "most agents rolled (or nodes rebuilt, without the gate) at once", positiveInt, 4)
     .addOption(new Option("--goal <goal>", "what nixos-rebuild does").choices(goals).default("switch"))
     .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
     .option("--log-dir <dir>", "where each node's full log goes (default: .nixlab/logs/apply-<time>/)")
-    .action(async (opts: { on?: string; limit: number; goal: Goal; build: string; logDir?: string }) => {
-      const all = readBuildSpecs(resolve(opts.build));
-      const selected = selectNodes(all, opts.on);
-      const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
-      const outcomes = await applyNodes({
-        buildDir: opts.build,
-        nodes: selected,
-        goal: opts.goal,
-        limit: opts.limit,
-        logDir,
-        print: (line) => process.stdout.write(`${line}\n`),
-      });
-      if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
-    });
+    .option("--kubeconfig <file>", "kubeconfig of the cluster (default: KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--health-timeout <seconds>", "how long a node may take to be Ready again", positiveInt, 300)
+    .option("--drain-timeout <seconds>", "how long evicting a node's pods may take", positiveInt, 300)
+    .option("--no-health-gate", "no cordon, drain or health check: rebuild the nodes as they are (cluster unreachable)")
+    .action(
+      async (opts: {
+        on?: string;
+        limit: number;
+        goal: Goal;
+        build: string;
+        logDir?: string;
+        kubeconfig?: string;
+        context?: string;
+        healthTimeout: number;
+        drainTimeout: number;
+        healthGate: boolean;
+      }) => {
+        const all = readBuildSpecs(resolve(opts.build));
+        const selected = selectNodes(all, opts.on);
+        const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
+        const print = (line: string) => process.stdout.write(`${line}\n`);
+        const gated = opts.healthGate && (opts.goal === "switch" || opts.goal === "test");
+        if (!gated) {
+          const outcomes = await applyNodes({
+            buildDir: opts.build,
+            nodes: selected,
+            goal: opts.goal,
+            limit: opts.limit,
+            logDir,
+            print,
+          });
+          if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
+          return;
+        }
+        const kube = await Kube.connect({
+          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(opts.context ? { context: opts.context } : {}),
+        }).catch((cause: unknown) => {
+          throw new UserError(`cannot load the kubeconfig: ${(cause as Error).message}`, {
+            exitCode: ExitCode.invalidInput,
+            details: ["  pass --kubeconfig FILE (see docs/nodes.md), or --no-health-gate to roll out unchecked"],
+          });
+        });
+        try {
+          const outcomes = await rollNodes({
+            nodes: selected,
+            goal: opts.goal,
+            limit: opts.limit,
+            print,
+            cluster: new KubeNodeHealth(kube),
+            machine: sshMachine({ buildDir: opts.build, logDir }),
+            healthTimeoutMs: opts.healthTimeout * 1000,
+            drainTimeoutMs: opts.drainTimeout * 1000,
+          });
+          if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
+        } finally {
+          kube.close();
+        }
+      },
+    );
 
   addConfigOption(
     nodes
@@ -121,7 +173,9 @@ export function registerNodes(program: Command): void {
         });
       }
       if (!opts.target && process.getuid?.() !== 0) {
-        throw new UserError("nodes install without --target must run as root (on the machine, from the NixOS installer)");
+        throw new UserError(
+          "nodes install without --target must run as root (on the machine, from the NixOS installer)",
+        );
       }
       const admin = await discoverIdentities(opts.ageKeyFile ? { ageKeyFile: opts.ageKeyFile } : {});
       if (admin.length === 0) {

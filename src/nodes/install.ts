@@ -15,7 +15,7 @@ import { copyFileSync, lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
 import { pack } from "tar-stream";
-import { type AgeIdentity } from "../secrets/age.ts";
+import type { AgeIdentity } from "../secrets/age.ts";
 import { openSecrets } from "../secrets/file.ts";
 import { type NodeKeys, generateNodeKeys } from "./node-keys.ts";
 import { syncAgentSecrets, updateKeys, verifyNodeAccess } from "./node-secrets.ts";
@@ -151,11 +151,7 @@ export function targetArgv(options: TargetOptions, script: string): string[] {
 }
 
 /** Runs `script` on the target with `stdin` piped in; resolves its exit code (null: could not start). */
-export function runOnTarget(
-  options: TargetOptions,
-  script: string,
-  stdin: Readable,
-): Promise<number | null> {
+export function runOnTarget(options: TargetOptions, script: string, stdin: Readable): Promise<number | null> {
   const [command, ...args] = targetArgv(options, script);
   return new Promise((done) => {
     const child = spawn(command!, args, { stdio: ["pipe", "inherit", "inherit"] });

@@ -99,7 +99,9 @@ export async function verifyNodeAccess(clusterDir: string, spec: NodeSpec, ident
     );
     if (opened) {
       throw new UserError(`${spec.hostname} is an agent but its key opens ${masterSecretsFile} (every secret)`, {
-        details: [`  remove node_${spec.hostname} from the ${masterSecretsFile} rule of .sops.yaml, then install again`],
+        details: [
+          `  remove node_${spec.hostname} from the ${masterSecretsFile} rule of .sops.yaml, then install again`,
+        ],
       });
     }
   }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, YAMLSeq } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type YAMLMap, YAMLSeq } from "yaml";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../secrets/atomic.ts";
 import { type CreationRule, creationRuleFor, findConfigFile } from "../secrets/config.ts";
@@ -66,7 +66,9 @@ function ageList(doc: Document, rule: YAMLMap): YAMLSeq {
   let groups = rule.get("key_groups");
   if (!isSeq(groups) || groups.items.length === 0) {
     const plain = rule.get("age");
-    const recipients = (isSeq(plain) ? plain.items.map((i) => (isScalar(i) ? String(i.value) : "")) : String(plain ?? "").split(","))
+    const recipients = (
+      isSeq(plain) ? plain.items.map((i) => (isScalar(i) ? String(i.value) : "")) : String(plain ?? "").split(",")
+    )
       .map((r) => r.trim())
       .filter((r) => r !== "");
     rule.delete("age");

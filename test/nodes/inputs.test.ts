@@ -23,7 +23,13 @@ describe("flake inputs", () => {
       if (pin.rev === null) {
         expect(input.url).toBe(`github:${pin.owner}/${pin.repo}/${pin.ref}`);
       } else {
-        expect(input).toMatchObject({ type: "github", owner: pin.owner, repo: pin.repo, rev: pin.rev, narHash: pin.narHash });
+        expect(input).toMatchObject({
+          type: "github",
+          owner: pin.owner,
+          repo: pin.repo,
+          rev: pin.rev,
+          narHash: pin.narHash,
+        });
         expect(pin.rev).toMatch(/^[0-9a-f]{40}$/);
         expect(pin.narHash).toMatch(/^sha256-[A-Za-z0-9+/]{43}=$/);
       }

@@ -7,7 +7,17 @@
  * real sops).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Command } from "commander";
@@ -82,7 +92,17 @@ const common = ["--config", join(lab, "nixlab.yaml"), "--build", build, "--age-k
 const mountOf = (host: string) => join(work, `mnt-${host}`);
 const install = (host: string, extra: string[] = []) => {
   process.env.PATH = `${bin}:${savedEnv.PATH}`;
-  return cli(["nodes", "install", host, ...common, "--target", "root@installer.local", "--mount", mountOf(host), ...extra]);
+  return cli([
+    "nodes",
+    "install",
+    host,
+    ...common,
+    "--target",
+    "root@installer.local",
+    "--mount",
+    mountOf(host),
+    ...extra,
+  ]);
 };
 
 describe("nixlab nodes install: dry run", () => {
@@ -97,9 +117,13 @@ describe("nixlab nodes install: dry run", () => {
     expect(details).toContain("an ed25519 SSH host key -> /persist/etc/ssh/ssh_host_ed25519_key");
     expect(details).toContain(`recipient it adds to ${join(lab, ".sops.yaml")}`);
     expect(details).toContain("node2's new age recipient as &node_node2, in the rule for secrets.agents.yaml");
-    expect(details).toContain("re-encrypted for: age1zz0x2e0l9jh84f0ej340gy503p6ftekdfvdpyf34jc9q84t6zupqknk8ug, node2's new key");
+    expect(details).toContain(
+      "re-encrypted for: age1zz0x2e0l9jh84f0ej340gy503p6ftekdfvdpyf34jc9q84t6zupqknk8ug, node2's new key",
+    );
     expect(details).toContain("read user_password, k3s_token (and not open secrets.yaml)");
-    expect(details).toContain(`nixos-install --root ${mountOf("node2")} --flake "path:$d/build#node2" --no-root-passwd`);
+    expect(details).toContain(
+      `nixos-install --root ${mountOf("node2")} --flake "path:$d/build#node2" --no-root-passwd`,
+    );
     expect(readFileSync(join(lab, ".sops.yaml"), "utf8")).toBe(sopsBefore);
     expect(() => readFileSync(calls)).toThrow();
   });
@@ -116,23 +140,36 @@ describe("nixlab nodes install --yes", () => {
       expect(text).toMatch(new RegExp(`${host}\\.local ssh-ed25519 AAAA\\S+ root@${host}`));
       const log = readFileSync(calls, "utf8");
       expect(log).toContain("ssh root@installer.local");
-      expect(log).toMatch(new RegExp(`nix .* run path:/tmp/nixlab-install\\.\\w+/build#disko -- --mode destroy,format,mount --yes-wipe-all-disks --root-mountpoint ${mountOf(host)} --flake path:/tmp/nixlab-install\\.\\w+/build#${host}`));
-      expect(log).toMatch(new RegExp(`nixos-install --root ${mountOf(host)} --flake path:/tmp/nixlab-install\\.\\w+/build#${host} --no-root-passwd`));
+      expect(log).toMatch(
+        new RegExp(
+          `nix .* run path:/tmp/nixlab-install\\.\\w+/build#disko -- --mode destroy,format,mount --yes-wipe-all-disks --root-mountpoint ${mountOf(host)} --flake path:/tmp/nixlab-install\\.\\w+/build#${host}`,
+        ),
+      );
+      expect(log).toMatch(
+        new RegExp(
+          `nixos-install --root ${mountOf(host)} --flake path:/tmp/nixlab-install\\.\\w+/build#${host} --no-root-passwd`,
+        ),
+      );
       rmSync(calls);
       const persist = join(mountOf(host), "persist/etc");
       expect(statSync(join(persist, "sops-nix/keys.txt")).mode & 0o777).toBe(0o400);
       expect(statSync(join(persist, "sops-nix")).mode & 0o777).toBe(0o700);
       expect(statSync(join(persist, "ssh/ssh_host_ed25519_key")).mode & 0o777).toBe(0o600);
       // The real ssh-keygen reads the host key and derives the public key written beside it.
-      const pub = execFileSync("ssh-keygen", ["-y", "-f", join(persist, "ssh/ssh_host_ed25519_key")], { encoding: "utf8" });
+      const pub = execFileSync("ssh-keygen", ["-y", "-f", join(persist, "ssh/ssh_host_ed25519_key")], {
+        encoding: "utf8",
+      });
       expect(readFileSync(join(persist, "ssh/ssh_host_ed25519_key.pub"), "utf8").startsWith(pub.trim())).toBe(true);
     }
     const keys = await Promise.all(["node1", "node2", "node3"].map(identityOf));
     expect(new Set(keys.map((k) => k.recipient)).size).toBe(3);
     const sops = readFileSync(join(lab, ".sops.yaml"), "utf8");
-    for (const [i, host] of ["node1", "node2", "node3"].entries()) expect(sops).toContain(`&node_${host} ${keys[i]!.recipient}`);
+    for (const [i, host] of ["node1", "node2", "node3"].entries())
+      expect(sops).toContain(`&node_${host} ${keys[i]!.recipient}`);
     // The build directory got the re-encrypted files, as `build` would copy them.
-    expect(readFileSync(join(build, "secrets.agents.yaml"), "utf8")).toBe(readFileSync(join(lab, "secrets.agents.yaml"), "utf8"));
+    expect(readFileSync(join(build, "secrets.agents.yaml"), "utf8")).toBe(
+      readFileSync(join(lab, "secrets.agents.yaml"), "utf8"),
+    );
     expect(readFileSync(join(build, "secrets.yaml"), "utf8")).toBe(readFileSync(join(lab, "secrets.yaml"), "utf8"));
   });
 
@@ -166,7 +203,9 @@ describe("nixlab nodes install --yes", () => {
   it("installing again replaces the node's recipient, and a failing step is reported", async () => {
     const before = (await identityOf("node3")).recipient;
     process.env.NIXLAB_FAKE_INSTALL_EXIT = "7";
-    await expect(install("node3", ["--yes"])).rejects.toThrow(/installing node3 failed on root@installer.local \(exit code 7\)/);
+    await expect(install("node3", ["--yes"])).rejects.toThrow(
+      /installing node3 failed on root@installer.local \(exit code 7\)/,
+    );
     const after = (await identityOf("node3")).recipient;
     expect(after).not.toBe(before);
     const sops = readFileSync(join(lab, ".sops.yaml"), "utf8");

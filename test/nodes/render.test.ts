@@ -13,7 +13,11 @@ describe("renderNodeFiles", () => {
       clusterDir: "/c",
       readHardwareConfig: hardware,
       readClusterFile: (p) =>
-        p === "secrets.yaml" || p === "secrets.agents.yaml" ? fakeSecrets : p === "flake.lock" ? '{"version":7}\n' : null,
+        p === "secrets.yaml" || p === "secrets.agents.yaml"
+          ? fakeSecrets
+          : p === "flake.lock"
+            ? '{"version":7}\n'
+            : null,
       engineBundle: fakeEngine,
     });
     expect(r.problems).toEqual([]);

@@ -32,9 +32,10 @@ async function build(config: string): Promise<Map<string, string>> {
   });
   // The only warnings: the example's workers name their disk /dev/sda (test/golden/nodes/warnings.txt).
   const warnings = result.stderr.split("\n").filter((l) => l !== "");
-  expect(warnings.every((l) => /^warning: node node[23]: disk \/dev\/sda is a kernel name/.test(l)), result.stderr).toBe(
-    true,
-  );
+  expect(
+    warnings.every((l) => /^warning: node node[23]: disk \/dev\/sda is a kernel name/.test(l)),
+    result.stderr,
+  ).toBe(true);
   expect(warnings).toHaveLength(2);
   expect(result.code).toBe(0);
   return readTree(out);
