@@ -3,12 +3,8 @@ import { dirname, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
-import { describeKeyChanges, installArchive, installScript, prepareNodeKeys, runOnTarget } from "../nodes/install.ts";
-import { Kube } from "../deploy/kube.ts";
-import { KubeNodeHealth } from "../nodes/node-health.ts";
-import { type Goal, applyNodes, goals, rollNodes, sshMachine } from "../nodes/rollout.ts";
+import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
-import { discoverIdentities } from "../secrets/identities.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
@@ -101,6 +97,10 @@ export function registerNodes(program: Command): void {
           if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
           return;
         }
+        // The Kubernetes client loads only for a gated rollout (start time of other commands).
+        const { Kube } = await import("../deploy/kube.ts");
+        const { KubeNodeHealth } = await import("../nodes/node-health.ts");
+        const { rollNodes, sshMachine } = await import("../nodes/rollout.ts");
         const kube = await Kube.connect({
           ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
           ...(opts.context ? { context: opts.context } : {}),
@@ -157,6 +157,10 @@ export function registerNodes(program: Command): void {
           details: [`  nodes: ${specs.map((s) => s.hostname).join(", ")}`],
         });
       }
+      const { describeKeyChanges, installArchive, installScript, prepareNodeKeys, runOnTarget } = await import(
+        "../nodes/install.ts"
+      );
+      const { discoverIdentities } = await import("../secrets/identities.ts");
       const cluster = await loadFromOptions(opts);
       const clusterDir = dirname(cluster.source);
       const script = installScript(spec, opts.mount);

@@ -10,15 +10,14 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
 import { parse } from "yaml";
-import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { registerNodes } from "../../src/cli/nodes.ts";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Kube } from "../../src/deploy/kube.ts";
 import { KubeNodeHealth } from "../../src/nodes/node-health.ts";
 import { rollNodes, sshMachine } from "../../src/nodes/rollout.ts";
 import { readBuildSpecs } from "../../src/nodes/build-dir.ts";
 import { exampleCluster, renderExample, writeBuild } from "../nodes/support.ts";
+import { runCli } from "../support/cli.ts";
 import { kubeconfig } from "./testbed.ts";
 
 const hosts = ["node1", "node2", "node3"];
@@ -199,40 +198,24 @@ describe.skipIf(!kubeconfig)("health-gated rolling nodes apply on the testbed", 
 
   test("a node NotReady after its switch is switched back, the rollout stops, exit code and summary name it", async () => {
     fresh({ NIXLAB_FAKE_BREAK: "node2" });
-    const out: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      out.push(String(chunk));
-      return true;
-    });
-    const program = new Command("nixlab").exitOverride();
-    registerNodes(program);
-    for (const c of program.commands) c.exitOverride();
-    try {
-      await program.parseAsync(
-        [
-          "nodes",
-          "apply",
-          "--kubeconfig",
-          kubeconfig!,
-          "--build",
-          build,
-          "--limit",
-          "1",
-          "--health-timeout",
-          "4",
-          "--drain-timeout",
-          "30",
-          "--log-dir",
-          join(work, "logs-broken"),
-        ],
-        { from: "user" },
-      );
-    } finally {
-      vi.restoreAllMocks();
-    }
-    const text = out.join("");
-    expect(process.exitCode).toBe(1);
-    process.exitCode = undefined;
+    const result = await runCli([
+      "nodes",
+      "apply",
+      "--kubeconfig",
+      kubeconfig!,
+      "--build",
+      build,
+      "--limit",
+      "1",
+      "--health-timeout",
+      "4",
+      "--drain-timeout",
+      "30",
+      "--log-dir",
+      join(work, "logs-broken"),
+    ]);
+    const text = result.stdout;
+    expect(result.code).toBe(1);
     expect(recorded()).toEqual([
       "switch node2 unschedulable=true pods=0",
       `back node2 /nix/store/${"0".repeat(32)}-nixos-system-node2`,
