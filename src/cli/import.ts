@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { stringify } from "yaml";
-import { clusterFromValue } from "../config/load.ts";
+import { checkClusterFile, clusterFromValue } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { evaluateNixFile } from "../nix/index.ts";
 
@@ -71,6 +71,7 @@ export function registerImport(program: Command): void {
           details: ["  pass --force to overwrite it"],
         });
       }
+      checkClusterFile(resolve(source), basename(source));
       const value = evaluateNixFile(source);
       // Refuse to write a cluster file nixlab would reject; every problem names its field.
       clusterFromValue(value, resolve(source));

@@ -112,10 +112,14 @@ export function parseClusterText(text: string, name: string): RawSource {
   return extname(name) === ".json" ? readJson(text, name) : readYaml(text, name);
 }
 
-/** Throws unless `path` is a regular file within the size limit (a FIFO or /dev/zero never ends). */
-function checkClusterFile(path: string, name: string): void {
+/**
+ * Throws UserError (exit code 2) unless `path` is a regular file within
+ * `configLimits.bytes`: reading a FIFO or a device would never end.
+ */
+export function checkClusterFile(path: string, name: string): void {
   const stat = statSync(path);
-  if (!stat.isFile()) throw invalid(`${name} is not a regular file`, ["  pass the cluster file itself with --config"]);
+  if (!stat.isFile())
+    throw invalid(`${name} is not a regular file`, ["  name the file itself, not a directory, pipe or device"]);
   if (stat.size > configLimits.bytes) {
     throw invalid(
       `${name} is ${megabytes(stat.size)}; nixlab reads cluster files of up to ${megabytes(configLimits.bytes)}`,

@@ -69,6 +69,11 @@ describe("inputs too large for the corpus", () => {
     }
     const fifo = await runCli(["check", "--config", join(dir, "fifo.yaml")]);
     expect(fifo.stderr).toContain("fifo.yaml is not a regular file");
+    // `import` read the pipe and waited for a writer forever.
+    execFileSync("mkfifo", [join(dir, "vars.nix")]);
+    const imported = await runCli(["import", join(dir, "vars.nix"), "--to", join(dir, "out.yaml")]);
+    expect(imported.code).toBe(2);
+    expect(imported.stderr).toContain("vars.nix is not a regular file");
   });
 });
 
