@@ -4,7 +4,17 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
-import { type Document, isScalar, LineCounter, parseDocument, visit, type YAMLError } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type YAMLError,
+} from "yaml";
 import { type Cluster, buildCluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { jsonTooDeepAt, yamlTooDeepAt } from "../nesting.ts";
@@ -181,14 +191,14 @@ function readJson(text: string, name: string): RawSource {
   refuseDeepText(text, name, jsonTooDeepAt(text, configLimits.depth));
   // YAML's parser reads JSON too and knows every value's position; its own syntax
   // errors do not apply to a text JSON.parse accepted.
-  const { doc, at } = parseYamlDocument(text, name, false);
+  const { doc, at } = parseYamlDocument(text, name);
   refuseBadKeys(doc, at, name);
   return { value, locate: locator(doc, at) };
 }
 
 function readYaml(text: string, name: string): RawSource {
   refuseDeepText(text, name, yamlTooDeepAt(text, configLimits.depth));
-  const { doc, at } = parseYamlDocument(text, name, true);
+  const { doc, at } = parseYamlDocument(text, name);
   const errors = [...doc.errors, ...doc.warnings];
   if (errors.length > 0) {
     throw invalid(
@@ -204,6 +214,12 @@ function readYaml(text: string, name: string): RawSource {
   }
   let value: unknown;
   try {
+    // Counted first: the library's own alias limit is reached only after much work.
+    // (A cycle counts as Infinity and is left to toPlainData, which names its field.)
+    const size = expandedSize(doc);
+    if (Number.isFinite(size) && size > configLimits.values) {
+      throw new Error(`they stand for more than ${configLimits.values.toLocaleString("en")} values`);
+    }
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     let first: number | undefined;
@@ -221,6 +237,37 @@ function readYaml(text: string, name: string): RawSource {
   return { value, locate: locator(doc, at) };
 }
 
+/**
+ * How many nodes the document stands for with every alias expanded, counting each node
+ * once (memo) so the count is linear in the document (Alias.resolve would search the
+ * whole document per alias); Infinity for an alias inside the node it names. Recursion
+ * is bounded by the nesting limit checked before.
+ */
+function expandedSize(doc: Document): number {
+  // An alias names the closest anchor before it, in document order (the order of visit).
+  const anchors = new Map<string, unknown>();
+  const targets = new Map<unknown, unknown>();
+  visit(doc, {
+    Node: (_, node) => {
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  const memo = new Map<unknown, number>();
+  const size = (node: unknown): number => {
+    const known = memo.get(node);
+    if (known !== undefined) return known;
+    memo.set(node, Number.POSITIVE_INFINITY);
+    let n = 1;
+    if (isAlias(node)) n = size(targets.get(node));
+    else if (isMap(node)) for (const pair of node.items) n += size(pair.key) + size(pair.value);
+    else if (isSeq(node)) for (const item of node.items) n += size(item);
+    memo.set(node, n);
+    return n;
+  };
+  return size(doc.contents);
+}
+
 /** Throws when a nesting scan found a level past the limit at `offset`. */
 function refuseDeepText(text: string, name: string, offset: number): void {
   if (offset === -1) return;
@@ -231,23 +278,24 @@ function refuseDeepText(text: string, name: string, offset: number): void {
   ]);
 }
 
-function parseYamlDocument(text: string, name: string, yaml: boolean) {
+function parseYamlDocument(text: string, name: string) {
   const lineCounter = new LineCounter();
   const at = (offset: number) => {
     const pos = lineCounter.linePos(offset);
     return `${name}:${pos.line}:${pos.col}`;
   };
   // The library's own duplicate check compares every key with every other (quadratic in
-  // a map's size); refuseBadKeys does it in linear time. `merge` honours
-  // `<<: *defaults` as YAML 1.1 and most tools do, instead of making a key "<<".
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, merge: yaml });
+  // a map's size); refuseBadKeys does it in linear time. YAML 1.2 has no merge keys, and
+  // expanding `<<: *a` copies the whole anchored map each time (seconds and hundreds of
+  // MB before the alias limit stops it): refuseBadKeys refuses them.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
   return { doc, at };
 }
 
 /**
  * Two equal keys in one mapping (JSON.parse and toJS keep the last without a word; keys
- * are compared as the strings they become, so `1:` and `"1":` clash too), and keys that
- * are lists or mappings (toJS would turn them into text with a warning).
+ * are compared as the strings they become, so `1:` and `"1":` clash too), keys that are
+ * lists or mappings (toJS would turn them into text with a warning), and merge keys.
  */
 function refuseBadKeys(doc: Document, at: (offset: number) => string, name: string): void {
   const found: string[] = [];
@@ -263,14 +311,20 @@ function refuseBadKeys(doc: Document, at: (offset: number) => string, name: stri
           continue;
         }
         const text = key === null ? "" : String(key.value);
-        if (text === "<<") continue;
+        if (text === "<<") {
+          found.push(`  ${at(key?.range?.[0] ?? 0)}: merge keys (<<) are not supported; write the keys out`);
+          continue;
+        }
         if (seen.has(text))
           found.push(`  ${at(key?.range?.[0] ?? 0)}: key "${text}" appears twice in this object; keep one`);
         seen.add(text);
       }
     },
   });
-  if (found.length > 0) throw invalid(`${name} has keys nixlab cannot read`, found);
+  if (found.length > 0) {
+    const more = found.length > 20 ? [`  … and ${found.length - 20} more`] : [];
+    throw invalid(`${name} has keys nixlab cannot read`, [...found.slice(0, 20), ...more]);
+  }
 }
 
 /** A YAML error in words a user can act on (the library's wording names its own API). */

@@ -59,6 +59,18 @@ describe("inputs too large for the corpus", () => {
     expect(stderr).toContain(`nixlab.yaml:${60_004}:7: key "k7" appears twice`);
   });
 
+  it("aliases and merge keys that would copy a 60,000-key mapping a hundred times", async () => {
+    const keys = Array.from({ length: 60_000 }, (_, i) => `  k${i}: 1\n`).join("");
+    const uses = (line: (i: number) => string) => Array.from({ length: 100 }, (_, i) => line(i)).join("");
+    // Counted before expanding: the YAML library's own alias limit came after ~20 s and 600 MB.
+    expect(await check("nixlab.yaml", `a: &a\n${keys}${uses((i) => `m${i}: *a\n`)}`)).toContain(
+      "they stand for more than 1,000,000 values",
+    );
+    const merges = await check("nixlab.yaml", `a: &a\n${keys}${uses((i) => `m${i}:\n  <<: *a\n`)}`);
+    expect(merges).toContain("merge keys (<<) are not supported");
+    expect(merges).toContain("… and 80 more");
+  });
+
   it("a directory, a FIFO or a device is not a cluster file", async () => {
     const dir = tmp();
     mkdirSync(join(dir, "nixlab.yaml"));
