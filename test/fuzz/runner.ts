@@ -52,8 +52,8 @@ function runSlice(task: WorkerTask, report: FuzzReport, onProgress: (index: numb
         report.findings.push({ ...finding, target: task.target, index: current.index, input: current.input });
         report[finding.kind === "crash" ? "crashes" : "hangs"]++;
       }
-      void worker.terminate();
-      resolve(next);
+      // Resolved once the thread is gone, so no worker outlives the run.
+      void worker.terminate().then(() => resolve(next));
     };
     // A hang that never returns: end the worker once the input has run far past the limit.
     const watchdog = setInterval(() => {
