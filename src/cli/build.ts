@@ -6,7 +6,7 @@ import { buildNodeFiles } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { criticalPath } from "../render/dag.ts";
 import { writeBuildDir } from "../render/write.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr, plural, printJson } from "./common.ts";
 
 export function registerBuild(program: Command): void {
   addConfigOption(
@@ -29,7 +29,7 @@ export function registerBuild(program: Command): void {
     const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
       a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
     );
-    writeBuildDir(options.out, files);
+    for (const note of writeBuildDir(options.out, files)) noteOnStderr(note);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
     }

@@ -1,5 +1,6 @@
 /** Options and helpers shared by the commands that read the cluster file. */
 import type { Command } from "commander";
+import pc from "picocolors";
 import { loadCluster } from "../config/load.ts";
 import type { Cluster } from "../cluster/model.ts";
 
@@ -23,3 +24,8 @@ export function printJson(value: unknown): void {
 }
 
 export const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
+
+/** Prints a note for the user (something nixlab did on its own, e.g. a recovery) on stderr. */
+export const noteOnStderr = (line: string): void => {
+  process.stderr.write(`${pc.yellow("note:")} ${line}\n`);
+};

@@ -9,7 +9,7 @@ import { installSteps } from "../nodes/install.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
 import { defaultKeyFile } from "../secrets/identities.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -64,7 +64,7 @@ export function registerNodes(program: Command): void {
     .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
     .option("--log-dir <dir>", "where each node's full log goes (default: .nixlab/logs/apply-<time>/)")
     .action(async (opts: { on?: string; limit: number; goal: Goal; build: string; logDir?: string }) => {
-      const all = readBuildSpecs(resolve(opts.build));
+      const all = readBuildSpecs(resolve(opts.build), noteOnStderr);
       const selected = selectNodes(all, opts.on);
       const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
       const outcomes = await applyNodes({
@@ -89,7 +89,7 @@ export function registerNodes(program: Command): void {
     )
     .option("--yes", "really erase the node's disk")
     .action(async (host: string, opts: { build: string; ageKeyFile?: string; yes?: boolean }) => {
-      const specs = readBuildSpecs(resolve(opts.build));
+      const specs = readBuildSpecs(resolve(opts.build), noteOnStderr);
       const spec = specs.find((s) => s.hostname === host || s.name === host);
       if (!spec) {
         throw new UserError(`no node ${host} in ${opts.build}`, {
