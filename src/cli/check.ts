@@ -3,7 +3,14 @@ import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import {
+  type ConfigOptions,
+  addConfigOption,
+  loadFromOptions,
+  plural,
+  printJson,
+  refuseUnusableSecrets,
+} from "./common.ts";
 
 export function registerCheck(program: Command): void {
   addConfigOption(
@@ -13,6 +20,7 @@ export function registerCheck(program: Command): void {
       .option("--json", "print the result as JSON"),
   ).action(async (options: ConfigOptions & { json?: boolean }) => {
     const cluster = await loadFromOptions(options);
+    refuseUnusableSecrets(cluster);
     const { plan } = renderCluster(cluster);
     const summary = {
       ok: true,

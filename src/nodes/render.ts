@@ -5,6 +5,8 @@
  */
 import type { Cluster } from "../cluster/model.ts";
 import type { RenderedFile } from "../render/plan.ts";
+import { inspectEncryption } from "../secrets/inspect.ts";
+import { requiredSecrets } from "../services/required-secrets.ts";
 import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
 import { staticFile, staticModules } from "./static.ts";
 
@@ -68,7 +70,17 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
         "Create it with `nixlab secrets init`.",
     );
   } else {
-    files.push({ path: "secrets.yaml", content: secrets });
+    // The build is copied into every node's world-readable Nix store: only ciphertext may go there.
+    const { problems: plaintext } = inspectEncryption(
+      secrets,
+      "secrets.yaml",
+      requiredSecrets(cluster).map((r) => r.name),
+    );
+    if (plaintext.length === 0) files.push({ path: "secrets.yaml", content: secrets });
+    else
+      problems.push(
+        `secrets.yaml (in ${inputs.clusterDir}) is not fully SOPS-encrypted, so it is not copied into the build: ${plaintext.join("; ")}`,
+      );
   }
   // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
   const lock = inputs.readClusterFile?.("flake.lock") ?? null;

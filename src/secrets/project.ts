@@ -5,11 +5,13 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { isMap, parseDocument, YAMLSeq } from "yaml";
 import type { SecretRequirement } from "../services/required-secrets.ts";
 import { secretPlaceholder } from "../services/required-secrets.ts";
+import { UserError } from "../errors.ts";
 import { type AgeIdentity, generateAgeKey } from "./age.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
 import type { SecretsFile } from "./file.ts";
 import { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+import { inspectEncryption } from "./inspect.ts";
 import { defaultKeyFile } from "./identities.ts";
 
 /** Creates an age key file (mode 0600, directory 0700) at `path`; returns the new identity. Throws if it exists. */
@@ -123,4 +125,44 @@ export function checkRequired(file: SecretsFile, requirements: readonly SecretRe
     else if (isPlaceholder(v)) report.placeholders.push(req);
   }
   return report;
+}
+
+export interface SecretsFileProblems {
+  /** Parts of the file in clear text (see inspectEncryption); [] when fully encrypted. */
+  unencrypted: string[];
+  /** False when the file has no `sops` section at all. */
+  sops: boolean;
+  /** Required secrets whose names the file lacks. */
+  missing: SecretRequirement[];
+}
+
+/**
+ * What `check` and `build` refuse in the secrets file at `path`, found without a key
+ * (names are stored in clear): parts not encrypted, and required secrets it lacks.
+ * Returns null when the file does not exist. Throws UserError when it cannot be read.
+ */
+export function secretsFileProblems(
+  path: string,
+  requirements: readonly SecretRequirement[],
+): SecretsFileProblems | null {
+  if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UserError(
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}); check its permissions`,
+    );
+  }
+  const report = inspectEncryption(
+    text,
+    path,
+    requirements.map((r) => r.name),
+  );
+  const names = new Set(report.names);
+  return {
+    unencrypted: report.problems,
+    sops: report.sops,
+    missing: requirements.filter((r) => !names.has(r.name)),
+  };
 }
