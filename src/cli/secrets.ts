@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { findClusterFile, loadCluster } from "../config/load.ts";
-import { UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../errors.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { SecretsFile } from "../secrets/index.ts";
 
@@ -40,7 +40,8 @@ function secretsPath(options: SecretsOptions): string {
 }
 
 async function open(options: SecretsOptions): Promise<SecretsFile> {
-  const { discoverIdentities, openSecrets } = await lib();
+  const { discoverIdentities, openSecrets, removeStaleEditDirs } = await lib();
+  for (const note of removeStaleEditDirs()) info(note);
   const path = secretsPath(options);
   const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
   return openSecrets(path, identities);
@@ -59,7 +60,13 @@ async function readStdin(): Promise<string> {
     );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  const text = (await lib()).utf8Exact(Buffer.concat(chunks));
+  if (text === null)
+    throw new UserError(
+      "the value on stdin is not UTF-8 text, and nixlab stores values exactly, so nothing was set; encode binary data first, e.g. `base64 < FILE | nixlab secrets set KEY`",
+      { exitCode: ExitCode.invalidInput },
+    );
+  return text;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);

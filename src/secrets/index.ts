@@ -12,7 +12,7 @@
 export { type AgeIdentity, generateAgeKey, isAgeIdentity, isAgeRecipient, parseIdentities } from "./age.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
-export { type EditOptions, type EditResult, editSecrets, editTempRoot } from "./edit.ts";
+export { type EditOptions, type EditResult, editSecrets, editTempRoot, removeStaleEditDirs } from "./edit.ts";
 export {
   createSecrets,
   encryptPlaintext,
@@ -41,3 +41,4 @@ export {
   newKeyLocation,
 } from "./project.ts";
 export type { SecretValue } from "./value.ts";
+export { utf8Exact } from "./values.ts";
