@@ -180,6 +180,11 @@ export class SecretsFile {
     return this.#metadata.keyGroups.map((g) => g.age.map((s) => s.recipient));
   }
 
+  /** How many key groups open the file (0: all of them, or there is one). */
+  shamirThreshold(): number {
+    return this.#metadata.shamirThreshold;
+  }
+
   /** Top-level names (or the names under `path`), in file order; [] when `path` is not a mapping. */
   keys(path: readonly string[] = []): string[] {
     return this.#doc.keysAt(path) ?? [];

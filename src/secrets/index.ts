@@ -24,6 +24,7 @@ export {
   type SecretsFormat,
 } from "./file.ts";
 export { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+export { compareRecipients, describeDifferences, type GroupDifference } from "./recipients.ts";
 export {
   defaultKeyFile,
   discoverIdentities,

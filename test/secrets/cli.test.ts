@@ -43,7 +43,8 @@ suite("nixlab secrets CLI", () => {
   const secretsFile = () => join(project, "secrets.yaml");
   /** Every plaintext secret the test knows; none may appear outside `get`'s stdout. */
   const secrets: string[] = [];
-  const shmBefore = existsSync("/dev/shm") ? new Set(readdirSync("/dev/shm")) : new Set<string>();
+  /** The private runtime dir `edit` keeps its plaintext in (XDG_RUNTIME_DIR; /dev/shm is shared with other runs). */
+  let runtime: string;
 
   function run(args: string[], input?: string, extraEnv: Record<string, string> = {}): Run {
     const r = nixlab(["secrets", ...args], { env: { ...env, ...extraEnv }, input, cwd: project });
@@ -55,10 +56,7 @@ suite("nixlab secrets CLI", () => {
     const texts: Record<string, string> = { stderr: r.stderr };
     if (!stdoutMayHoldValue) texts.stdout = r.stdout;
     expect(findLeaks(secrets, [project, home, tmp], texts)).toEqual([]);
-    const shmNow = existsSync("/dev/shm")
-      ? readdirSync("/dev/shm").filter((n) => n.startsWith("nixlab-secrets-") && !shmBefore.has(n))
-      : [];
-    expect(shmNow, "edit temp dirs must be removed").toEqual([]);
+    expect(readdirSync(runtime), "edit temp dirs must be removed").toEqual([]);
   }
 
   function expectOneLineError(r: Run, pattern: RegExp): void {
@@ -80,10 +78,11 @@ suite("nixlab secrets CLI", () => {
     project = join(root, "project");
     home = join(root, "home");
     tmp = join(root, "tmp");
-    for (const d of [project, home, tmp]) mkdirSync(d, { recursive: true });
+    runtime = join(root, "runtime");
+    for (const d of [project, home, tmp, runtime]) mkdirSync(d, { recursive: true, mode: 0o700 });
     cpSync(join(repoRoot, "examples/homelab/nixlab.yaml"), join(project, "nixlab.yaml"));
     cpSync(join(repoRoot, "examples/homelab/hosts"), join(project, "hosts"), { recursive: true });
-    env = { HOME: home, TMPDIR: tmp };
+    env = { HOME: home, TMPDIR: tmp, XDG_RUNTIME_DIR: runtime };
     keyFile = join(home, ".config/sops/age/keys.txt");
   });
 
@@ -182,7 +181,7 @@ suite("nixlab secrets CLI", () => {
     expect(r.status, r.stderr).toBe(0);
     const [mode, tempPath] = readFileSync(info, "utf8").trim().split(" ");
     expect(mode).toBe("600");
-    if (existsSync("/dev/shm")) expect(tempPath).toMatch(/^\/dev\/shm\/nixlab-secrets-/);
+    expect(tempPath!.startsWith(`${runtime}/nixlab-secrets-`)).toBe(true);
     expect(existsSync(tempPath!)).toBe(false);
     expect((await values()).pihole_password).toBe("edited-pihole-marker");
     expect(readFileSync(secretsFile(), "utf8")).toMatch(/^#ENC\[AES256_GCM/);
@@ -235,7 +234,10 @@ suite("nixlab secrets CLI", () => {
     const config = join(project, ".sops.yaml");
     writeFileSync(config, readFileSync(config, "utf8").replace(/age: (age1\w+)/, `age: $1,${recipient}`));
     const before = await values();
-    const r = run(["updatekeys"]);
+    const unconfirmed = run(["updatekeys"]);
+    expect(unconfirmed.status).toBe(1);
+    expect(unconfirmed.stderr).toContain(`only in .sops.yaml: ${recipient}`);
+    const r = run(["updatekeys", "--yes"]);
     expect(r.status, r.stderr).toBe(0);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: second, HOME: home });
     expect(d.status, d.stderr).toBe(0);

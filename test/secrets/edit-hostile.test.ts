@@ -95,7 +95,10 @@ suite("secrets edit: signals and killed sessions", () => {
    * Starts `nixlab secrets edit` whose editor records its pid and the temp file's path,
    * then waits (until the test creates `go`, or forever). Resolves once the editor runs.
    */
-  async function startEdit(editorBody = 'while [ ! -e "$GO" ]; do sleep 0.05; done'): Promise<{
+  async function startEdit(
+    editorBody = 'while [ ! -e "$GO" ]; do sleep 0.05; done',
+    setup = "",
+  ): Promise<{
     editorPid: number;
     tempFile: string;
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
@@ -106,7 +109,7 @@ suite("secrets edit: signals and killed sessions", () => {
     const editor = editorScript(
       p,
       "editor.sh",
-      `echo "$$ $1" > ${JSON.stringify(`${ready}.tmp`)}\nmv ${JSON.stringify(`${ready}.tmp`)} ${JSON.stringify(ready)}\n${editorBody}`,
+      `${setup}\necho "$$ $1" > ${JSON.stringify(`${ready}.tmp`)}\nmv ${JSON.stringify(`${ready}.tmp`)} ${JSON.stringify(ready)}\n${editorBody}`,
     );
     nixlab = spawn(process.execPath, [...cli, "edit", "-f", "secrets.yaml"], {
       cwd: p.dir,
@@ -163,7 +166,7 @@ suite("secrets edit: signals and killed sessions", () => {
   }
 
   it("an editor that ignores SIGTERM is killed after a grace period; nothing is left", async () => {
-    const { editorPid, tempFile, exited } = await startEdit(`trap '' TERM HUP\nwhile :; do sleep 0.05; done`);
+    const { editorPid, tempFile, exited } = await startEdit("while :; do sleep 0.05; done", "trap '' TERM HUP");
     const start = Date.now();
     nixlab!.kill("SIGTERM");
     const end = await exited;
