@@ -5,6 +5,7 @@
  */
 import type { Cluster } from "../cluster/model.ts";
 import type { RenderedFile } from "../render/plan.ts";
+import { privateKeyMaterial } from "../render/private-keys.ts";
 import { inspectEncryption } from "../secrets/inspect.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
@@ -85,6 +86,10 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
   // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
   const lock = inputs.readClusterFile?.("flake.lock") ?? null;
   if (lock !== null) files.push({ path: "flake.lock", content: lock });
+
+  // The engine bundle is nixlab's own code; everything else here comes from the user's files.
+  for (const hit of privateKeyMaterial(files))
+    problems.push(`${hit}: refusing to put private key material into the build (it reaches every node's Nix store)`);
 
   if (inputs.engineBundle === undefined) {
     problems.push(
