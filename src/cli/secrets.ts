@@ -199,6 +199,7 @@ export function registerSecrets(program: Command): void {
           (r) => `placeholder: ${r.name} (${r.source.kind === "user" ? r.source.hint : r.usedBy})`,
         ),
         ...report.notText.map((r) => `not text: ${r.name} (${r.usedBy})`),
+        ...report.invalid.map(({ req, problem }) => `invalid: ${req.name} ${problem} (${req.usedBy})`),
       ];
       if (lines.length === 0) {
         out(`ok ${file.path}: all ${requiredSecrets(cluster).length} required secrets are set`);

@@ -23,7 +23,7 @@ export {
   SecretsFile,
   type SecretsFormat,
 } from "./file.ts";
-export { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+export { isWireguardKey, randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
 export { compareRecipients, describeDifferences, type GroupDifference } from "./recipients.ts";
 export {
   defaultKeyFile,
@@ -38,6 +38,7 @@ export {
   checkRequired,
   createAgeKeyFile,
   ensureCreationRule,
+  formatProblem,
   isPlaceholder,
   newKeyLocation,
 } from "./project.ts";

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCluster } from "../../src/config/load.ts";
 import { requiredSecrets } from "../../src/services/required-secrets.ts";
-import { openSecrets, parseIdentities } from "../../src/secrets/index.ts";
+import { openSecrets, parseIdentities, wireguardPrivateKey, wireguardPublicKey } from "../../src/secrets/index.ts";
 import {
   ageKeygen,
   findLeaks,
@@ -125,15 +125,23 @@ suite("nixlab secrets CLI", () => {
     const placeholders = Object.entries(await values())
       .filter(([, v]) => v === "REPLACE_ME")
       .map(([k]) => k);
+    // Each value in its format: a crypt hash, WireGuard keys for the VPN users, tokens otherwise.
+    const valueFor = (name: string) =>
+      name === "user_password"
+        ? `$6$saltsalt$filled${Math.random().toString(36).slice(2)}markerhash`
+        : name.endsWith("_wg_public_key")
+          ? wireguardPublicKey(wireguardPrivateKey())
+          : `filled-${name}-marker-${Math.random().toString(36).slice(2)}`;
     for (const name of placeholders) {
-      const value = `filled-${name}-marker-${Math.random().toString(36).slice(2)}`;
+      const value = valueFor(name);
       secrets.push(value);
       const r = run(["set", name], `${value}\n`);
       expect(r.status, r.stderr).toBe(0);
       expectNoLeak(r);
     }
     const v = await values();
-    for (const name of placeholders) expect(v[name]).toMatch(/^filled-.*-marker-[a-z0-9]+$/);
+    for (const name of placeholders)
+      expect(v[name]).toBe(secrets[secrets.length - placeholders.length + placeholders.indexOf(name)]);
     const ok = run(["check"]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`all ${requiredSecrets(cluster).length} required secrets are set`));
