@@ -26,7 +26,7 @@ export function registerBuild(program: Command): void {
       .option("--json", "print what was written as JSON"),
   ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    refuseUnusableSecrets(cluster);
+    for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
     const { plan, files: k8sFiles } = renderCluster(cluster);
     const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
     if (nodes && nodes.problems.length > 0) {
@@ -35,6 +35,7 @@ export function registerBuild(program: Command): void {
         details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
       });
     }
+    for (const w of nodes?.warnings ?? []) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
       a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
     );

@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
+import { vpnWarnings } from "../vpn/validate.ts";
 import {
   type ConfigOptions,
   addConfigOption,
@@ -20,7 +21,7 @@ export function registerCheck(program: Command): void {
       .option("--json", "print the result as JSON"),
   ).action(async (options: ConfigOptions & { json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    refuseUnusableSecrets(cluster);
+    const secretWarnings = refuseUnusableSecrets(cluster);
     const { plan } = renderCluster(cluster);
     const summary = {
       ok: true,
@@ -30,7 +31,7 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
-      warnings: nodeInputProblems(cluster, dirname(cluster.source)),
+      warnings: [...nodeInputProblems(cluster, dirname(cluster.source)), ...secretWarnings, ...vpnWarnings(cluster)],
     };
     if (options.json) return printJson(summary);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);

@@ -8,7 +8,7 @@ import type { RenderedFile } from "../render/plan.ts";
 import { privateKeyMaterial } from "../render/private-keys.ts";
 import { inspectEncryption } from "../secrets/inspect.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
-import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
+import { type NodeSpec, agentSecretsFile, masterSecretsFile, nodeSpecProblems, nodeSpecs } from "./spec.ts";
 import { staticFile, staticModules } from "./static.ts";
 
 export interface NodeRenderInputs {
@@ -25,6 +25,8 @@ export interface NodeRenderInputs {
 export interface NodeRenderResult {
   files: RenderedFile[];
   problems: string[];
+  /** What builds but may hurt later (e.g. a disk named /dev/sdX), one line each. */
+  warnings: string[];
   /** The spec of every node, in cluster order (what nodes/<hostname>.json holds). */
   specs: NodeSpec[];
 }
@@ -44,6 +46,7 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
   const files: RenderedFile[] = [];
   const problems: string[] = [];
   const specs = nodeSpecs(cluster);
+  const warnings = specs.flatMap(diskWarnings);
 
   files.push({ path: "flake.nix", content: staticFile("flake.nix") });
   for (const name of staticModules) files.push({ path: `nix/${name}`, content: staticFile(name) });
@@ -64,24 +67,36 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
     }
   }
 
-  const secrets = inputs.readClusterFile?.("secrets.yaml") ?? null;
+  // The build is copied into every node's world-readable Nix store: only ciphertext may go there.
+  const mustEncrypt = requiredSecrets(cluster).map((r) => r.name);
+  const copyEncrypted = (path: string, text: string) => {
+    const { problems: plaintext } = inspectEncryption(text, path, mustEncrypt);
+    if (plaintext.length === 0) files.push({ path, content: text });
+    else
+      problems.push(
+        `${path} (in ${inputs.clusterDir}) is not fully SOPS-encrypted, so it is not copied into the build: ${plaintext.join("; ")}`,
+      );
+  };
+  const secrets = inputs.readClusterFile?.(masterSecretsFile) ?? null;
   if (secrets === null) {
     problems.push(
-      `secrets.yaml is missing next to the cluster file (in ${inputs.clusterDir}); the nodes decrypt their secrets from it. ` +
+      `${masterSecretsFile} is missing next to the cluster file (in ${inputs.clusterDir}); the nodes decrypt their secrets from it. ` +
         "Create it with `nixlab secrets init`.",
     );
   } else {
-    // The build is copied into every node's world-readable Nix store: only ciphertext may go there.
-    const { problems: plaintext } = inspectEncryption(
-      secrets,
-      "secrets.yaml",
-      requiredSecrets(cluster).map((r) => r.name),
-    );
-    if (plaintext.length === 0) files.push({ path: "secrets.yaml", content: secrets });
-    else
+    copyEncrypted(masterSecretsFile, secrets);
+  }
+  if (specs.some((s) => s.sops.file === agentSecretsFile)) {
+    const agentSecrets = inputs.readClusterFile?.(agentSecretsFile) ?? null;
+    if (agentSecrets === null) {
       problems.push(
-        `secrets.yaml (in ${inputs.clusterDir}) is not fully SOPS-encrypted, so it is not copied into the build: ${plaintext.join("; ")}`,
+        `${agentSecretsFile} is missing next to the cluster file (in ${inputs.clusterDir}); the agents decrypt their secrets from it. ` +
+          `\`nixlab build\` derives it from ${masterSecretsFile} when one of your age keys opens that file: ` +
+          "pass --age-key-file or set SOPS_AGE_KEY_FILE.",
       );
+    } else {
+      copyEncrypted(agentSecretsFile, agentSecrets);
+    }
   }
   // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
   const lock = inputs.readClusterFile?.("flake.lock") ?? null;
@@ -98,5 +113,16 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
   } else {
     files.push({ path: engineBundlePath, content: inputs.engineBundle });
   }
-  return { files, problems, specs };
+  return { files, problems, warnings, specs };
+}
+
+/** Kernel disk names (sda, vdb, hdc) follow probe order, which can change between boots. */
+function diskWarnings(spec: NodeSpec): string[] {
+  const m = /^\/dev\/([shv]d[a-z]+)$/.exec(spec.disk.device);
+  if (!m) return [];
+  return [
+    `node ${spec.name}: disk ${spec.disk.device} is a kernel name that can point at another disk after a reboot or a new disk; ` +
+      `install and GRUB then use the wrong one. Use its stable name: \`ls -l /dev/disk/by-id/ | grep ${m[1]}\` on the machine, ` +
+      `and set nodes.${spec.name}.disk to /dev/disk/by-id/<that name>.`,
+  ];
 }

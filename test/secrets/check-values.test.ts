@@ -148,7 +148,7 @@ suite("secrets check validates values; check needs every VPN user's key", () => 
     await file.save();
     const r = run(["check"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("error: secrets.yaml lacks 1 secret(s) the cluster needs");
+    expect(r.stderr).toContain("error: secrets.yaml lacks the public key of 1 VPN user");
     expect(r.stderr).toContain("missing: bob_wg_public_key (WireGuard peer bob)");
     expect(run(["build"]).status).toBe(2);
     file.set("bob_wg_public_key", saved!);
