@@ -114,7 +114,7 @@ describe("private key material is never rendered", () => {
 
   it.runIf(available)("vars.nix reading the age key next to it into chart values: check and build refuse", async () => {
     const { project } = layout();
-    for (const f of ["vars.nix", "secrets.yaml", "hosts"])
+    for (const f of ["vars.nix", "secrets.yaml", "secrets.agents.yaml", "hosts"])
       cpSync(join(root, "examples/homelab", f), join(project, f), { recursive: true });
     ageKeygen(join(project, "keys.txt"));
     const key = /AGE-SECRET-KEY-1\w+/.exec(readFileSync(join(project, "keys.txt"), "utf8"))![0];
@@ -134,7 +134,7 @@ describe("private key material is never rendered", () => {
 
   it("a YAML cluster file with a PEM key in a manifest, or an age key base64-encoded in a Secret: refused", async () => {
     const { project } = layout();
-    for (const f of ["nixlab.yaml", "secrets.yaml", "hosts"])
+    for (const f of ["nixlab.yaml", "secrets.yaml", "secrets.agents.yaml", "hosts"])
       cpSync(join(root, "examples/homelab", f), join(project, f), { recursive: true });
     const config = parse(readFileSync(join(root, "examples/homelab/nixlab.yaml"), "utf8"));
     const pem = `-----BEGIN OPENSSH PRIVATE KEY-----\n${"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW".repeat(2)}\n-----END OPENSSH PRIVATE KEY-----\n`;

@@ -30,7 +30,7 @@ afterAll(() => {
 function project(): string {
   const dir = mkdtempSync(join(tmpdir(), "nixlab-build-dir-"));
   dirs.push(dir);
-  for (const f of ["nixlab.yaml", "secrets.yaml", "age-key.txt", "hosts"])
+  for (const f of ["nixlab.yaml", "secrets.yaml", "secrets.agents.yaml", ".sops.yaml", "age-key.txt", "hosts"])
     cpSync(join(root, "examples/homelab", f), join(dir, f), { recursive: true });
   return dir;
 }
@@ -61,7 +61,7 @@ describe("build --out never replaces what nixlab did not write", () => {
     const before = snapshot(dir);
     const r = await runCli(["build", "--out", "."], dir);
     expect(r.code).toBe(2);
-    expect(plain(r.stderr)).toMatch(/^error: \. was not written by `nixlab build` \(it has no \.nixlab-build marker\)/);
+    expect(plain(r.stderr)).toMatch(/^error: \. was not written by `nixlab build` \(it has no \.nixlab-build marker\)/m);
     expect(snapshot(dir)).toEqual(before);
     expect(readdirSync(dir).filter((n) => n.includes("nixlab-"))).toEqual([]);
   });
@@ -75,7 +75,7 @@ describe("build --out never replaces what nixlab did not write", () => {
     expect(readFileSync(join(dir, "age-key.txt"), "utf8")).toBe(key);
     const nested = await runCli(["build", "--out", "age-key.txt/build"], dir);
     expect(nested.code).toBe(1);
-    expect(plain(nested.stderr)).toMatch(/^error: cannot write the build directory age-key\.txt\/build \(EEXIST: /);
+    expect(plain(nested.stderr)).toMatch(/^error: cannot write the build directory age-key\.txt\/build \(EEXIST: /m);
     symlinkSync(join(dir, "hosts"), join(dir, "linked"));
     const link = await runCli(["build", "--out", "linked"], dir);
     expect(link.code).toBe(2);

@@ -22,7 +22,7 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 /** The example project in a fresh directory; its secrets.yaml decrypted with the example key. */
 function project(): { dir: string; plaintext: string } {
   const dir = mkdtempSync(join(tmpdir(), "nixlab-plaintext-"));
-  for (const f of ["nixlab.yaml", "secrets.yaml", "age-key.txt", "hosts"])
+  for (const f of ["nixlab.yaml", "secrets.yaml", "secrets.agents.yaml", ".sops.yaml", "age-key.txt", "hosts"])
     cpSync(join(root, "examples/homelab", f), join(dir, f), { recursive: true });
   const d = sops(["decrypt", join(dir, "secrets.yaml")], { SOPS_AGE_KEY_FILE: join(dir, "age-key.txt") });
   expect(d.status, d.stderr).toBe(0);
