@@ -61,7 +61,9 @@ describe("build --out never replaces what nixlab did not write", () => {
     const before = snapshot(dir);
     const r = await runCli(["build", "--out", "."], dir);
     expect(r.code).toBe(2);
-    expect(plain(r.stderr)).toMatch(/^error: \. was not written by `nixlab build` \(it has no \.nixlab-build marker\)/m);
+    expect(plain(r.stderr)).toMatch(
+      /^error: \. was not written by `nixlab build` \(it has no \.nixlab-build marker\)/m,
+    );
     expect(snapshot(dir)).toEqual(before);
     expect(readdirSync(dir).filter((n) => n.includes("nixlab-"))).toEqual([]);
   });
