@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
+import { processAlive } from "../process.ts";
 import type { RenderedFile } from "./plan.ts";
 
 /** The file that marks a directory as nixlab's build output; it lists every file the build wrote. */
@@ -135,16 +136,6 @@ const tempPattern = (base: string) =>
 const tempName = (out: string, kind: "new" | "old") =>
   join(dirname(out), `.${basename(out)}.nixlab-${kind}-${process.pid}-${randomBytes(6).toString("hex")}`);
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Finishes or undoes a swap a killed `nixlab build` left behind, beside `outDir`: when
  * `outDir` is missing, the previous build moved aside is moved back; leftover staging and
@@ -165,7 +156,7 @@ export function recoverBuildDir(outDir: string): string[] {
   const leftovers = names
     .map((name) => ({ name, match: pattern.exec(name) }))
     .filter(({ name, match }) => {
-      if (!match || processAlive(Number(match[2]))) return false;
+      if (!match || (Number(match[2]) !== process.pid && processAlive(Number(match[2])))) return false;
       const path = join(parent, name);
       return lstatSync(path).isDirectory() && readMarker(path) !== null;
     })

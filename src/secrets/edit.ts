@@ -16,6 +16,7 @@ import {
 import { basename, join } from "node:path";
 import { constants as osConstants, tmpdir } from "node:os";
 import { UserError } from "../errors.ts";
+import { processAlive } from "../process.ts";
 import type { SecretsFile } from "./file.ts";
 import { utf8Exact } from "./values.ts";
 
@@ -51,15 +52,6 @@ export function editTempRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The temp directories of edit sessions: the owner's pid is in the name, so a dead session's is recognisable. */
 const sessionDir = /^nixlab-secrets-(\d+)-[A-Za-z0-9]{6}$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Removes the plaintext temp directories that `secrets edit` sessions killed with
