@@ -38,6 +38,7 @@ interface Marker {
 /** The steps of the swap, in order; `onStep` is called after each. */
 export type SwapStep = "staged" | "old-moved-aside" | "new-moved-in" | "old-removed";
 
+/** Options of writeBuildDir. */
 export interface WriteBuildOptions {
   /** Called after each step of the swap; the crash tests kill the process here. */
   onStep?: (step: SwapStep) => void;

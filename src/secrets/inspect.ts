@@ -8,6 +8,7 @@ import { type Metadata, parseMetadata } from "./metadata.ts";
 import { shouldBeEncrypted } from "./tree.ts";
 import { DocumentError, YamlDocument } from "./yaml-store.ts";
 
+/** What inspectEncryption found out about a secrets file. */
 export interface EncryptionReport {
   /** Why the file may not be copied or deployed as it is; [] when it is fully encrypted. */
   problems: string[];

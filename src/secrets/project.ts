@@ -109,6 +109,7 @@ export function addMissing(file: SecretsFile, requirements: readonly SecretRequi
   return added;
 }
 
+/** What checkRequired found, one list per kind of problem. */
 export interface CheckReport {
   missing: SecretRequirement[];
   placeholders: SecretRequirement[];
@@ -173,6 +174,7 @@ function pairProblem(file: SecretsFile, req: SecretRequirement, value: string): 
   return wireguardPublicKey(priv) === value ? undefined : `is not the public key of ${req.source.of}`;
 }
 
+/** What secretsFileProblems found in a secrets file, without its key. */
 export interface SecretsFileProblems {
   /** Parts of the file in clear text (see inspectEncryption); [] when fully encrypted. */
   unencrypted: string[];
