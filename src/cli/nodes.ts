@@ -1,11 +1,10 @@
 /** `nixlab nodes list|apply|install`: the NixOS side of the cluster. */
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
-import { installSteps } from "../nodes/install.ts";
+import { installSteps, runInstallStep } from "../nodes/install.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
 import { defaultKeyFile } from "../secrets/identities.ts";
@@ -122,7 +121,7 @@ export function registerNodes(program: Command): void {
         throw new UserError("nodes install must run as root (on the machine, from the NixOS installer)");
       for (const [i, step] of steps.entries()) {
         process.stdout.write(`==> ${i + 1}/${steps.length} ${step.title}\n`);
-        const code = await run(step.argv);
+        const code = await runInstallStep(step.argv);
         if (code !== 0) {
           throw new UserError(
             `step ${i + 1} failed (${code === null ? "could not start" : `exit code ${code}`}): ${step.argv[0]}`,
@@ -134,12 +133,4 @@ export function registerNodes(program: Command): void {
       }
       process.stdout.write(`${spec.hostname} is installed; reboot into it and it joins the cluster\n`);
     });
-}
-
-function run(argv: string[]): Promise<number | null> {
-  return new Promise((done) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
-    child.on("error", () => done(null));
-    child.on("close", (code) => done(code));
-  });
 }

@@ -4,6 +4,7 @@
  * disko partitions and mounts the disk under /mnt, the age key goes to /mnt/persist,
  * then nixos-install installs the node's configuration.
  */
+import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import type { NodeSpec } from "./spec.ts";
 
@@ -56,4 +57,13 @@ export function installSteps(spec: NodeSpec, options: InstallOptions): InstallSt
       argv: ["nixos-install", "--root", root, "--flake", `${flake}#${spec.hostname}`, "--no-root-passwd"],
     },
   ];
+}
+
+/** Runs one step with the terminal attached; resolves its exit code, or null when it could not start. */
+export function runInstallStep(argv: string[]): Promise<number | null> {
+  return new Promise((done) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
+    child.on("error", () => done(null));
+    child.on("close", (code) => done(code));
+  });
 }
