@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { ExitCode, UserError } from "../errors.ts";
 import { buildNodeFiles } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
-import { criticalPath } from "../render/dag.ts";
+import { criticalPath } from "../plan/dag.ts";
 import { writeBuildDir } from "../render/write.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
 

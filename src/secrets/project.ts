@@ -6,7 +6,7 @@ import { isMap, parseDocument, YAMLSeq } from "yaml";
 import type { SecretRequirement } from "../services/required-secrets.ts";
 import { secretPlaceholder } from "../services/required-secrets.ts";
 import { type AgeIdentity, generateAgeKey } from "./age.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
 import type { SecretsFile } from "./file.ts";
 import { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";

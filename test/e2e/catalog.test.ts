@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { diffPlan } from "../../src/deploy/diff.ts";
-import { deploy } from "../../src/deploy/engine.ts";
-import { Kube } from "../../src/deploy/kube.ts";
-import { loadPlan } from "../../src/deploy/plan.ts";
-import { openSopsSource, type SecretSource } from "../../src/deploy/secrets.ts";
+import type { HttpKube } from "../../src/deploy/http-kube.ts";
+import { loadPlan } from "../../src/plan/load.ts";
+import { type SecretSource, sopsSource } from "../../src/deploy/secrets.ts";
 import { type HelmStandIn, startHelmStandIn } from "../../testbed/helm-standin.ts";
 import { type CountingProxy, startCountingProxy } from "./counting-proxy.ts";
-import { crdDir, kubeconfig, root, testbedKube } from "./testbed.ts";
+import { deployFiles } from "../deploy/fixture.ts";
+import { connectKube, crdDir, kubeconfig, root, testbedKube } from "./testbed.ts";
 
 const example = join(root, "examples/homelab");
 
@@ -23,7 +23,7 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
   let dir: string;
   let planPath: string;
   let stateDir: string;
-  let kube: Kube;
+  let kube: HttpKube;
   let standin: HelmStandIn;
   let secrets: SecretSource;
   let proxy: CountingProxy;
@@ -49,7 +49,7 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
     kube = await testbedKube();
     const { plan } = await loadPlan(planPath);
     standin = startHelmStandIn({ kube, plan, crdDir });
-    secrets = await openSopsSource(join(example, "secrets.yaml"), { ageKeyFile: join(example, "age-key.txt") });
+    secrets = sopsSource(join(example, "secrets.yaml"), { ageKeyFile: join(example, "age-key.txt") });
     proxy = await startCountingProxy(kubeconfig!, join(dir, "proxy.kubeconfig"));
     // The occ shim keeps its state in kwok's exec workDir: start from a fresh Nextcloud.
     const execDir = join(root, ".testbed/run/exec");
@@ -64,9 +64,9 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
   });
 
   test("the whole catalog deploys and every group reaches ready; SSO is configured as www-data", async () => {
-    const dkube = await Kube.connect({ kubeconfig: kubeconfig! });
+    const dkube = connectKube(kubeconfig!);
     try {
-      const report = await deploy({ kube: dkube, planPath, stateDir, secrets });
+      const report = await deployFiles({ kube: dkube, planPath, stateDir, secrets });
       expect(
         report.groups.filter((g) => g.phase !== "ready").map((g) => `${g.name}: ${g.phase} ${g.message ?? ""}`),
       ).toEqual([]);
@@ -90,10 +90,10 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
   }, 240_000);
 
   test("a second deploy sends 0 write requests and reports every object unchanged", async () => {
-    const pkube = await Kube.connect({ kubeconfig: proxy.kubeconfig });
+    const pkube = connectKube(proxy.kubeconfig);
     try {
       proxy.reset();
-      const report = await deploy({ kube: pkube, planPath, stateDir, secrets });
+      const report = await deployFiles({ kube: pkube, planPath, stateDir, secrets });
       expect(proxy.counts.writePaths).toEqual([]);
       expect(proxy.counts.writes).toBe(0);
       expect(report.requests.writes).toBe(0);
@@ -111,9 +111,9 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
       description: "changed token",
       get: async (name) => (name === "cloudflare_token" ? Buffer.from("a-rotated-token") : await secrets.get(name)),
     };
-    const dkube = await Kube.connect({ kubeconfig: kubeconfig! });
+    const dkube = connectKube(kubeconfig!);
     try {
-      const report = await deploy({ kube: dkube, planPath, stateDir, secrets: changed });
+      const report = await deployFiles({ kube: dkube, planPath, stateDir, secrets: changed });
       expect(report.result).toBe("ok");
       expect(report.groups.filter((g) => g.applied).map((g) => g.name)).toEqual(["external-dns"]);
       const secret = await dkube.get({
@@ -131,7 +131,7 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
         ]),
       );
       // Back to the original value: the same single group again.
-      const back = await deploy({ kube: dkube, planPath, stateDir, secrets });
+      const back = await deployFiles({ kube: dkube, planPath, stateDir, secrets });
       expect(back.groups.filter((g) => g.applied).map((g) => g.name)).toEqual(["external-dns"]);
     } finally {
       dkube.close();
@@ -139,16 +139,18 @@ describe.skipIf(!kubeconfig)("example catalog on the testbed", () => {
   }, 120_000);
 
   test("nixlab diff: nothing after a deploy; a changed Secret shows as changed, its value never", async () => {
-    const dkube = await Kube.connect({ kubeconfig: kubeconfig! });
+    const dkube = connectKube(kubeconfig!);
     try {
-      const same = await diffPlan({ kube: dkube, planPath, secrets });
+      const same = (await diffPlan({ plan: await loadPlan(planPath), kube: dkube, secrets })).objects;
       expect(same.filter((d) => d.action !== "unchanged").map((d) => `${d.object}\n${d.diff}`)).toEqual([]);
       const changed: SecretSource = {
         description: "changed token",
         get: async (name) =>
           name === "cloudflare_token" ? Buffer.from("visible-only-as-size") : await secrets.get(name),
       };
-      const diffs = await diffPlan({ kube: dkube, planPath, secrets: changed, only: ["external-dns"] });
+      const diffs = (
+        await diffPlan({ plan: await loadPlan(planPath), kube: dkube, secrets: changed, only: ["external-dns"] })
+      ).objects;
       const secret = diffs.find((d) => d.object === "Secret/dns-system/cloudflare-api-token");
       expect(secret?.action).toBe("change");
       expect(secret?.diff).toMatch(/\+ {2}api-token: <hidden, 20 bytes, new value>/);
