@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { diffPlan } from "../deploy/diff.ts";
+import { ExitCode, UserError } from "../errors.ts";
 import { printJson } from "./common.ts";
 import {
   addKubeOptions,
@@ -29,8 +30,20 @@ export function registerDiff(program: Command): void {
       "compare everything but the Secrets (listed as skipped), when no secret values are at hand",
     );
   addKubeOptions(addSecretOptions(command, "to compare Secrets (values are never printed)")).action(
-    (options: DiffCliOptions) => withJsonErrors("diff", options.json, () => run(options)),
+    (options: DiffCliOptions) => withJsonErrors("diff", options.json, () => errorsAreTwo(() => run(options))),
   );
+}
+
+/** Like `kubectl diff`: 1 means "differences", so every error is 2 or more. */
+async function errorsAreTwo(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof UserError && error.exitCode === ExitCode.failure) {
+      throw new UserError(error.message, { exitCode: ExitCode.invalidInput, details: error.details, cause: error });
+    }
+    throw error;
+  }
 }
 
 async function run(options: DiffCliOptions): Promise<void> {

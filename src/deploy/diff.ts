@@ -178,7 +178,7 @@ async function diffPrune(
   loaded: LoadedPlan,
   color: DiffInput["color"],
 ): Promise<ObjectDiff[]> {
-  const inventories = await readInventories({ ...rctx, kube });
+  const inventories = await readInventories({ ...rctx, kube }, loaded.plan.name);
   const out: ObjectDiff[] = [];
   for (const c of pruneCandidates(inventories, renderedRefs(loaded))) {
     const object = refKey(c.ref);

@@ -114,7 +114,7 @@ async function deployLocked(
     source: input.secrets,
     hashKey: async () => (await withRetry(rctx, () => clusterHashKey(kube)))!,
   });
-  const inventories = await readInventories({ ...rctx, kube });
+  const inventories = await readInventories({ ...rctx, kube }, input.plan.plan.name);
   state.server = kube.server;
   state.planHash = input.plan.plan.hash;
   state.lastRun = { startedAt: new Date(started).toISOString() };

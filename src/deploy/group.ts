@@ -131,7 +131,7 @@ async function applyGroup(
   const previous = ctx.inventories.get(name);
   const refs = [...secrets, ...objects].map(refOf);
   await saveGroup(ctx, name, { hash, status: "applying", appliedAt });
-  await writeInventory({ ...rctx, kube: ctx.kube }, pendingInventory(previous, name, refs));
+  await writeInventory({ ...rctx, kube: ctx.kube }, pendingInventory(previous, ctx.prep.plan.name, name, refs));
   const results: ApplyResult[] = [];
   // Secrets first: workloads must never start with missing or stale credentials.
   results.push(...(await applyInOrder(secrets, 8, (o) => applyObject(actx, o))));
@@ -150,7 +150,12 @@ async function applyGroup(
     const d = ctx.prep.secretDigests.get(`${s.namespace}/${s.name}`);
     if (d) digests[`${s.namespace}/${s.name}`] = d;
   }
-  const next = appliedInventory(previous, { group: name, hash, planHash: group.hash }, entries, digests);
+  const next = appliedInventory(
+    previous,
+    { owner: ctx.prep.plan.name, group: name, hash, planHash: group.hash },
+    entries,
+    digests,
+  );
   await writeInventory({ ...rctx, kube: ctx.kube }, next);
   ctx.inventories.set(name, next);
   const changedCharts = results

@@ -107,7 +107,7 @@ export async function prune(ctx: RunContext): Promise<void> {
       return own.get(group)!.has(key) || (!handled.has(key) && !rendered.has(key));
     });
     if (!planGroups.has(group) && kept.length === 0) {
-      await deleteInventory(ictx, group);
+      await deleteInventory(ictx, inv);
       ctx.inventories.delete(group);
     } else if (kept.length !== inv.entries.length) {
       const next = { ...inv, entries: kept };

@@ -82,7 +82,7 @@ export async function deployStatus(input: StatusInput): Promise<StatusReport> {
         `the state dir ${input.store.where} describes another cluster (last deployed to ${state.server ?? "an unknown server"}), not the one at ${kube.server}: its records are not shown; check --state and --kubeconfig/--context`,
       );
     }
-    inventories = await readInventories(rctx);
+    inventories = await readInventories(rctx, plan.name);
     live = new LiveObjects(rctx);
   }
   const groups: GroupStatusReport[] = [];

@@ -182,8 +182,8 @@ export function waitTarget(
   };
   const explainMissing = async () => {
     const live = await kube.get(chart);
-    if (!live) return `HelmChart ${refKey(chart)} does not exist`;
-    return `HelmChart ${refKey(chart)} exists, but its install Job ${ref.name} does not: is k3s's helm controller running? (k3s started with --disable-helm-controller runs no HelmChart)`;
+    if (!live) return `${refKey(chart)} does not exist`;
+    return `${refKey(chart)} exists, but its install Job ${ref.name} does not: is k3s's helm controller running? (k3s started with --disable-helm-controller runs no HelmChart)`;
   };
   const after = w.createdAfter;
   if (!after) return { ref, explainMissing };

@@ -106,6 +106,11 @@ export const planSchema = z
     /** How Helm charts are rendered: "helmchart" = k3s HelmChart objects. */
     helmMode: z.literal("helmchart"),
     /**
+     * The deployment's name (the cluster's domain). The in-cluster inventory is kept
+     * under it, so two nixlab configurations on one cluster never prune each other.
+     */
+    name,
+    /**
      * What the plan was built from: sha256 of the validated cluster configuration
      * (canonical JSON, defaults applied), the same for its YAML, TypeScript and vars.nix
      * forms. deploy, diff and status compare it with the cluster file to refuse a stale build.

@@ -142,6 +142,7 @@ export function renderPlan(cluster: Cluster, catalog: Catalog): Rendered {
     apiVersion: planApiVersion,
     kind: "DeployPlan",
     helmMode: "helmchart",
+    name: cluster.config.domain,
     source: { configDigest: configDigest(cluster.config) },
     ...body,
     hash: sha256(canonicalJson(body)),

@@ -70,7 +70,7 @@ export class FakeKube implements KubeClient {
     const cur = this.store.get(key);
     const content = structuredClone(obj);
     const merged: KObject = cur ? mergeInto(structuredClone(cur.obj), content) : content;
-    const owners = new Map([...(cur?.owners ?? new Map())].map(([m, set]) => [m, new Set(set)]));
+    const owners = new Map<string, Set<string>>([...(cur?.owners ?? [])].map(([m, set]) => [m, new Set(set)]));
     const mine = new Set(leaves(strip(content)));
     for (const [m, set] of owners) if (m !== manager) for (const p of mine) set.delete(p);
     owners.set(manager, mine);

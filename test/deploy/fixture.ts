@@ -93,6 +93,8 @@ export function writePlan(
     apiVersion: planApiVersion as typeof planApiVersion,
     kind: "DeployPlan" as const,
     helmMode: "helmchart" as const,
+    // Each test's plans own their inventory: named after their first namespace.
+    name: [...namespaces].sort()[0] ?? "fixture",
     source: { configDigest: sha("a fixture, built from no cluster file") },
     namespaces: [...namespaces].sort(),
     groups: planGroups,
