@@ -18,7 +18,7 @@ import type { DeploySink } from "./events.ts";
 import { mapLimit } from "./group.ts";
 import { readInventories } from "./inventory.ts";
 import { type KObject, refKey, refOf } from "./objects.ts";
-import { groupObjects, groupSecrets, prepare, renderedRefs } from "./prepare.ts";
+import { groupObjects, groupSecrets, prepare, renderedRefs, secretsHashAnnotation } from "./prepare.ts";
 import { judgePrune, pruneCandidates } from "./prune.ts";
 import { errorMessage, type RetryContext, withRetry } from "./retry.ts";
 import { clusterHashKey, type SecretSource } from "./secrets.ts";
@@ -121,7 +121,7 @@ export async function diffPlan(input: DiffInput): Promise<DiffReport> {
     }
   }
   const redact = (m: string) => prep.redactor.redact(m);
-  out.push(...(await mapLimit(work, 8, (w) => diffObject(kube, rctx, w.group, w.obj, redact, input.color))));
+  out.push(...(await mapLimit(work, 8, (w) => diffObject(kube, rctx, w.group, w.obj, redact, input.color, !!input.skipSecrets))));
   if (selected.size === input.plan.plan.groups.length)
     out.push(...(await diffPrune(kube, rctx, input.plan, input.color)));
   return diffReport(out);
@@ -134,10 +134,12 @@ async function diffObject(
   obj: KObject,
   redact: (m: string) => string,
   color: DiffInput["color"],
+  skipSecrets: boolean,
 ): Promise<ObjectDiff> {
   const key = refKey(refOf(obj));
   try {
     const live = await withRetry(rctx, () => kube.get(refOf(obj)));
+    if (skipSecrets) keepLiveSecretsHash(obj, live);
     let next: KObject;
     let message: string | undefined;
     try {
@@ -169,6 +171,18 @@ async function diffObject(
   } catch (error) {
     return { object: key, group, action: "failed", diff: "", message: redact(errorMessage(error)) };
   }
+}
+
+/**
+ * Without secret values the digest of the Secrets a workload reads is unknown: the live
+ * one is kept, so --skip-secrets shows no change it cannot know about.
+ */
+function keepLiveSecretsHash(obj: KObject, live: KObject | null): void {
+  const annotations = obj.spec?.template?.metadata?.annotations as Record<string, string> | undefined;
+  if (!annotations?.[secretsHashAnnotation]) return;
+  const current = live?.spec?.template?.metadata?.annotations?.[secretsHashAnnotation] as string | undefined;
+  if (current) annotations[secretsHashAnnotation] = current;
+  else delete annotations[secretsHashAnnotation];
 }
 
 /** What a full deploy would prune (from the in-cluster inventories). */
