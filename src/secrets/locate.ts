@@ -1,6 +1,6 @@
 // Where the project's SOPS file is: the rule every command shares (secrets, deploy, diff).
 import { dirname, join, resolve } from "node:path";
-import { findClusterFile } from "../config/load.ts";
+import { findClusterFile } from "../config/find.ts";
 
 /**
  * The secrets file: `file` when given, else secrets.yaml next to the cluster file
