@@ -2,8 +2,8 @@
  * Finding, reading and validating the cluster file: nixlab.config.ts, nixlab.yaml,
  * nixlab.json or vars.nix. The only part of config/ that touches the file system.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, extname, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { basename, dirname, extname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { type Cluster, buildCluster } from "../cluster/model.ts";
