@@ -133,6 +133,12 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
     queue = queue
       .then(() => install(chart))
       .catch((error: unknown) => {
+        // The apiserver went away (a fault test restarts it): install again when it is back.
+        if (error instanceof ApiError && !abort.signal.aborted) {
+          handled.delete(chart.metadata.name);
+          setTimeout(() => enqueue(chart), 500).unref();
+          return;
+        }
         failure ??= error;
       });
   };
@@ -177,7 +183,8 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
               queue = queue
                 .then(() => provision(kube, ev.object))
                 .catch((error: unknown) => {
-                  failure ??= error;
+                  // An apiserver outage: the next list provisions what is still pending.
+                  if (!(error instanceof ApiError)) failure ??= error;
                 });
             }
             return false;

@@ -1,10 +1,12 @@
 /** What deploy, diff and status share: connection, plan, state and secrets options, and --json errors. */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { HttpKube } from "../deploy/http-kube.ts";
 import { loadKubeconfig } from "../deploy/kubeconfig.ts";
 import { DirSecretSource, type SecretSource, sopsSource } from "../deploy/secrets.ts";
 import { ExitCode, UserError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { type LoadedPlan, loadPlan } from "../plan/load.ts";
 import { checkPlanSource } from "../plan/source.ts";
 import { secretsFilePath } from "../secrets/locate.ts";
@@ -64,12 +66,23 @@ export function secondsOption(value: string, flag: string): number {
   return Math.round(n * 1000);
 }
 
-/** The plan, refused when the cluster file it was built from has changed since (see plan/source.ts). */
+/**
+ * The plan, refused when the cluster file it was built from has changed since (see
+ * plan/source.ts); the state dir remembers the last file content verified.
+ */
 export async function planFromOptions(
   options: KubeOptions,
 ): Promise<{ loaded: LoadedPlan; clusterFile: string | null }> {
   const loaded = await loadPlan(options.plan);
-  const { clusterFile } = await checkPlanSource(loaded.plan, options.plan, options.config);
+  const file = join(options.state, "source-check");
+  const cache = {
+    read: () => (existsSync(file) ? readFileSync(file, "utf8").trim() : null),
+    write: (key: string) => {
+      mkdirSync(options.state, { recursive: true, mode: 0o700 });
+      writeFileAtomic(file, `${key}\n`, 0o600);
+    },
+  };
+  const { clusterFile } = await checkPlanSource(loaded.plan, options.plan, options.config, { cache });
   return { loaded, clusterFile };
 }
 

@@ -9,7 +9,7 @@
 import { stringify } from "yaml";
 import { ExitCode } from "../errors.ts";
 import type { LoadedPlan } from "../plan/load.ts";
-import { defaultRetry } from "../plan/schema.ts";
+import { type DeployPlan, defaultRetry } from "../plan/schema.ts";
 import { waitForApi } from "./api.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -18,7 +18,7 @@ import type { DeploySink } from "./events.ts";
 import { mapLimit } from "./group.ts";
 import { readInventories } from "./inventory.ts";
 import { type KObject, refKey, refOf } from "./objects.ts";
-import { groupObjects, groupSecrets, prepare, renderedRefs, secretsHashAnnotation } from "./prepare.ts";
+import { groupObjects, prepare, renderedRefs, secretsHashAnnotation } from "./prepare.ts";
 import { judgePrune, pruneCandidates } from "./prune.ts";
 import { errorMessage, type RetryContext, withRetry } from "./retry.ts";
 import { clusterHashKey, type SecretSource } from "./secrets.ts";
@@ -105,7 +105,7 @@ export async function diffPlan(input: DiffInput): Promise<DiffReport> {
   const out: ObjectDiff[] = [];
   for (const group of input.plan.plan.groups) {
     if (!selected.has(group.name)) continue;
-    for (const obj of [...groupSecrets(prep, group.name), ...groupObjects(prep, group)])
+    for (const obj of [...(await prep.groupSecrets(group.name)), ...groupObjects(prep, group)])
       work.push({ group: group.name, obj });
     if (input.skipSecrets) {
       for (const s of input.plan.plan.secrets.filter((x) => x.group === group.name)) {
@@ -121,9 +121,13 @@ export async function diffPlan(input: DiffInput): Promise<DiffReport> {
     }
   }
   const redact = (m: string) => prep.redactor.redact(m);
-  out.push(...(await mapLimit(work, 8, (w) => diffObject(kube, rctx, w.group, w.obj, redact, input.color, !!input.skipSecrets))));
+  out.push(
+    ...(await mapLimit(work, 8, (w) =>
+      diffObject(kube, rctx, w.group, w.obj, redact, input.color, !!input.skipSecrets),
+    )),
+  );
   if (selected.size === input.plan.plan.groups.length)
-    out.push(...(await diffPrune(kube, rctx, input.plan, input.color)));
+    out.push(...(await diffPrune(kube, rctx, input.plan.plan, input.color)));
   return diffReport(out);
 }
 
@@ -189,12 +193,12 @@ function keepLiveSecretsHash(obj: KObject, live: KObject | null): void {
 async function diffPrune(
   kube: KubeClient,
   rctx: RetryContext,
-  loaded: LoadedPlan,
+  plan: DeployPlan,
   color: DiffInput["color"],
 ): Promise<ObjectDiff[]> {
-  const inventories = await readInventories({ ...rctx, kube }, loaded.plan.name);
+  const inventories = await readInventories({ ...rctx, kube }, plan.name);
   const out: ObjectDiff[] = [];
-  for (const c of pruneCandidates(inventories, renderedRefs(loaded))) {
+  for (const c of pruneCandidates(inventories, renderedRefs(plan))) {
     const object = refKey(c.ref);
     try {
       const verdict = await judgePrune(kube, rctx, c);

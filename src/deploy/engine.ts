@@ -107,14 +107,17 @@ async function deployLocked(
     });
     state.groups = {};
     delete state.hooks;
+    delete state.secretDigests;
   }
   if (clusterId) state.cluster = clusterId;
   const prep = await prepare(input.plan, {
     selected,
     source: input.secrets,
     hashKey: async () => (await withRetry(rctx, () => clusterHashKey(kube)))!,
+    cache: state.secretDigests,
   });
   const inventories = await readInventories({ ...rctx, kube }, input.plan.plan.name);
+  if (prep.cache) state.secretDigests = prep.cache;
   state.server = kube.server;
   state.planHash = input.plan.plan.hash;
   state.lastRun = { startedAt: new Date(started).toISOString() };

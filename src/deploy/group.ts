@@ -17,8 +17,8 @@ import type { HookResult } from "./hooks.ts";
 import { runGroupHooks } from "./hooks.ts";
 import { appliedInventory, type InventoryEntry, pendingInventory, writeInventory } from "./inventory.ts";
 import { type Desired, findDrift } from "./live.ts";
-import { type KObject, refKey, refOf, sortForApply } from "./objects.ts";
-import { groupObjects, groupSecrets } from "./prepare.ts";
+import { type KObject, type ObjectRef, refKey, refOf, sortForApply } from "./objects.ts";
+import { groupObjects, groupRefs } from "./prepare.ts";
 import { rollSecretReaders } from "./restart.ts";
 import { groupWaits, type WaitItem, type WaitOutcome, waitReady, waitTarget } from "./wait.ts";
 
@@ -44,12 +44,8 @@ export async function runGroup(ctx: RunContext, group: PlanGroup): Promise<Group
     return { report, hooks, ok };
   };
   ctx.emit({ type: "group", group: name, phase: "checking" });
-  const objects = groupObjects(ctx.prep, group);
-  const secrets = groupSecrets(ctx.prep, name);
-  const desired: Desired[] = [
-    ...secrets.map((s) => ({ ref: refOf(s), data: s.data })),
-    ...objects.map((o) => ({ ref: refOf(o) })),
-  ];
+  const refs = groupRefs(ctx.prep.plan, name);
+  const desired: Desired[] = refs.map((ref) => ({ ref }));
   const mode = await decide(ctx, group, hash, desired);
   if (mode.kind === "unchanged") {
     for (const d of desired) record(ctx, d.ref, name, "unchanged");
@@ -60,7 +56,8 @@ export async function runGroup(ctx: RunContext, group: PlanGroup): Promise<Group
   if (mode.kind === "apply") {
     ctx.emit({ type: "group", group: name, phase: "applying", ...(mode.why ? { detail: mode.why } : {}) });
     appliedAt = isoNow(ctx);
-    const applied = await applyGroup(ctx, group, hash, appliedAt, secrets, objects);
+    const secrets = await ctx.prep.groupSecrets(name);
+    const applied = await applyGroup(ctx, group, hash, appliedAt, secrets, groupObjects(ctx.prep, group));
     if (!applied.ok) {
       await saveGroup(ctx, name, { hash, status: "failed", appliedAt, message: "apply failed" });
       return finish("failed", true, false, "apply failed");
@@ -70,7 +67,7 @@ export async function runGroup(ctx: RunContext, group: PlanGroup): Promise<Group
     for (const d of desired) record(ctx, d.ref, name, "unchanged");
   }
   const applied = mode.kind === "apply";
-  const outcomes = await awaitGroup(ctx, group, objects, changedCharts);
+  const outcomes = await awaitGroup(ctx, group, refs, changedCharts);
   const times = { ...(appliedAt ? { appliedAt } : {}) };
   if (ctx.signal?.aborted) return finish("failed", applied, false, "interrupted");
   const failed = outcomes.filter((o) => o.outcome.failed);
@@ -195,10 +192,10 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 async function awaitGroup(
   ctx: RunContext,
   group: PlanGroup,
-  objects: KObject[],
+  refs: ObjectRef[],
   changedCharts: WaitItem[],
 ): Promise<Array<{ object: string; outcome: WaitOutcome }>> {
-  const waits = groupWaits(group, objects, changedCharts);
+  const waits = groupWaits(group, refs, changedCharts);
   const deadline = ctx.clock.now() + group.timeoutSeconds * 1000;
   ctx.emit({
     type: "group",

@@ -1,14 +1,20 @@
 /**
- * Before anything is applied: the secret values the selected groups use (only those are
- * read), each group's effective hash (plan hash + keyed digest of its secret values), and
- * the objects as the engine applies them (labelled, with the pod annotation that rolls
- * workloads when a Secret they read changes).
+ * Before anything is applied: each selected group's effective hash (plan hash + keyed
+ * digests of its secret values) and, on demand, the objects as the engine applies them
+ * (labelled, with the pod annotation that rolls workloads when a Secret they read
+ * changes) and the group's Secrets.
+ *
+ * No work a no-op run can skip: when the SOPS file is byte for byte the one whose
+ * digests the last deploy recorded (its fingerprint), the digests are reused and nothing
+ * is decrypted; values are read (the whole file decrypted, its MAC verified) only when a
+ * group is applied. Only the Secrets of the selected groups are ever resolved.
  */
 import { createHash } from "node:crypto";
+import { byteOrder } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import type { LoadedPlan } from "../plan/load.ts";
-import type { DeployPlan, PlanGroup } from "../plan/schema.ts";
-import { groupLabel, type KObject, managedByLabel, refKey, refOf } from "./objects.ts";
+import type { DeployPlan, PlanGroup, PlanSecret } from "../plan/schema.ts";
+import { groupLabel, type KObject, managedByLabel, type ObjectRef, refKey } from "./objects.ts";
 import {
   Redactor,
   type ResolvedSecret,
@@ -22,41 +28,62 @@ import {
 /** Pod template annotation: a digest of the values of the Secrets a workload reads. */
 export const secretsHashAnnotation = "nixlab.dev/secrets-hash";
 
+/** Per-Secret digests recorded for one SOPS file content (its fingerprint). */
+export interface DigestCache {
+  fingerprint: string;
+  digests: Record<string, string>;
+}
+
 export interface Prepared {
   loaded: LoadedPlan;
   plan: DeployPlan;
-  /** Resolved Secrets of the selected groups, by group. */
-  secretsByGroup: Map<string, ResolvedSecret[]>;
   /** Effective hash of every selected group. */
   hashes: Map<string, string>;
-  /** Keyed digest of each resolved Secret's values, by "namespace/name". */
+  /** Keyed digest of each selected Secret's values, by "namespace/name". */
   secretDigests: Map<string, string>;
   redactor: Redactor;
+  /** The digests to record for the next run (null: the source has no fingerprint). */
+  cache: DigestCache | null;
+  /** The Secret objects of a selected group, reading their values on first use. */
+  groupSecrets(group: string): Promise<KObject[]>;
 }
 
-/** Effective group hash: the plan's hash of the group plus the keyed digest of its secret values. */
-export function groupHash(group: PlanGroup, secretsDigestHex: string): string {
-  return createHash("sha256").update(`${group.hash}\0${secretsDigestHex}`).digest("hex");
+/** Effective group hash: the plan's hash of the group plus the digest of its Secrets' digests. */
+export function groupHash(
+  group: PlanGroup,
+  secretDigests: ReadonlyMap<string, string>,
+  secrets: readonly PlanSecret[],
+): string {
+  const ids = secrets
+    .filter((s) => s.group === group.name)
+    .map(secretId)
+    .sort(byteOrder);
+  const h = createHash("sha256").update(`${group.hash}\0`);
+  for (const id of ids) h.update(`${id}\0${secretDigests.get(id) ?? ""}\n`);
+  return h.digest("hex");
 }
 
 export interface PrepareOptions {
   /** Groups whose secrets are read and hashes computed. */
   selected: ReadonlySet<string>;
   source: SecretSource | undefined;
-  /** The cluster's HMAC key for digests (read only when a secret is needed). */
+  /** The cluster's HMAC key for digests (read only when values are read). */
   hashKey: () => Promise<Uint8Array>;
-  /** diff --skip-secrets: no values; the selected groups' Secrets are left out (and said so). */
+  /** Digests recorded by an earlier run of this cluster, reused when the source's fingerprint matches. */
+  cache?: DigestCache | undefined;
+  /** diff --skip-secrets: no values at all; Secrets are left out (and said so by the caller). */
   withoutSecrets?: boolean;
 }
 
 /**
- * Resolves the secret values the selected groups need. Throws UserError (exit 2) when they
- * need values and no source was given; a missing value throws the source's UserError.
+ * Computes the selected groups' hashes. Throws UserError (exit 2) when they need secret
+ * values and no source was given; a missing value throws the source's UserError.
  */
 export async function prepare(loaded: LoadedPlan, options: PrepareOptions): Promise<Prepared> {
   const { plan } = loaded;
   const needed = plan.secrets.filter((s) => options.selected.has(s.group));
-  if (needed.length > 0 && !options.source && !options.withoutSecrets) {
+  const { source } = options;
+  if (needed.length > 0 && !source && !options.withoutSecrets) {
     throw new UserError(
       `the selected groups need ${needed.length} Kubernetes Secrets built from SOPS values, but no secrets were found`,
       {
@@ -68,19 +95,54 @@ export async function prepare(loaded: LoadedPlan, options: PrepareOptions): Prom
       },
     );
   }
-  const resolved = options.source && !options.withoutSecrets ? await resolveSecrets(needed, options.source) : [];
   const redactor = new Redactor();
-  for (const s of resolved) for (const v of s.values.values()) redactor.add(v);
-  const key = resolved.length > 0 ? await options.hashKey() : new Uint8Array(32);
-  const secretsByGroup = new Map<string, ResolvedSecret[]>();
-  for (const s of resolved) secretsByGroup.set(s.plan.group, [...(secretsByGroup.get(s.plan.group) ?? []), s]);
-  const hashes = new Map<string, string>();
-  for (const g of plan.groups) {
-    if (options.selected.has(g.name))
-      hashes.set(g.name, groupHash(g, secretsDigest(key, secretsByGroup.get(g.name) ?? [])));
+  const usable = source && !options.withoutSecrets ? source : undefined;
+  let resolving: Promise<ResolvedSecret[]> | undefined;
+  const resolveAll = () => {
+    resolving ??= resolveSecrets(needed, usable!).then((all) => {
+      for (const s of all) for (const v of s.values.values()) redactor.add(v);
+      return all;
+    });
+    return resolving;
+  };
+  const fingerprint = usable?.fingerprint ? await usable.fingerprint() : null;
+  const cached = options.cache;
+  const secretDigests = new Map<string, string>();
+  if (
+    usable &&
+    fingerprint &&
+    cached?.fingerprint === fingerprint &&
+    needed.every((s) => cached.digests[secretId(s)])
+  ) {
+    for (const s of needed) secretDigests.set(secretId(s), cached.digests[secretId(s)]!);
+  } else if (usable && needed.length > 0) {
+    const key = await options.hashKey();
+    for (const s of await resolveAll()) secretDigests.set(secretId(s.plan), secretsDigest(key, [s]));
   }
-  const secretDigests = new Map(resolved.map((s) => [secretId(s.plan), secretsDigest(key, [s])]));
-  return { loaded, plan, secretsByGroup, hashes, secretDigests, redactor };
+  const hashes = new Map<string, string>();
+  for (const g of plan.groups)
+    if (options.selected.has(g.name)) hashes.set(g.name, groupHash(g, secretDigests, plan.secrets));
+  const cache = fingerprint
+    ? {
+        fingerprint,
+        digests: {
+          ...(cached?.fingerprint === fingerprint ? cached.digests : {}),
+          ...Object.fromEntries(secretDigests),
+        },
+      }
+    : null;
+  return {
+    loaded,
+    plan,
+    hashes,
+    secretDigests,
+    redactor,
+    cache,
+    async groupSecrets(group: string) {
+      if (!usable || !needed.some((s) => s.group === group)) return [];
+      return (await resolveAll()).filter((s) => s.plan.group === group).map(secretObject);
+    },
+  };
 }
 
 /** The digest put in secretsHashAnnotation for a workload reading these Secrets. */
@@ -91,7 +153,7 @@ export function restartDigest(prep: Prepared, ids: readonly string[]): string {
     .slice(0, 16);
 }
 
-/** The objects the engine applies for a group: labelled, and annotated with the digest of the Secrets they read. */
+/** The objects the engine applies for a group (manifests parsed on first use): labelled, annotated with the digest of the Secrets they read. */
 export function groupObjects(prep: Prepared, group: PlanGroup): KObject[] {
   const restart = new Map<string, string[]>();
   for (const s of prep.plan.secrets) {
@@ -99,10 +161,10 @@ export function groupObjects(prep: Prepared, group: PlanGroup): KObject[] {
   }
   const out: KObject[] = [];
   for (const key of group.charts) {
-    for (const original of prep.loaded.charts.get(key)!.objects) {
+    for (const original of prep.loaded.charts.get(key)!.objects()) {
       const obj = structuredClone(original);
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), [managedByLabel]: "nixlab", [groupLabel]: group.name };
-      const ids = restart.get(refKey(refOf(obj)));
+      const ids = restart.get(refKey({ kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace }));
       if (ids && obj.spec?.template) {
         obj.spec.template.metadata ??= {};
         obj.spec.template.metadata.annotations = {
@@ -116,15 +178,18 @@ export function groupObjects(prep: Prepared, group: PlanGroup): KObject[] {
   return out;
 }
 
-/** The Secret objects of a group (values from the resolved secrets). */
-export function groupSecrets(prep: Prepared, group: string): KObject[] {
-  return (prep.secretsByGroup.get(group) ?? []).map(secretObject);
+/** What a group of the plan holds: its Secrets, then its charts' objects (from the plan, no manifest parsed). */
+export function groupRefs(plan: DeployPlan, group: string): ObjectRef[] {
+  const g = plan.groups.find((x) => x.name === group);
+  if (!g) return [];
+  const secrets = plan.secrets
+    .filter((s) => s.group === group)
+    .map((s) => ({ apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace }));
+  const charts = new Map(plan.charts.map((c) => [c.key, c]));
+  return [...secrets, ...g.charts.flatMap((key) => charts.get(key)!.objects)];
 }
 
 /** Every object the plan renders, all groups (the set pruning keeps). */
-export function renderedRefs(loaded: LoadedPlan): Set<string> {
-  const out = new Set<string>();
-  for (const c of loaded.charts.values()) for (const o of c.objects) out.add(refKey(refOf(o)));
-  for (const s of loaded.plan.secrets) out.add(refKey({ kind: "Secret", name: s.name, namespace: s.namespace }));
-  return out;
+export function renderedRefs(plan: DeployPlan): Set<string> {
+  return new Set(plan.groups.flatMap((g) => groupRefs(plan, g.name).map(refKey)));
 }

@@ -19,7 +19,7 @@ import {
   refOf,
   sortForApply,
 } from "./objects.ts";
-import { renderedRefs } from "./prepare.ts";
+import { groupRefs, renderedRefs } from "./prepare.ts";
 import { errorMessage, type RetryContext, withRetry } from "./retry.ts";
 
 export interface PruneCandidate {
@@ -72,10 +72,10 @@ export async function judgePrune(kube: KubeClient, rctx: RetryContext, c: PruneC
 
 /** Deletes what the plan no longer renders (see the module comment) and rewrites the inventories. */
 export async function prune(ctx: RunContext): Promise<void> {
-  const rendered = renderedRefs(ctx.prep.loaded);
+  const rendered = renderedRefs(ctx.prep.plan);
   const candidates = pruneCandidates(ctx.inventories, rendered);
   const planGroups = new Set(ctx.prep.plan.groups.map((g) => g.name));
-  const own = new Map([...ctx.inventories.keys()].map((g) => [g, groupRefs(ctx, g)]));
+  const own = new Map([...ctx.inventories.keys()].map((g) => [g, new Set(groupRefs(ctx.prep.plan, g).map(refKey))]));
   const stale = [...ctx.inventories.values()].some((inv) =>
     inv.entries.some((e) => !own.get(inv.group)!.has(refKey(e.ref))),
   );
@@ -115,15 +115,4 @@ export async function prune(ctx: RunContext): Promise<void> {
       ctx.inventories.set(group, next);
     }
   }
-}
-
-/** The objects a group of the plan renders (none for a group no longer in the plan). */
-function groupRefs(ctx: RunContext, group: string): Set<string> {
-  const out = new Set<string>();
-  const g = ctx.prep.plan.groups.find((x) => x.name === group);
-  if (!g) return out;
-  for (const key of g.charts) for (const o of ctx.prep.loaded.charts.get(key)!.objects) out.add(refKey(refOf(o)));
-  for (const s of ctx.prep.plan.secrets)
-    if (s.group === group) out.add(refKey({ kind: "Secret", name: s.name, namespace: s.namespace }));
-  return out;
 }

@@ -8,8 +8,8 @@
 import type { PlanGroup } from "../plan/schema.ts";
 import { type RunContext, record, retryContext } from "./context.ts";
 import type { GroupInventory } from "./inventory.ts";
-import { type ObjectRef, refKey, refOf } from "./objects.ts";
-import { restartDigest, secretsHashAnnotation } from "./prepare.ts";
+import { type ObjectRef, refKey } from "./objects.ts";
+import { groupRefs, restartDigest, secretsHashAnnotation } from "./prepare.ts";
 import { errorMessage, withRetry } from "./retry.ts";
 import { secretId } from "./secrets.ts";
 
@@ -20,8 +20,7 @@ export async function rollSecretReaders(
   previous: GroupInventory | undefined,
 ): Promise<void> {
   const { prep } = ctx;
-  const rendered = new Set<string>();
-  for (const key of group.charts) for (const o of prep.loaded.charts.get(key)!.objects) rendered.add(refKey(refOf(o)));
+  const rendered = new Set(groupRefs(prep.plan, group.name).map(refKey));
   const targets = new Map<string, { ref: ObjectRef; ids: string[] }>();
   for (const s of prep.plan.secrets.filter((x) => x.group === group.name)) {
     const id = secretId(s);

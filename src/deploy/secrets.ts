@@ -5,7 +5,7 @@
  * writes them (/run/secrets/<name>). Values go only into Secret `data` (base64 of the
  * exact bytes) in a request body: never argv, logs, errors or the state dir.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import { byteOrder } from "../cluster/model.ts";
@@ -19,6 +19,11 @@ export interface SecretSource {
   readonly description: string;
   /** The exact bytes of one SOPS secret; throws a UserError naming it when it is missing. */
   get(name: string): Promise<Uint8Array>;
+  /**
+   * A digest of everything the values come from (e.g. the SOPS file's bytes), when that is
+   * cheaper than reading the values: equal fingerprints mean equal values.
+   */
+  fingerprint?(): Promise<string>;
 }
 
 /** A directory of decrypted files, one per secret, as sops-nix writes /run/secrets. */
@@ -62,6 +67,15 @@ export function sopsSource(path: string, options: { ageKeyFile?: string } = {}):
   };
   return {
     description: `SOPS file ${path}`,
+    async fingerprint() {
+      try {
+        return createHash("sha256")
+          .update(await readFile(path))
+          .digest("hex");
+      } catch (error) {
+        throw new UserError(`cannot read the secrets file ${path} (${(error as NodeJS.ErrnoException).code})`);
+      }
+    },
     async get(name: string): Promise<Uint8Array> {
       opened ??= open();
       const file = await opened;

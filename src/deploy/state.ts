@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
+import type { DigestCache } from "./prepare.ts";
 
 export type GroupStatus = "applying" | "applied-not-ready" | "ready" | "failed";
 
@@ -33,6 +34,8 @@ export interface DeployState {
   cluster?: string;
   lastRun?: { startedAt: string; finishedAt?: string; result?: string };
   groups: Record<string, GroupState>;
+  /** The per-Secret digests of the last secrets file seen, by its fingerprint: a no-op run decrypts nothing. */
+  secretDigests?: DigestCache;
   /** Last run of each hook: its definition hash and whether it succeeded. */
   hooks?: Record<string, { hash: string; status: "ok" | "failed"; at: string }>;
 }

@@ -15,6 +15,7 @@ import type { DeploySink } from "./events.ts";
 import { type GroupInventory, readInventories } from "./inventory.ts";
 import { type Desired, type Drift, findDrift, LiveObjects } from "./live.ts";
 import { type ObjectRef, refKey, refOf, refOfWait } from "./objects.ts";
+import { groupRefs } from "./prepare.ts";
 import { readiness } from "./readiness.ts";
 import { type RetryContext, withRetry } from "./retry.ts";
 import type { DeployState, StateStore } from "./state.ts";
@@ -132,18 +133,10 @@ async function checkLive(
   r: GroupStatusReport,
 ): Promise<void> {
   const g = loaded.plan.groups.find((x) => x.name === name)!;
-  const objects = g.charts.flatMap((key) => loaded.charts.get(key)!.objects);
-  const desired: Desired[] = [
-    ...loaded.plan.secrets
-      .filter((s) => s.group === name)
-      .map((s) => ({ ref: { apiVersion: "v1", kind: "Secret", name: s.name, namespace: s.namespace } })),
-    ...objects.map((o) => ({ ref: refOf(o) })),
-  ];
+  const refs = groupRefs(loaded.plan, name);
+  const desired: Desired[] = refs.map((ref) => ({ ref }));
   r.drift = (await findDrift(live, desired, inv.entries)).sort((a, b) => (a.object < b.object ? -1 : 1));
-  const targets: ObjectRef[] = [
-    ...objects.filter((o) => liveChecked.has(o.kind)).map(refOf),
-    ...g.waitFor.map(refOfWait),
-  ];
+  const targets: ObjectRef[] = [...refs.filter((r) => liveChecked.has(r.kind)), ...g.waitFor.map(refOfWait)];
   const seen = new Set<string>();
   for (const ref of targets) {
     if (seen.has(refKey(ref))) continue;

@@ -38,7 +38,8 @@ export async function waitReady(kube: KubeClient, ref: ObjectRef, options: WaitO
   // Empty reason: the first judgement is always reported, "not found" included.
   let last: WaitOutcome = { ready: false, failed: false, reason: "" };
   const report = (o: WaitOutcome) => {
-    if (o.reason !== last.reason) options.onProgress?.(o.reason);
+    // Only reasons to wait are progress; "ready" is the outcome, told by the caller.
+    if (o.reason !== last.reason && !o.ready) options.onProgress?.(o.reason);
     last = o;
   };
   const judge = async (obj: KObject | undefined): Promise<WaitOutcome> => {
@@ -150,15 +151,14 @@ const workloadKinds = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", 
  */
 export function groupWaits(
   group: PlanGroup,
-  objects: readonly KObject[],
+  refs: readonly ObjectRef[],
   changedCharts: readonly WaitItem[],
 ): WaitItem[] {
   const waits = [...changedCharts];
   const has = (ref: ObjectRef) => waits.some((w) => refKey(w.ref) === refKey(ref));
   const budget = group.timeoutSeconds * 1000;
-  for (const o of objects) {
-    const ref = refOf(o);
-    if ((workloadKinds.has(o.kind) || o.kind === "HelmChart") && !has(ref)) waits.push({ ref, timeoutMs: budget });
+  for (const ref of refs) {
+    if ((workloadKinds.has(ref.kind) || ref.kind === "HelmChart") && !has(ref)) waits.push({ ref, timeoutMs: budget });
   }
   for (const w of group.waitFor) {
     const ref = refOfWait(w);

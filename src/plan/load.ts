@@ -12,7 +12,8 @@ import { checkPlan, type DeployPlan, type PlanChart } from "./schema.ts";
 
 export interface LoadedChart {
   chart: PlanChart;
-  objects: KObject[];
+  /** The manifest's objects, parsed on first use (a no-op deploy parses none). Throws UserError like loadPlan. */
+  objects(): KObject[];
 }
 
 /** A validated plan with its manifests parsed: what deploy, diff and status work on. */
@@ -58,12 +59,17 @@ export async function loadPlan(path: string): Promise<LoadedPlan> {
   const base = dirname(resolve(path));
   const charts = new Map<string, LoadedChart>();
   await Promise.all(
-    plan.charts.map(async (chart) => charts.set(chart.key, { chart, objects: await readManifest(path, base, chart) })),
+    plan.charts.map(async (chart) => {
+      const text = await readManifest(path, base, chart);
+      let parsed: KObject[] | undefined;
+      charts.set(chart.key, { chart, objects: () => (parsed ??= parseObjects(path, chart, text)) });
+    }),
   );
   return { path, plan, charts };
 }
 
-async function readManifest(planPath: string, base: string, chart: PlanChart): Promise<KObject[]> {
+/** The manifest's text, checked against the plan's sha256. */
+async function readManifest(planPath: string, base: string, chart: PlanChart): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readFile(resolve(base, chart.manifest));
@@ -81,9 +87,14 @@ async function readManifest(planPath: string, base: string, chart: PlanChart): P
       ["The manifests were changed after `nixlab build`; rebuild."],
     );
   }
+  return bytes.toString("utf8");
+}
+
+/** Parses a manifest and checks it holds exactly the objects the plan lists. */
+function parseObjects(planPath: string, chart: PlanChart, text: string): KObject[] {
   let objects: KObject[];
   try {
-    objects = parseManifest(bytes.toString("utf8"), chart.manifest);
+    objects = parseManifest(text, chart.manifest);
   } catch (error) {
     throw invalid(planPath, (error as Error).message);
   }

@@ -4,9 +4,10 @@
  * cluster file again and refuse a plan built from another version of it, so `plan`,
  * `diff` and `deploy` can never show or do different things.
  */
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { clusterFileNames, findClusterFile, loadCluster } from "../config/load.ts";
+import { clusterFileNames, findClusterFile } from "../config/find.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { configDigest, type DeployPlan } from "./schema.ts";
 
@@ -28,19 +29,53 @@ export function locateClusterFile(planPath: string, config: string | undefined, 
   return null;
 }
 
+/** Remembers the last cluster file content verified against a plan (one key). */
+export interface SourceCheckCache {
+  read(): string | null;
+  write(key: string): void;
+}
+
+/** nixlab's version (a newer one may validate the same file differently); null when unknown. */
+function nixlabVersion(): string | null {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The key under which a verified YAML or JSON cluster file is remembered: its bytes, the
+ * plan's digest and nixlab's version. null for TypeScript and vars.nix files, whose
+ * imports can change without the file changing.
+ */
+function cacheKey(clusterFile: string, plan: DeployPlan): string | null {
+  const version = nixlabVersion();
+  if (!version || !/\.(ya?ml|json)$/.test(clusterFile)) return null;
+  return createHash("sha256")
+    .update(`${version}\0${plan.source.configDigest}\0`)
+    .update(readFileSync(clusterFile))
+    .digest("hex");
+}
+
 /**
  * Refuses (UserError, exit 2) a plan whose recorded configuration digest differs from
  * the cluster file's; a cluster file that does not load stops the command with its own
- * error. Returns the file compared (null: none found, nothing checked).
+ * error. Returns the file compared (null: none found, nothing checked). With a cache, a
+ * YAML or JSON file verified before against this plan is not loaded again.
  */
 export async function checkPlanSource(
   plan: DeployPlan,
   planPath: string,
   config: string | undefined,
-  cwd = process.cwd(),
+  options: { cwd?: string; cache?: SourceCheckCache } = {},
 ): Promise<PlanSourceCheck> {
+  const cwd = options.cwd ?? process.cwd();
   const clusterFile = locateClusterFile(planPath, config, cwd);
   if (!clusterFile) return { clusterFile: null };
+  const key = options.cache ? cacheKey(clusterFile, plan) : null;
+  if (key && options.cache?.read() === key) return { clusterFile };
+  const { loadCluster } = await import("../config/load.ts");
   const cluster = await loadCluster({ config: clusterFile, cwd });
   if (configDigest(cluster.config) !== plan.source.configDigest) {
     const shown = relative(cwd, clusterFile) || clusterFile;
@@ -52,5 +87,6 @@ export async function checkPlanSource(
       ],
     });
   }
+  if (key) options.cache?.write(key);
   return { clusterFile };
 }

@@ -55,7 +55,7 @@ export class FakeKube implements KubeClient {
       .map((s) => this.view(s))
       .filter((o) => o.kind === kind && o.apiVersion === apiVersion)
       .filter((o) => !options.namespace || o.metadata.namespace === options.namespace)
-      .filter((o) => !options.labelSelector || o.metadata.labels?.[options.labelSelector] !== undefined);
+      .filter((o) => !options.labelSelector || matchesSelector(o.metadata.labels ?? {}, options.labelSelector));
     return { items, resourceVersion: String(this.rv) };
   }
 
@@ -166,4 +166,12 @@ function mergeInto(target: KObject, change: KObject): KObject {
     else target[k] = structuredClone(v);
   }
   return target;
+}
+
+/** "key" (exists) and "key=value" terms, comma-separated. */
+function matchesSelector(labels: Record<string, string>, selector: string): boolean {
+  return selector.split(",").every((term) => {
+    const [key, value] = term.split("=") as [string, string | undefined];
+    return value === undefined ? labels[key] !== undefined : labels[key] === value;
+  });
 }
