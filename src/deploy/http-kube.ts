@@ -21,7 +21,7 @@ import {
 } from "./client.ts";
 import type { KubeConnection } from "./kubeconfig.ts";
 import { fieldManager, groupOf, type KObject, type ObjectRef, refOf } from "./objects.ts";
-import { describeNetworkError, readStatus } from "./http-errors.ts";
+import { describeNetworkError, readStatus, streamEvents } from "./http-io.ts";
 import { execInPod, pluginHeaders } from "./plugins.ts";
 
 export interface RequestOptions {
@@ -286,49 +286,4 @@ function abortError(): Error {
   const error = new Error("aborted") as Error & { code: string };
   error.code = "ABORT_ERR";
   return error;
-}
-
-/** Reads a watch stream line by line until the end, an abort, or onEvent asks to stop. */
-function streamEvents(
-  res: http.IncomingMessage,
-  onEvent: (event: WatchEvent) => boolean,
-  signal: AbortSignal,
-  server: string,
-): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    let buffer = "";
-    let done = false;
-    const finish = (value: boolean) => {
-      if (done) return;
-      done = true;
-      res.destroy();
-      resolve(value);
-    };
-    res.setEncoding("utf8");
-    res.on("data", (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf("\n"); nl >= 0 && !done; nl = buffer.indexOf("\n")) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (!line) continue;
-        let event: WatchEvent;
-        try {
-          event = JSON.parse(line) as WatchEvent;
-        } catch {
-          return finish(false); // a cut-off line: the caller lists again
-        }
-        if (event.type === "ERROR") return finish(false);
-        if (event.type !== "BOOKMARK" && onEvent(event)) finish(true);
-      }
-    });
-    res.on("end", () => finish(false));
-    res.on("error", (err: Error & { code?: string }) => {
-      if (done || signal.aborted) return finish(false);
-      done = true;
-      reject(
-        new ApiError(describeNetworkError(err, server), 0, "Network", { ...(err.code ? { code: err.code } : {}) }),
-      );
-    });
-    res.on("close", () => finish(false));
-  });
 }

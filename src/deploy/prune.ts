@@ -16,7 +16,6 @@ import {
   managedByLabel,
   type ObjectRef,
   refKey,
-  refOf,
   sortForApply,
 } from "./objects.ts";
 import { groupRefs, renderedRefs } from "./prepare.ts";

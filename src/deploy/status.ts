@@ -14,7 +14,7 @@ import { waitForApi } from "./api.ts";
 import type { DeploySink } from "./events.ts";
 import { type GroupInventory, readInventories } from "./inventory.ts";
 import { type Desired, type Drift, findDrift, LiveObjects } from "./live.ts";
-import { type ObjectRef, refKey, refOf, refOfWait } from "./objects.ts";
+import { type ObjectRef, refKey, refOfWait } from "./objects.ts";
 import { groupRefs } from "./prepare.ts";
 import { readiness } from "./readiness.ts";
 import { type RetryContext, withRetry } from "./retry.ts";

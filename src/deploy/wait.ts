@@ -8,7 +8,7 @@
 import type { PlanGroup } from "../plan/schema.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 import { type Clock, deadlineSignal } from "./clock.ts";
-import { type KObject, type ObjectRef, refKey, refOf, refOfWait } from "./objects.ts";
+import { type KObject, type ObjectRef, refKey, refOfWait } from "./objects.ts";
 import { type Readiness, readiness } from "./readiness.ts";
 import { classifyError, errorMessage } from "./retry.ts";
 

@@ -38,7 +38,8 @@ export interface SourceCheckCache {
 /** nixlab's version (a newer one may validate the same file differently); null when unknown. */
 function nixlabVersion(): string | null {
   try {
-    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return null;
   }

@@ -144,16 +144,22 @@ describe.skipIf(!kubeconfig)("the engine under faults", () => {
         apiTimeoutMs: 20_000,
       });
       if (report.result === "ok" || i >= attempts) return { report, attempts: i };
+      const why = report.groups.filter((g) => g.phase !== "ready" && g.phase !== "unchanged");
+      process.stderr.write(
+        `run ${i} did not converge: ${why.map((g) => `${g.name} ${g.phase}: ${g.message}`).join("; ")}\n`,
+      );
     }
   };
 
   test("20 deploys of the whole catalog through a faulty network converge: no duplicate or stray object, no Job created twice", async () => {
     proxy.setFaults({
       seed,
-      rates: { drop: 0.04, reset: 0.06, stall: 0.05, blackhole: 0.02, slow: 0.05 },
+      rates: { drop: 0.05, reset: 0.2, stall: 0.1, blackhole: 0.03, slow: 0.05 },
       maxStallMs: 2500,
+      maxOffset: 100_000,
     });
     const attempts: number[] = [];
+    const seconds: string[] = [];
     for (let i = 0; i < 20; i++) {
       const { report, attempts: n } = await deployUntilOk(faulty, i % 2);
       expect(
@@ -164,10 +170,13 @@ describe.skipIf(!kubeconfig)("the engine under faults", () => {
           .join("; ")}`,
       ).toBe("ok");
       attempts.push(n);
+      seconds.push((report.durationMs / 1000).toFixed(1));
       if (i === 0) uidsAfterFirst = await planUids(kube, plans[0]!);
     }
     proxy.setFaults(null);
-    process.stderr.write(`faults: ${JSON.stringify(proxy.stats)}; runs per converged deploy: ${attempts.join(",")}\n`);
+    process.stderr.write(
+      `faults: ${JSON.stringify(proxy.stats)}; runs per converged deploy: ${attempts.join(",")}; seconds of the last run: ${seconds.join(",")}\n`,
+    );
     expect(proxy.stats.reset + proxy.stats.drop + proxy.stats.stall + proxy.stats.blackhole).toBeGreaterThan(20);
 
     // Converged: a run without faults has nothing to write.
@@ -235,7 +244,7 @@ describe.skipIf(!kubeconfig)("the engine under faults", () => {
       const child = spawn(process.execPath, [join(root, "bin/nixlab.js"), ...args(i % 2), "--log-format", "plain"], {
         stdio: "ignore",
       });
-      await new Promise((r) => setTimeout(r, 300 + Math.floor(random() * 2500)));
+      await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 2000)));
       child.kill("SIGKILL");
       await new Promise((r) => child.once("exit", r));
     }

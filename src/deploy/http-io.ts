@@ -1,6 +1,6 @@
-/** Turning HTTP answers and socket failures into ApiErrors with messages a person can act on. */
+/** Reading HTTP answers and watch streams; socket failures become ApiErrors with messages a person can act on. */
 import type http from "node:http";
-import { ApiError } from "./client.ts";
+import { ApiError, type WatchEvent } from "./client.ts";
 
 const networkWords: Record<string, string> = {
   ECONNREFUSED: "connection refused (is the API server running?)",
@@ -80,5 +80,50 @@ export async function readStatus(res: http.IncomingMessage, server: string, idle
   throw new ApiError(message, status, st.reason ?? `HTTP${status}`, {
     causes: st.details?.causes ?? [],
     ...(retryAfter ? { retryAfterSeconds: retryAfter } : {}),
+  });
+}
+
+/** Reads a watch stream line by line until the end, an abort, or onEvent asks to stop. */
+export function streamEvents(
+  res: http.IncomingMessage,
+  onEvent: (event: WatchEvent) => boolean,
+  signal: AbortSignal,
+  server: string,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    let buffer = "";
+    let done = false;
+    const finish = (value: boolean) => {
+      if (done) return;
+      done = true;
+      res.destroy();
+      resolve(value);
+    };
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf("\n"); nl >= 0 && !done; nl = buffer.indexOf("\n")) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        let event: WatchEvent;
+        try {
+          event = JSON.parse(line) as WatchEvent;
+        } catch {
+          return finish(false); // a cut-off line: the caller lists again
+        }
+        if (event.type === "ERROR") return finish(false);
+        if (event.type !== "BOOKMARK" && onEvent(event)) finish(true);
+      }
+    });
+    res.on("end", () => finish(false));
+    res.on("error", (err: Error & { code?: string }) => {
+      if (done || signal.aborted) return finish(false);
+      done = true;
+      reject(
+        new ApiError(describeNetworkError(err, server), 0, "Network", { ...(err.code ? { code: err.code } : {}) }),
+      );
+    });
+    res.on("close", () => finish(false));
   });
 }
