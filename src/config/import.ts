@@ -27,7 +27,7 @@ export function tsLiteral(value: unknown, indent = ""): string {
 }
 
 /** The text of the target file for an evaluated vars.nix, chosen by the target's extension. */
-export function renderImport(value: unknown, target: string): string {
+function renderImport(value: unknown, target: string): string {
   const ext = extname(target);
   if (ext === ".yaml" || ext === ".yml") {
     return `# Imported from vars.nix by \`nixlab import\`.\n${stringify(value, { lineWidth: 0 })}`;

@@ -28,7 +28,7 @@ export async function waitForApi(
 }
 
 /** The UserError for an API that does not answer, with what the user can check for that kind of failure. */
-export function apiUnreachable(kube: KubeClient, error: unknown): UserError {
+function apiUnreachable(kube: KubeClient, error: unknown): UserError {
   const message = errorMessage(error);
   const status = error instanceof ApiError ? error.status : 0;
   const code = error instanceof ApiError ? (error.code ?? "") : "";

@@ -229,7 +229,7 @@ async function diffPrune(
 }
 
 /** Counts, result and exit code of a list of object diffs. */
-export function diffReport(objects: ObjectDiff[]): DiffReport {
+function diffReport(objects: ObjectDiff[]): DiffReport {
   const counts: Record<DiffAction, number> = { create: 0, change: 0, unchanged: 0, delete: 0, skipped: 0, failed: 0 };
   for (const o of objects) counts[o.action]++;
   const result =

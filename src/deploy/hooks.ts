@@ -12,7 +12,7 @@ import { isoNow, type RunContext, retryContext } from "./context.ts";
 import type { KObject } from "./objects.ts";
 import { withRetry } from "./retry.ts";
 
-export const occPath = "/var/www/html/occ";
+const occPath = "/var/www/html/occ";
 
 /** Runs argv inside the target container; the engine's is Kube.exec, tests may pass their own. */
 export type Exec = (namespace: string, pod: string, container: string, argv: string[]) => Promise<ExecResult>;
@@ -110,7 +110,7 @@ export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promi
 }
 
 /** A Running, Ready pod of the hook's Deployment (newest first), or null. */
-export async function findHookPod(kube: KubeClient, hook: PlanHook): Promise<string | null> {
+async function findHookPod(kube: KubeClient, hook: PlanHook): Promise<string | null> {
   const dep = await kube.get({
     apiVersion: "apps/v1",
     kind: "Deployment",

@@ -15,11 +15,11 @@ import type { KubeClient } from "./client.ts";
 import { type KObject, managedByLabel, type ObjectRef, refKey } from "./objects.ts";
 import { type RetryContext, withRetry } from "./retry.ts";
 
-export const inventoryNamespace = "kube-system";
+const inventoryNamespace = "kube-system";
 /** Label of inventory ConfigMaps; its value is the group. */
 export const inventoryLabel = "nixlab.dev/inventory";
 /** Label of inventory ConfigMaps: a digest of the owner (label values are short and plain). */
-export const ownerLabel = "nixlab.dev/inventory-owner";
+const ownerLabel = "nixlab.dev/inventory-owner";
 
 /** The label value (and name part) for an owner. */
 function ownerId(owner: string): string {
@@ -60,7 +60,7 @@ export function inventoryRef(owner: string, group: string): ObjectRef {
 }
 
 /** The ConfigMap for an inventory (entries sorted, so equal inventories are equal objects). */
-export function inventoryObject(inv: GroupInventory): KObject {
+function inventoryObject(inv: GroupInventory): KObject {
   const entries = [...inv.entries].sort((a, b) => (refKey(a.ref) < refKey(b.ref) ? -1 : 1));
   const ref = inventoryRef(inv.owner, inv.group);
   return {
@@ -86,7 +86,7 @@ export function inventoryObject(inv: GroupInventory): KObject {
 }
 
 /** Reads an inventory ConfigMap; null when it is not one (hand-edited beyond recognition). */
-export function parseInventory(cm: KObject): GroupInventory | null {
+function parseInventory(cm: KObject): GroupInventory | null {
   const group = cm.metadata.labels?.[inventoryLabel];
   const data = (cm.data ?? {}) as Record<string, string>;
   if (!group || !data.owner) return null;

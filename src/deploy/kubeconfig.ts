@@ -46,7 +46,7 @@ const invalid = (message: string, details: string[] = []) =>
   new UserError(message, { exitCode: ExitCode.invalidInput, details });
 
 /** The kubeconfig files to read, in precedence order. Throws UserError when none exists. */
-export function kubeconfigFiles(options: KubeconfigOptions): string[] {
+function kubeconfigFiles(options: KubeconfigOptions): string[] {
   const env = options.env ?? process.env;
   if (options.kubeconfig) {
     const file = resolve(options.kubeconfig);
@@ -108,7 +108,7 @@ function named(file: string, value: unknown, field: string, inner: string): Arra
 }
 
 /** Merges files with kubectl's rule: the first file to define a name (or current-context) wins. */
-export function mergeKubeconfigs(files: readonly string[]): MergedKubeconfig {
+function mergeKubeconfigs(files: readonly string[]): MergedKubeconfig {
   const merged: MergedKubeconfig = { clusters: [], users: [], contexts: [] };
   const seen = { clusters: new Set<string>(), users: new Set<string>(), contexts: new Set<string>() };
   for (const file of files) {

@@ -75,7 +75,7 @@ function changedBy(live: KObject): string[] {
 }
 
 /** Judges one desired object against its live copy and its inventory entry; null when it is as we left it. */
-export function judgeDrift(want: Desired, live: KObject | null, entry: InventoryEntry | undefined): Drift | null {
+function judgeDrift(want: Desired, live: KObject | null, entry: InventoryEntry | undefined): Drift | null {
   const object = refKey(want.ref);
   if (!live) return { object, problem: "missing", detail: "missing" };
   if (live.metadata.deletionTimestamp) return { object, problem: "deleting", detail: "being deleted" };

@@ -49,7 +49,7 @@ export interface Prepared {
 }
 
 /** Effective group hash: the plan's hash of the group plus the digest of its Secrets' digests. */
-export function groupHash(
+function groupHash(
   group: PlanGroup,
   secretDigests: ReadonlyMap<string, string>,
   secrets: readonly PlanSecret[],

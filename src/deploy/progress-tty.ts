@@ -38,7 +38,7 @@ function icon(phase: GroupPhase, tick: number): string {
 }
 
 /** Cuts a line with colour codes to `width` visible characters. */
-export function fitLine(text: string, width: number): string {
+function fitLine(text: string, width: number): string {
   if (stripVTControlCharacters(text).length <= width) return text;
   let visible = 0;
   let out = "";

@@ -21,7 +21,7 @@ export const waitTargetSchema = z.strictObject({
   timeoutSeconds: z.number().positive(),
 });
 
-export const retryPolicySchema = z.strictObject({
+const retryPolicySchema = z.strictObject({
   /** Attempts per apply, the first included. Only retriable errors are retried. */
   attempts: z.number().int().min(1),
   /** First backoff delay; doubles per attempt, capped at maxDelaySeconds. */
@@ -29,7 +29,7 @@ export const retryPolicySchema = z.strictObject({
   maxDelaySeconds: z.number().positive(),
 });
 
-export const objectRefSchema = z.strictObject({
+const objectRefSchema = z.strictObject({
   apiVersion: name,
   kind: name,
   name,
@@ -37,7 +37,7 @@ export const objectRefSchema = z.strictObject({
   namespace: name.optional(),
 });
 
-export const chartSchema = z.strictObject({
+const chartSchema = z.strictObject({
   /** The chart key (services.md §2.3), also the manifest's file name. */
   key: name,
   group: name,
@@ -57,7 +57,7 @@ export const chartSchema = z.strictObject({
 });
 
 /** A Kubernetes Secret the engine builds from SOPS values (one server-side apply each). */
-export const secretSchema = z.strictObject({
+const secretSchema = z.strictObject({
   name,
   namespace: name,
   /** Key inside the Secret -> the SOPS secret that holds the value; sorted by key. */
@@ -68,7 +68,7 @@ export const secretSchema = z.strictObject({
   restart: z.array(objectRefSchema),
 });
 
-export const groupSchema = z.strictObject({
+const groupSchema = z.strictObject({
   name,
   dependsOn: z.array(name),
   charts: z.array(name),
@@ -85,7 +85,7 @@ export const groupSchema = z.strictObject({
 });
 
 /** An idempotent step run in a pod through the API's exec after a group is ready. */
-export const hookSchema = z.strictObject({
+const hookSchema = z.strictObject({
   name,
   /** Runs after this group is ready. */
   after: name,

@@ -21,7 +21,7 @@ export interface PlanSourceCheck {
  * cluster file in `cwd`, else the one in the plan directory's parent (where `nixlab
  * build` puts build/ by default); null when there is none (e.g. a plan in the Nix store).
  */
-export function locateClusterFile(planPath: string, config: string | undefined, cwd = process.cwd()): string | null {
+function locateClusterFile(planPath: string, config: string | undefined, cwd = process.cwd()): string | null {
   if (config !== undefined) return findClusterFile({ config, cwd });
   for (const dir of [cwd, dirname(dirname(resolve(cwd, planPath)))]) {
     if (clusterFileNames.some((n) => existsSync(resolve(dir, n)))) return findClusterFile({ cwd: dir });

@@ -9,14 +9,14 @@ import { renderCluster } from "./build.ts";
 import type { RenderedFile } from "./plan.ts";
 
 /** The file that marks a directory as nixlab's build output (safe to replace). */
-export const buildMarker = "deploy-plan.json";
+const buildMarker = "deploy-plan.json";
 
 /**
  * Replaces `outDir` with exactly `files`. The new tree is written beside it and swapped
  * in with renames. Refuses (UserError) to replace a non-empty directory that is not a
  * nixlab build, so no user file is ever deleted.
  */
-export function writeBuildDir(outDir: string, files: readonly RenderedFile[]): void {
+function writeBuildDir(outDir: string, files: readonly RenderedFile[]): void {
   const out = resolve(outDir);
   if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, buildMarker))) {
     throw new UserError(`${outDir} exists and is not a nixlab build directory`, {
