@@ -14,7 +14,7 @@ const waitKinds = ["Deployment", "StatefulSet", "DaemonSet", "Job", "PersistentV
 
 const name = z.string().min(1);
 
-export const waitTargetSchema = z.strictObject({
+const waitTargetSchema = z.strictObject({
   kind: z.enum(waitKinds),
   name,
   namespace: name,
