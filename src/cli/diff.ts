@@ -10,6 +10,7 @@ import {
   kubeFromOptions,
   planFromOptions,
   type SecretOptions,
+  reportRetries,
   secondsOption,
   secretsFromOptions,
   withJsonErrors,
@@ -62,6 +63,7 @@ async function run(options: DiffCliOptions): Promise<void> {
       ...(options.skipSecrets ? { skipSecrets: true } : {}),
       ...(options.only ? { only: options.only } : {}),
       apiTimeoutMs,
+      sink: reportRetries,
       ...(color ? { color: paint } : {}),
     });
     if (options.json) printJson(report);

@@ -2,9 +2,11 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import type { DeploySink } from "../deploy/events.ts";
 import { HttpKube } from "../deploy/http-kube.ts";
 import { loadKubeconfig } from "../deploy/kubeconfig.ts";
 import { DirSecretSource, type SecretSource, sopsSource } from "../deploy/secrets.ts";
+import { secs } from "../deploy/summary.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { type LoadedPlan, loadPlan } from "../plan/load.ts";
@@ -141,3 +143,8 @@ export async function withJsonErrors(
     throw error;
   }
 }
+
+/** For diff and status: each retry of an unreachable API is said on stderr, with its reason. */
+export const reportRetries: DeploySink = (event) => {
+  if (event.type === "retry") process.stderr.write(`${event.reason}; retrying in ${secs(event.delayMs)}\n`);
+};

@@ -9,6 +9,7 @@ import {
   type KubeOptions,
   kubeFromOptions,
   planFromOptions,
+  reportRetries,
   secondsOption,
   withJsonErrors,
 } from "./kube-options.ts";
@@ -49,6 +50,7 @@ async function run(options: KubeOptions & { offline?: boolean }): Promise<void> 
       store: new FileStateStore(options.state),
       ...(kube ? { kube } : {}),
       apiTimeoutMs,
+      sink: reportRetries,
     });
     process.exitCode = report.exitCode;
     if (options.json) return printJson(report);

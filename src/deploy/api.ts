@@ -27,7 +27,7 @@ export async function waitForApi(
   }
 }
 
-/** The UserError for an API that does not answer, with what the user can check for that kind of failure. */
+/** The UserError for an API that does not answer (or refuses), with what the user can check for that kind of failure. */
 function apiUnreachable(kube: KubeClient, error: unknown): UserError {
   const message = errorMessage(error);
   const status = error instanceof ApiError ? error.status : 0;
@@ -43,4 +43,13 @@ function apiUnreachable(kube: KubeClient, error: unknown): UserError {
       ? "Check the server address in the kubeconfig."
       : "Is the cluster running and reachable? On the master: `systemctl status k3s`. To wait longer: --api-timeout SECONDS.";
   return new UserError(message, { details: [hint] });
+}
+
+/** Runs a command's body; an API error that escapes it becomes a UserError with the reason (never a crash report). */
+export async function explainApiErrors<T>(kube: KubeClient, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    throw error instanceof ApiError ? apiUnreachable(kube, error) : error;
+  }
 }

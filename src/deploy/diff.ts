@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import { ExitCode } from "../errors.ts";
 import type { LoadedPlan } from "../plan/load.ts";
 import { type DeployPlan, defaultRetry } from "../plan/schema.ts";
-import { waitForApi } from "./api.ts";
+import { explainApiErrors, waitForApi } from "./api.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { selectGroups } from "./engine.ts";
@@ -88,6 +88,10 @@ function maskSecret(live: KObject | null, next: KObject | null): [KObject | null
 
 /** Compares every object the selected groups would apply, and what a full deploy would prune. */
 export async function diffPlan(input: DiffInput): Promise<DiffReport> {
+  return await explainApiErrors(input.kube, () => diff(input));
+}
+
+async function diff(input: DiffInput): Promise<DiffReport> {
   const { kube } = input;
   const clock = input.clock ?? systemClock;
   const timeoutMs = input.apiTimeoutMs ?? 10_000;

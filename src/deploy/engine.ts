@@ -22,7 +22,7 @@ import { LiveObjects } from "./live.ts";
 import { ensureNamespaces } from "./namespaces.ts";
 import { prepare } from "./prepare.ts";
 import { prune } from "./prune.ts";
-import { waitForApi } from "./api.ts";
+import { explainApiErrors, waitForApi } from "./api.ts";
 import { errorMessage, withRetry } from "./retry.ts";
 import { runDag } from "./scheduler.ts";
 import { clusterHashKey, type SecretSource } from "./secrets.ts";
@@ -70,7 +70,7 @@ export async function deploy(input: DeployInput): Promise<DeployReport> {
   const selected = selectGroups(input.plan.plan.groups, input.only);
   const lock = await input.store.lock(input.lockWaitMs ?? 0);
   try {
-    return await deployLocked(input, clock, started, selected);
+    return await explainApiErrors(input.kube, () => deployLocked(input, clock, started, selected));
   } finally {
     await lock.release();
   }

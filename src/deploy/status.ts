@@ -10,7 +10,7 @@ import type { LoadedPlan } from "../plan/load.ts";
 import { defaultRetry } from "../plan/schema.ts";
 import type { KubeClient } from "./client.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { waitForApi } from "./api.ts";
+import { explainApiErrors, waitForApi } from "./api.ts";
 import type { DeploySink } from "./events.ts";
 import { type GroupInventory, readInventories } from "./inventory.ts";
 import { type Desired, type Drift, findDrift, LiveObjects } from "./live.ts";
@@ -63,6 +63,10 @@ const liveChecked = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "C
 
 /** The status report; throws UserError (exit 1) when the API cannot be reached or an object cannot be read. */
 export async function deployStatus(input: StatusInput): Promise<StatusReport> {
+  return input.kube ? await explainApiErrors(input.kube, () => status(input)) : await status(input);
+}
+
+async function status(input: StatusInput): Promise<StatusReport> {
   const { plan } = input.plan;
   const state = await input.store.load();
   const warnings: string[] = [];
