@@ -15,7 +15,8 @@ export function registerBuild(program: Command): void {
       .option("--json", "print what was written as JSON"),
   ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    const { plan, files, nodes } = await buildToDir(cluster, options.out, { nodes: options.nodes });
+    const { plan, files, nodes, warnings } = await buildToDir(cluster, options.out, { nodes: options.nodes });
+    for (const w of warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
     }

@@ -15,6 +15,8 @@ export interface NodeInfo {
   /** The key in `nodes`. */
   name: string;
   hostname: string;
+  /** Where the node is reached: its configured address, else <hostname>.local (mDNS). */
+  address: string;
   master: boolean;
   role: "server" | "agent";
   disk: string;
@@ -43,7 +45,7 @@ export interface Cluster {
   nodes: NodeInfo[];
   master: NodeInfo;
   agents: NodeInfo[];
-  /** The k3s server URL agents join: https://<master hostname>:6443. */
+  /** The k3s server URL agents join: https://<master address>:6443 (the master's address, else <hostname>.local). */
   serverAddr: string;
   namespaces: Record<NamespaceKey, string>;
   vpn: {
@@ -70,6 +72,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
       return {
         name,
         hostname: n.hostname,
+        address: n.address ?? `${n.hostname}.local`,
         master: n.master,
         role: n.master ? "server" : "agent",
         disk: n.disk,
@@ -104,7 +107,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
     nodes,
     master,
     agents: nodes.filter((n) => !n.master),
-    serverAddr: `https://${master.hostname}:6443`,
+    serverAddr: `https://${urlHost(master.address)}:6443`,
     namespaces: { ...namespaceDefaults, ...stripUndefined(config.namespaces ?? {}) },
     vpn: {
       subnet: vpnNetwork.subnet,
@@ -115,6 +118,11 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
       ssoUsers: enabledUsers.filter((u) => u.nextcloudUser !== undefined),
     },
   };
+}
+
+/** An address as the host part of a URL (IPv6 in brackets). */
+function urlHost(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
 }
 
 function stripUndefined<T extends Record<string, string | undefined>>(o: T): Record<string, string> {

@@ -15,7 +15,17 @@ const doc = <T extends z.ZodType>(schema: T, description: string, example?: unkn
 export const nodeSchema = z.strictObject({
   hostname: doc(z.string(), "The node's hostname (NixOS networking.hostName, reached as <hostname>.local).", "node1"),
   master: doc(z.boolean().default(false), "Exactly one node is the master: it runs the k3s server and every workload."),
-  disk: doc(z.string(), "The whole disk disko partitions and wipes on install.", "/dev/sda"),
+  address: doc(
+    z.string().optional(),
+    "A fixed address of the node (IP or a name your LAN's DNS resolves). Agents join the master at its address, " +
+      "rollouts reach nodes there; without it <hostname>.local (mDNS) is used.",
+    "192.168.1.10",
+  ),
+  disk: doc(
+    z.string(),
+    "The whole disk disko partitions and wipes on install. Prefer /dev/disk/by-id/…: /dev/sdX names can change between boots.",
+    "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456",
+  ),
   espSize: doc(z.string().default("500M"), "Size of the EFI system partition (K, M, G or T suffix).", "500M"),
   tags: doc(z.array(z.string()).default([]), "Tags for selecting nodes (`nixlab nodes apply --on @tag`).", ["worker"]),
 });

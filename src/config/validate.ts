@@ -140,6 +140,9 @@ function exampleHint(s: ZodType | undefined): string {
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A node's address: an IP, or a DNS name of dot-separated labels. */
+const isNodeAddress = (text: string): boolean =>
+  parseIP(text) !== null || (text.length <= 253 && text.split(".").every((label) => dnsLabel.test(label)));
 /** VPN user names become ConfigMap keys, Caddy matchers, file and Kubernetes names. */
 const vpnUserName = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const secretName = /^[A-Za-z0-9_]{1,128}$/;
@@ -267,6 +270,14 @@ function checkNodes(nodes: unknown, add: Add): void {
           "give every node its own hostname",
         );
       } else hostnames.set(hostname, name);
+    }
+    const address = str(node.address);
+    if (address !== undefined && !isNodeAddress(address)) {
+      add(
+        ["nodes", name, "address"],
+        `${showValue(address)} is not an address`,
+        'use an IPv4 or IPv6 address or a DNS name, e.g. "192.168.1.10" or "node1.lan"',
+      );
     }
     const disk = str(node.disk);
     if (disk !== undefined && !/^\/dev\/[A-Za-z0-9._:+@/-]+$/.test(disk)) {

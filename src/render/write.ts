@@ -53,6 +53,8 @@ export interface BuildResult {
   files: RenderedFile[];
   /** The NixOS configurations built (absent with nodes: false). */
   nodes?: Array<{ hostname: string; role: string }>;
+  /** What the user should know about the NixOS side (it was still written). */
+  warnings: string[];
 }
 
 /**
@@ -71,5 +73,10 @@ export async function buildToDir(cluster: Cluster, outDir: string, options: { no
   }
   const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   writeBuildDir(outDir, files);
-  return { plan, files, ...(nodes ? { nodes: nodes.specs.map((s) => ({ hostname: s.hostname, role: s.role })) } : {}) };
+  return {
+    plan,
+    files,
+    ...(nodes ? { nodes: nodes.specs.map((s) => ({ hostname: s.hostname, role: s.role })) } : {}),
+    warnings: nodes?.warnings ?? [],
+  };
 }
