@@ -14,6 +14,7 @@ import { checkPlanSource } from "../plan/source.ts";
 import { secretsFilePath } from "../secrets/locate.ts";
 import { printJson } from "./common.ts";
 
+/** The options addKubeOptions adds. */
 export interface KubeOptions {
   kubeconfig?: string;
   context?: string;
@@ -24,6 +25,7 @@ export interface KubeOptions {
   json?: boolean;
 }
 
+/** The options addSecretOptions adds. */
 export interface SecretOptions {
   secrets?: string;
   secretsDir?: string;

@@ -6,6 +6,7 @@ import { ExitCode, UserError } from "../errors.ts";
 /** Cluster file names looked for in the working directory, in this order. */
 export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
 
+/** Which cluster file: --config, relative to cwd. */
 export interface LoadOptions {
   /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
   config?: string;

@@ -14,6 +14,7 @@ import { fieldManager, fieldsDigest, isManagedBy, type KObject, type ObjectRef, 
 import { errorMessage, withRetry } from "./retry.ts";
 import { waitForWebhooks, type WebhookCache } from "./webhooks.ts";
 
+/** What one apply needs: the client, retry budgets, the group's deadline, the run's caches. */
 export interface ApplyContext extends CrdContext {
   webhooks: WebhookCache;
   /** The live object as read before (a cached list); undefined: read it now. */
@@ -23,6 +24,7 @@ export interface ApplyContext extends CrdContext {
   dryRun?: boolean;
 }
 
+/** The outcome of applying one object (never an exception). */
 export interface ApplyResult {
   ref: ObjectRef;
   action: ChangeAction;

@@ -36,16 +36,19 @@ export class ApiError extends Error {
   }
 }
 
+/** A kind as discovery reports it. */
 export interface ResourceInfo {
   plural: string;
   namespaced: boolean;
 }
 
+/** One line of a watch stream. */
 export interface WatchEvent {
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
   object: KObject;
 }
 
+/** What a command run in a container printed, and its exit code (1 when unknown). */
 export interface ExecResult {
   stdout: string;
   stderr: string;
@@ -60,12 +63,14 @@ export interface RequestCounts {
   dryRuns: number;
 }
 
+/** Narrowing a list: a namespace (else all), label and field selectors. */
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
 }
 
+/** Where a watch starts and what it selects; the client may shorten timeoutSeconds. */
 export interface WatchQuery {
   resourceVersion?: string;
   fieldSelector?: string;
@@ -73,6 +78,7 @@ export interface WatchQuery {
   timeoutSeconds?: number;
 }
 
+/** The API operations the engine, diff and status use. */
 export interface KubeClient {
   /** The API server's URL, for messages. */
   readonly server: string;

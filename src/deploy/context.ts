@@ -12,6 +12,7 @@ import type { RetryContext } from "./retry.ts";
 import type { DeployState, GroupState, StateStore } from "./state.ts";
 import type { WebhookCache } from "./webhooks.ts";
 
+/** The shared state of one deploy run (see engine.ts). */
 export interface RunContext {
   kube: KubeClient;
   clock: Clock;

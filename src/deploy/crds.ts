@@ -9,6 +9,7 @@ import { groupOf, isBuiltinGroup, type KObject } from "./objects.ts";
 import { classifyError, type RetryContext, withRetry } from "./retry.ts";
 import { waitReady } from "./wait.ts";
 
+/** What waiting for a CRD needs. */
 export interface CrdContext extends RetryContext {
   kube: KubeClient;
   /** Absolute time (ms) after which the wait gives up. */

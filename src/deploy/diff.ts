@@ -24,8 +24,10 @@ import { errorMessage, type RetryContext, withRetry } from "./retry.ts";
 import { clusterHashKey, type SecretSource } from "./secrets.ts";
 import { unifiedDiff } from "./textdiff.ts";
 
+/** What a deploy would do to one object. */
 export type DiffAction = "create" | "change" | "unchanged" | "delete" | "skipped" | "failed";
 
+/** One object of a diff. */
 export interface ObjectDiff {
   object: string;
   group: string;
@@ -35,6 +37,7 @@ export interface ObjectDiff {
   message?: string;
 }
 
+/** The result of `nixlab diff` (its --json output). */
 export interface DiffReport {
   command: "diff";
   /** no-differences (exit 0), differences (exit 1), error: something could not be compared (exit 2). */
@@ -44,6 +47,7 @@ export interface DiffReport {
   objects: ObjectDiff[];
 }
 
+/** What diff compares: the plan, the cluster, the secret values. */
 export interface DiffInput {
   plan: LoadedPlan;
   kube: KubeClient;

@@ -29,6 +29,7 @@ import { clusterHashKey, type SecretSource } from "./secrets.ts";
 import type { StateStore } from "./state.ts";
 import { newWebhookCache } from "./webhooks.ts";
 
+/** Everything a deploy takes: data (the plan, options) and interfaces. */
 export interface DeployInput {
   plan: LoadedPlan;
   kube: KubeClient;

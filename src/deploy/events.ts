@@ -5,6 +5,7 @@
 import type { ChangeAction, ChangeEntry } from "./changeset.ts";
 import type { HookResult } from "./hooks.ts";
 
+/** Where a group is in a run; the last phase is its result. */
 export type GroupPhase =
   | "pending"
   | "checking"
@@ -17,6 +18,7 @@ export type GroupPhase =
   | "blocked"
   | "not-selected";
 
+/** What the engine reports while it runs (carries names and redacted messages, never values). */
 export type DeployEvent =
   /** A step of the run (waiting for the API, namespaces, pruning). */
   | { type: "phase"; message: string }
@@ -33,6 +35,7 @@ export type DeployEvent =
 /** Receives events as they happen; must not throw. */
 export type DeploySink = (event: DeployEvent) => void;
 
+/** One group's result. */
 export interface GroupReport {
   name: string;
   phase: GroupPhase;
@@ -44,6 +47,7 @@ export interface GroupReport {
   durationMs: number;
 }
 
+/** The result of a deploy (its --json output). */
 export interface DeployReport {
   command: "deploy";
   result: "ok" | "not-ready" | "failed";

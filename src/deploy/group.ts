@@ -22,6 +22,7 @@ import { groupObjects, groupRefs } from "./prepare.ts";
 import { rollSecretReaders } from "./restart.ts";
 import { groupWaits, type WaitItem, type WaitOutcome, waitReady, waitTarget } from "./wait.ts";
 
+/** A group's report, the hooks it ran, and whether its dependents may start. */
 export interface GroupRun {
   report: GroupReport;
   hooks: HookResult[];

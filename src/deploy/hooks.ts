@@ -17,6 +17,7 @@ const occPath = "/var/www/html/occ";
 /** Runs argv inside the target container; the engine's is Kube.exec, tests may pass their own. */
 export type Exec = (namespace: string, pod: string, container: string, argv: string[]) => Promise<ExecResult>;
 
+/** What a hook did: configured, unchanged or failed, and the names it set. */
 export interface HookResult {
   name: string;
   status: "configured" | "unchanged" | "failed";

@@ -24,6 +24,7 @@ import { fieldManager, groupOf, type KObject, type ObjectRef, refOf } from "./ob
 import { describeNetworkError, readStatus, streamEvents } from "./http-io.ts";
 import { execInPod, pluginHeaders } from "./plugins.ts";
 
+/** One request's query, body and limits. */
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
@@ -33,6 +34,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Time limits of the client. */
 export interface HttpKubeOptions {
   /** Longest a request may go without an answer (default 30 s). */
   requestTimeoutMs?: number;
@@ -40,6 +42,7 @@ export interface HttpKubeOptions {
   watchWindowSeconds?: number;
 }
 
+/** The KubeClient over HTTPS (see the module comment); also `request` and `pathOf` for raw calls. */
 export class HttpKube implements KubeClient {
   readonly server: string;
   readonly counts: RequestCounts = { reads: 0, writes: 0, dryRuns: 0 };

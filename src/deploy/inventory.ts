@@ -26,12 +26,14 @@ function ownerId(owner: string): string {
   return createHash("sha256").update(owner).digest("hex").slice(0, 12);
 }
 
+/** One object an inventory holds. */
 export interface InventoryEntry {
   ref: ObjectRef;
   /** fieldsDigest of the object right after our last apply; absent until that apply finished. */
   fields?: string;
 }
 
+/** What nixlab applied for one group (see the module comment). */
 export interface GroupInventory {
   /** The plan's name this inventory belongs to. */
   owner: string;
@@ -45,6 +47,7 @@ export interface GroupInventory {
   secrets: Record<string, string>;
 }
 
+/** What reading and writing inventories needs. */
 export interface InventoryContext extends RetryContext {
   kube: KubeClient;
 }

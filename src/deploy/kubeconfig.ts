@@ -36,6 +36,7 @@ export interface KubeConnection {
   merged: MergedKubeconfig;
 }
 
+/** --kubeconfig, --context and the environment (KUBECONFIG, HOME). */
 export interface KubeconfigOptions {
   kubeconfig?: string;
   context?: string;

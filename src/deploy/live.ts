@@ -10,6 +10,7 @@ import type { InventoryEntry } from "./inventory.ts";
 import { deepEqual, fieldManager, fieldsDigest, groupLabel, type KObject, type ObjectRef, refKey } from "./objects.ts";
 import { type RetryContext, withRetry } from "./retry.ts";
 
+/** What reading live objects needs. */
 export interface LiveContext extends RetryContext {
   kube: KubeClient;
 }
@@ -52,8 +53,10 @@ export class LiveObjects {
   }
 }
 
+/** How a live object differs from what nixlab left. */
 export type DriftProblem = "missing" | "deleting" | "changed" | "unverified";
 
+/** One object that drifted, with a sentence saying how. */
 export interface Drift {
   object: string;
   problem: DriftProblem;

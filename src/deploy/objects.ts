@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { parseAllDocuments } from "yaml";
 import type { WaitTarget } from "../plan/schema.ts";
 
+/** A Kubernetes object as plain JSON. */
 export interface KObject {
   apiVersion: string;
   kind: string;
@@ -24,6 +25,7 @@ export interface KObject {
   [key: string]: any;
 }
 
+/** One entry of metadata.managedFields (server-side apply ownership). */
 export interface ManagedFieldsEntry {
   manager?: string;
   operation?: string;
@@ -32,6 +34,7 @@ export interface ManagedFieldsEntry {
   fieldsV1?: unknown;
 }
 
+/** An object's identity. */
 export interface ObjectRef {
   apiVersion: string;
   kind: string;
@@ -39,9 +42,11 @@ export interface ObjectRef {
   namespace?: string;
 }
 
+/** Our field manager for server-side apply. */
 export const fieldManager = "nixlab";
 /** Label put on every object the engine applies: the plan group that owns it. */
 export const groupLabel = "nixlab.dev/group";
+/** The label on everything nixlab applies (value: nixlab). */
 export const managedByLabel = "app.kubernetes.io/managed-by";
 
 /** The identity of an object. */

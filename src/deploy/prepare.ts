@@ -34,6 +34,7 @@ export interface DigestCache {
   digests: Record<string, string>;
 }
 
+/** The selected groups' hashes and, on demand, their objects and Secrets. */
 export interface Prepared {
   loaded: LoadedPlan;
   plan: DeployPlan;
@@ -63,6 +64,7 @@ function groupHash(
   return h.digest("hex");
 }
 
+/** Where secret values come from, and for which groups. */
 export interface PrepareOptions {
   /** Groups whose secrets are read and hashes computed. */
   selected: ReadonlySet<string>;

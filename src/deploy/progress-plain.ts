@@ -8,6 +8,7 @@
 import type { DeployEvent } from "./events.ts";
 import { formatEntry, formatHook, secs } from "./summary.ts";
 
+/** A consumer of deploy events that prints them. */
 export interface ProgressSink {
   onEvent(event: DeployEvent): void;
   /** Stops timers; idempotent. */
@@ -22,6 +23,7 @@ interface PendingWait {
   dirty: boolean;
 }
 
+/** How often a pending wait is logged (tests shorten it). */
 export interface PlainOptions {
   /** Longest silence for a pending wait (default 30 s). */
   repeatMs?: number;

@@ -21,6 +21,7 @@ import {
 import { groupRefs, renderedRefs } from "./prepare.ts";
 import { errorMessage, type RetryContext, withRetry } from "./retry.ts";
 
+/** An object an inventory holds that the plan no longer renders. */
 export interface PruneCandidate {
   ref: ObjectRef;
   /** The group whose inventory holds it. */
@@ -51,6 +52,7 @@ export function pruneCandidates(
     .map((x) => x.c);
 }
 
+/** Whether a candidate may be deleted, and why not. */
 export type PruneVerdict =
   | { action: "delete"; live: KObject }
   | { action: "skip"; reason: string }

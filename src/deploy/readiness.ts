@@ -5,6 +5,7 @@
  */
 import type { KObject } from "./objects.ts";
 
+/** Ready, or why not (failed: waiting will not help). */
 export type Readiness = { ready: true } | { ready: false; reason: string; failed?: boolean };
 
 interface Condition {

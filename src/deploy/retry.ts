@@ -12,6 +12,7 @@ import type { RetryPolicy } from "../plan/schema.ts";
 import { ApiError } from "./client.ts";
 import type { Clock } from "./clock.ts";
 
+/** How an error is retried: within the outage budget, by the policy, or not. */
 export type ErrorClass = "transient" | "retriable" | "final";
 
 const permanentNetwork =
@@ -45,6 +46,7 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The budgets of a retried request and where retries are reported. */
 export interface RetryContext {
   retry: RetryPolicy;
   clock: Clock;

@@ -5,6 +5,7 @@
  */
 import { type DagNode, topoOrder } from "../plan/dag.ts";
 
+/** How a group ended in the DAG. */
 export type DagResult = { status: "succeeded" } | { status: "failed" } | { status: "blocked"; by: string[] };
 
 /**

@@ -14,6 +14,7 @@ import type { PlanSecret } from "../plan/schema.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 import { groupLabel, type KObject, managedByLabel } from "./objects.ts";
 
+/** Where secret values come from (a path, never a value, in its description). */
 export interface SecretSource {
   /** Where values come from, for messages (a path, never a value). */
   readonly description: string;
@@ -95,6 +96,7 @@ export function sopsSource(path: string, options: { ageKeyFile?: string } = {}):
   };
 }
 
+/** A plan Secret with its values. */
 export interface ResolvedSecret {
   plan: PlanSecret;
   /** Secret key -> value bytes. */

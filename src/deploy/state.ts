@@ -11,8 +11,10 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
 import type { DigestCache } from "./prepare.ts";
 
+/** A group's last recorded state. */
 export type GroupStatus = "applying" | "applied-not-ready" | "ready" | "failed";
 
+/** One group in the local record. */
 export interface GroupState {
   /** Plan group hash combined with the keyed digest of its secret values. */
   hash: string;
@@ -25,6 +27,7 @@ export interface GroupState {
   message?: string;
 }
 
+/** The local record of a state dir. */
 export interface DeployState {
   version: 1;
   planHash?: string;
@@ -52,6 +55,7 @@ export interface StateStore {
   lock(waitMs: number): Promise<Lock>;
 }
 
+/** The record of a state dir that has none. */
 export function emptyState(): DeployState {
   return { version: 1, groups: {} };
 }

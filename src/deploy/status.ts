@@ -20,6 +20,7 @@ import { readiness } from "./readiness.ts";
 import { type RetryContext, withRetry } from "./retry.ts";
 import type { DeployState, StateStore } from "./state.ts";
 
+/** One group in `nixlab status`. */
 export interface GroupStatusReport {
   name: string;
   /** The local record's status, "never-deployed", or "unknown" (the record is of another cluster). */
@@ -37,6 +38,7 @@ export interface GroupStatusReport {
   notReady: Array<{ object: string; reason: string }>;
 }
 
+/** The result of `nixlab status` (its --json output). */
 export interface StatusReport {
   command: "status";
   /** in-sync: all applied, ready, no drift; out-of-sync: a deploy has something to do; unknown: offline. */
@@ -49,6 +51,7 @@ export interface StatusReport {
   groups: GroupStatusReport[];
 }
 
+/** What status reads. */
 export interface StatusInput {
   plan: LoadedPlan;
   store: StateStore;

@@ -12,6 +12,7 @@ import { type KObject, type ObjectRef, refKey, refOfWait } from "./objects.ts";
 import { type Readiness, readiness } from "./readiness.ts";
 import { classifyError, errorMessage } from "./retry.ts";
 
+/** A wait's budget and what it reports. */
 export interface WaitOptions {
   timeoutMs: number;
   clock: Clock;
@@ -24,6 +25,7 @@ export interface WaitOptions {
   onProgress?: (reason: string) => void;
 }
 
+/** How a wait ended: ready, failed for good, or not ready (with the reason). */
 export interface WaitOutcome {
   ready: boolean;
   failed: boolean;

@@ -32,6 +32,7 @@ interface Webhook {
   clientConfig?: { service?: { namespace: string; name: string }; url?: string };
 }
 
+/** The admission webhooks of the cluster, refreshed every few seconds. */
 export interface WebhookCache {
   fetchedAt: number;
   webhooks: Webhook[];

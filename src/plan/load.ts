@@ -10,6 +10,7 @@ import type { KObject } from "../deploy/objects.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { checkPlan, type DeployPlan, type PlanChart } from "./schema.ts";
 
+/** A chart of the plan and its manifest. */
 export interface LoadedChart {
   chart: PlanChart;
   /** The manifest's objects, parsed on first use (a no-op deploy parses none). Throws UserError like loadPlan. */

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { canonicalJson, sha256 } from "../services/util.ts";
 import { findCycle } from "./dag.ts";
 
+/** The plan format this nixlab writes and reads. */
 export const planApiVersion = "nixlab.dev/v1alpha1";
 
 const waitKinds = ["Deployment", "StatefulSet", "DaemonSet", "Job", "PersistentVolumeClaim", "HelmChart"] as const;
@@ -99,6 +100,7 @@ const hookSchema = z.strictObject({
   }),
 });
 
+/** The whole plan, with its cross references checked (unknown groups, charts, cycles). */
 export const planSchema = z
   .strictObject({
     apiVersion: z.literal(planApiVersion),
@@ -156,15 +158,25 @@ export const planSchema = z
     if (cycle) issue(["groups"], `group dependency cycle: ${cycle.join(" -> ")}`);
   });
 
+/** Kinds a group can wait for. */
 export type WaitKind = (typeof waitKinds)[number];
+/** A workload a group waits for. */
 export type WaitTarget = z.infer<typeof waitTargetSchema>;
+/** Attempts and backoff for errors about one request. */
 export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+/** An object the plan names. */
 export type PlanObjectRef = z.infer<typeof objectRefSchema>;
+/** One chart (manifest) of the plan. */
 export type PlanChart = z.infer<typeof chartSchema>;
+/** A Kubernetes Secret built from SOPS values. */
 export type PlanSecret = z.infer<typeof secretSchema>;
+/** One key of a PlanSecret and the SOPS secret holding its value. */
 export type PlanSecretKey = PlanSecret["keys"][number];
+/** One deploy group. */
 export type PlanGroup = z.infer<typeof groupSchema>;
+/** A step run in a pod after a group is ready. */
 export type PlanHook = z.infer<typeof hookSchema>;
+/** build/deploy-plan.json. */
 export type DeployPlan = z.infer<typeof planSchema>;
 
 /**

@@ -47,6 +47,7 @@ function writeBuildDir(outDir: string, files: readonly RenderedFile[]): void {
   }
 }
 
+/** What `nixlab build` wrote. */
 export interface BuildResult {
   plan: DeployPlan;
   /** Every file written, sorted by path. */
