@@ -91,12 +91,16 @@ const faultsCase: BenchCase = async () => {
     // No-op: the engine's own work, in this process (the CLI start is measured elsewhere).
     await run(kube, 0);
     const noop: number[] = [];
+    const cpu: number[] = [];
     let writes = 0;
     for (let i = 0; i < 7; i++) {
       const fresh = new HttpKube(loadKubeconfig({ kubeconfig }));
       const t = performance.now();
+      const c = process.cpuUsage();
       const r = await run(fresh, 0);
+      const used = process.cpuUsage(c);
       noop.push(performance.now() - t);
+      cpu.push((used.user + used.system) / 1000);
       writes += r.requests.writes;
       fresh.close();
     }

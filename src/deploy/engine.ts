@@ -20,7 +20,7 @@ import type { HookResult } from "./hooks.ts";
 import { readInventories } from "./inventory.ts";
 import { LiveObjects } from "./live.ts";
 import { ensureNamespaces } from "./namespaces.ts";
-import { prepare } from "./prepare.ts";
+import { groupRefs, prepare } from "./prepare.ts";
 import { prune } from "./prune.ts";
 import { explainApiErrors, waitForApi } from "./api.ts";
 import { errorMessage, withRetry } from "./retry.ts";
@@ -95,12 +95,19 @@ async function deployLocked(
     ...(input.signal ? { signal: input.signal } : {}),
     onRetry: (reason: string, delayMs: number) => emit({ type: "retry", reason, delayMs }),
   };
+  const live = new LiveObjects({ ...rctx, kube });
+  // What a no-op run needs, read at once rather than group after group: the cluster's
+  // identity, the inventories, the namespaces, and one list per kind the groups hold.
+  const inventoriesRead = readInventories({ ...rctx, kube }, input.plan.plan.name);
+  const clusterRead = withRetry(rctx, () => kube.get({ apiVersion: "v1", kind: "Namespace", name: "kube-system" }));
+  const namespacesRead = withRetry(rctx, () => kube.list("v1", "Namespace"));
+  for (const name of selected) live.prefetch(groupRefs(input.plan.plan, name));
+  // Awaited below; a failure before then must not surface as an unhandled rejection.
+  for (const read of [inventoriesRead, clusterRead, namespacesRead]) read.catch(() => {});
   const state = await input.store.load();
   // A cluster is known by kube-system's uid (the master and a workstation reach it by
   // different URLs); a record of another cluster is not used for this one.
-  const clusterId = (
-    await withRetry(rctx, () => kube.get({ apiVersion: "v1", kind: "Namespace", name: "kube-system" }))
-  )?.metadata.uid;
+  const clusterId = (await clusterRead)?.metadata.uid;
   if (state.cluster && clusterId && state.cluster !== clusterId) {
     emit({
       type: "phase",
@@ -117,7 +124,6 @@ async function deployLocked(
     hashKey: async () => (await withRetry(rctx, () => clusterHashKey(kube)))!,
     cache: state.secretDigests,
   });
-  const inventories = await readInventories({ ...rctx, kube }, input.plan.plan.name);
   if (prep.cache) state.secretDigests = prep.cache;
   state.server = kube.server;
   state.planHash = input.plan.plan.hash;
@@ -133,13 +139,13 @@ async function deployLocked(
     selected,
     state,
     store: input.store,
-    inventories,
-    live: new LiveObjects({ ...rctx, kube }),
+    inventories: await inventoriesRead,
+    live,
     changes: new ChangeSet(),
     webhooks: newWebhookCache(),
     served: new Set(),
   };
-  const failedNamespaces = await ensureNamespaces(ctx);
+  const failedNamespaces = await ensureNamespaces(ctx, await namespacesRead);
   const { reports, hooks } = await runGroups(ctx, failedNamespaces, input.concurrency ?? 8);
   const groups = input.plan.plan.groups.map((g) => reports.get(g.name)!);
   const chosen = groups.filter((g) => selected.has(g.name));

@@ -27,20 +27,22 @@ export class LiveObjects {
   /** The live object, or null when it does not exist. Throws (ApiError) when it cannot be read. */
   async get(ref: ObjectRef): Promise<KObject | null> {
     const kindKey = `${ref.apiVersion}/${ref.kind}`;
-    let list = this.lists.get(kindKey);
-    if (!list) {
-      list = this.listKind(ref.apiVersion, ref.kind);
-      this.lists.set(kindKey, list);
-    }
-    const found = (await list)?.get(refKey(ref));
+    this.prefetch([ref]);
+    const found = (await this.lists.get(kindKey))?.get(refKey(ref));
     if (found) return found;
     // Not in our labelled list: absent, or present without our label (which is drift too).
     return await withRetry(this.ctx, () => this.ctx.kube.get(ref));
   }
 
-  /** Forgets what was read (after this run wrote). */
-  reset(): void {
-    this.lists.clear();
+  /** Starts the lists for these objects' kinds now (errors surface when they are read). */
+  prefetch(refs: readonly ObjectRef[]): void {
+    for (const ref of refs) {
+      const kindKey = `${ref.apiVersion}/${ref.kind}`;
+      if (this.lists.has(kindKey)) continue;
+      const list = this.listKind(ref.apiVersion, ref.kind);
+      list.catch(() => {}); // read (and thrown) by get()
+      this.lists.set(kindKey, list);
+    }
   }
 
   private async listKind(apiVersion: string, kind: string): Promise<Map<string, KObject> | null> {

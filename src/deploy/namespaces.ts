@@ -5,18 +5,17 @@
  */
 import { defaultRetry } from "../plan/schema.ts";
 import { type RunContext, record, retryContext } from "./context.ts";
-import { managedByLabel } from "./objects.ts";
+import { type KObject, managedByLabel } from "./objects.ts";
 import { errorMessage, withRetry } from "./retry.ts";
 
-/** Ensures every namespace the selected groups use exists; returns those that could not be made ready. */
-export async function ensureNamespaces(ctx: RunContext): Promise<Set<string>> {
+/** Ensures every namespace the selected groups use exists (`existing`: the namespace list); returns those that could not be made ready. */
+export async function ensureNamespaces(ctx: RunContext, existing: { items: KObject[] }): Promise<Set<string>> {
   const needed = new Set<string>();
   for (const g of ctx.prep.plan.groups) if (ctx.selected.has(g.name)) for (const ns of g.namespaces) needed.add(ns);
   const rctx = retryContext(ctx, defaultRetry);
   const failed = new Set<string>();
   if (needed.size === 0) return failed;
   ctx.emit({ type: "phase", message: "namespaces" });
-  const existing = await withRetry(rctx, () => ctx.kube.list("v1", "Namespace"));
   const live = new Map(existing.items.map((n) => [n.metadata.name, n]));
   for (const ns of [...needed].sort()) {
     const ref = { apiVersion: "v1", kind: "Namespace", name: ns };
