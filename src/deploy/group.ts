@@ -14,7 +14,7 @@ import { applyObject, type ApplyContext, type ApplyResult } from "./apply.ts";
 import { isoNow, type RunContext, record, retryContext, saveGroup } from "./context.ts";
 import type { GroupPhase, GroupReport } from "./events.ts";
 import type { HookResult } from "./hooks.ts";
-import { runGroupHooks } from "./hooks.ts";
+import { hookDue, runGroupHooks } from "./hooks.ts";
 import { appliedInventory, type InventoryEntry, pendingInventory, writeInventory } from "./inventory.ts";
 import { type Desired, findDrift } from "./live.ts";
 import { type KObject, type ObjectRef, refKey, refOf, sortForApply } from "./objects.ts";
@@ -100,7 +100,8 @@ async function decide(ctx: RunContext, group: PlanGroup, hash: string, desired: 
   if (drift.length > 0)
     return { kind: "apply", why: `drift: ${drift.map((d) => `${d.object} ${d.detail}`).join("; ")}` };
   const prev = ctx.state.groups[group.name];
-  if (prev?.hash === hash && prev.status === "ready") return { kind: "unchanged" };
+  const hooksDue = ctx.prep.plan.hooks.some((h) => h.after === group.name && hookDue(ctx, h));
+  if (prev?.hash === hash && prev.status === "ready" && !hooksDue) return { kind: "unchanged" };
   if (prev?.hash === hash && prev.status === "failed") return { kind: "apply", why: "it failed last time" };
   return { kind: "recheck" };
 }

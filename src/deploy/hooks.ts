@@ -136,6 +136,16 @@ async function findHookPod(kube: KubeClient, hook: PlanHook): Promise<string | n
   return pods[0]?.metadata.name ?? null;
 }
 
+function hookHash(hook: PlanHook): string {
+  return createHash("sha256").update(JSON.stringify(hook)).digest("hex");
+}
+
+/** True when a hook must run even though its group was not applied: it never succeeded with this definition. */
+export function hookDue(ctx: Pick<RunContext, "state">, hook: PlanHook): boolean {
+  const prev = ctx.state.hooks?.[hook.name];
+  return !(prev?.status === "ok" && prev.hash === hookHash(hook));
+}
+
 /**
  * Runs a group's hooks after it is ready, each when the group was (re)applied this run,
  * its definition changed, or it never succeeded: a no-op deploy sends no exec either.
@@ -144,9 +154,8 @@ async function findHookPod(kube: KubeClient, hook: PlanHook): Promise<string | n
 export async function runGroupHooks(ctx: RunContext, group: string, groupApplied: boolean): Promise<HookResult[]> {
   const results: HookResult[] = [];
   for (const hook of ctx.prep.plan.hooks.filter((h) => h.after === group)) {
-    const defHash = createHash("sha256").update(JSON.stringify(hook)).digest("hex");
-    const prev = ctx.state.hooks?.[hook.name];
-    if (!groupApplied && prev?.status === "ok" && prev.hash === defHash) continue;
+    if (!groupApplied && !hookDue(ctx, hook)) continue;
+    const defHash = hookHash(hook);
     const retry = ctx.prep.plan.groups.find((g) => g.name === group)!.retry;
     const pod = await withRetry(retryContext(ctx, retry), () => findHookPod(ctx.kube, hook));
     const result: HookResult = pod

@@ -98,6 +98,31 @@ describe("deploy decisions", () => {
     expect(base.message).toMatch(/^not selected \(ready since /);
   });
 
+  test("a hook that failed is tried again by the next run, although its group is unchanged", async () => {
+    const kube = new FakeKube();
+    const dir = mkdtempSync(join(tmpdir(), "nixlab-engine-unit-"));
+    const hook = {
+      name: "setup",
+      after: "app",
+      target: { namespace: "ns", deployment: "web", container: "main" },
+      runAs: "www-data",
+      occ: { apps: [], settings: [] },
+    };
+    const plan = await loadPlan(
+      writePlan(dir, [{ name: "app", charts: { app: [deployment("ns", "web")] } }], [], [hook]),
+    );
+    const store = memoryStore();
+    const first = await deploy({ plan, kube, store });
+    // The fake has no pods: the hook cannot run.
+    expect(first.hooks.map((h) => [h.name, h.status, h.message])).toEqual([
+      ["setup", "failed", "no ready pod of deployment ns/web"],
+    ]);
+    const again = await deploy({ plan, kube, store });
+    expect(again.groups[0]?.phase).toBe("ready");
+    expect(again.hooks.map((h) => h.name)).toEqual(["setup"]);
+    expect(again.requests.writes).toBe(0);
+  });
+
   test("a fresh state dir: the cluster's inventory says what was applied, so nothing is written", async () => {
     const kube = new FakeKube();
     const plan = await twoGroups();
