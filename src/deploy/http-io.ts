@@ -1,5 +1,6 @@
 /** Reading HTTP answers and watch streams; socket failures become ApiErrors with messages a person can act on. */
 import type http from "node:http";
+import { isRecord } from "../guards.ts";
 import { ApiError, type WatchEvent } from "./client.ts";
 
 const networkWords: Record<string, string> = {
@@ -70,7 +71,7 @@ export async function readStatus(res: http.IncomingMessage, server: string, idle
     }
   }
   if (status >= 200 && status < 300) return body;
-  const st = (typeof body === "object" && body !== null ? body : {}) as {
+  const st = (isRecord(body) ? body : {}) as {
     message?: string;
     reason?: string;
     details?: { causes?: Array<{ field?: string; message?: string }>; retryAfterSeconds?: number };
