@@ -17,6 +17,7 @@ import { inventoryRef } from "../../src/deploy/inventory.ts";
 import type { KObject } from "../../src/deploy/objects.ts";
 import { plainProgress } from "../../src/deploy/progress-plain.ts";
 import { configMap, deployFiles, deployment, writePlan } from "../deploy/fixture.ts";
+import { requireTool } from "../support/peers.ts";
 import { spawnCli } from "./cli.ts";
 import { type CountingProxy, startCountingProxy } from "./counting-proxy.ts";
 import { kubeconfig, root, testbedKube } from "./testbed.ts";
@@ -160,7 +161,9 @@ describe.skipIf(!kubeconfig)("outputs a user can trust, on the testbed", () => {
     }
   }, 60_000);
 
-  test("4b. on a terminal the live table never redraws over the verdict, and no line wraps", async () => {
+  test("4b. on a terminal the live table never redraws over the verdict, and no line wraps", async (ctx) => {
+    // util-linux's script(1) gives the CLI a real pseudo-terminal.
+    const script = requireTool("script", ctx);
     const n = ns("tty");
     const long = `a-deployment-with-a-rather-long-name-${run}`;
     const plan = writePlan(join(dir, "tty"), [
@@ -169,7 +172,7 @@ describe.skipIf(!kubeconfig)("outputs a user can trust, on the testbed", () => {
     ]);
     const args = ["deploy", "--kubeconfig", kubeconfig!, "--plan", plan, "--state", join(dir, "tty/state")];
     const command = `stty cols 60 rows 40; exec ${[process.execPath, join(root, "bin/nixlab.js"), ...args].map((a) => `'${a}'`).join(" ")}`;
-    const raw = execFileSync("script", ["-qfec", command, "/dev/null"], {
+    const raw = execFileSync(script, ["-qfec", command, "/dev/null"], {
       env: { ...process.env, NO_COLOR: "1" },
       encoding: "utf8",
     });
@@ -188,7 +191,8 @@ describe.skipIf(!kubeconfig)("outputs a user can trust, on the testbed", () => {
     ).toBe(false);
   }, 60_000);
 
-  test("5. an unreachable API: the reason at once and on every retry, then a clear failure; TLS and auth failures stop at once", async () => {
+  test("5. an unreachable API: the reason at once and on every retry, then a clear failure; TLS and auth failures stop at once", async (ctx) => {
+    const openssl = requireTool("openssl", ctx);
     const plan = writePlan(join(dir, "unreachable"), [
       { name: "app", charts: { app: [configMap(ns("x"), "x", { a: "1" })] } },
     ]);
@@ -222,7 +226,7 @@ describe.skipIf(!kubeconfig)("outputs a user can trust, on the testbed", () => {
     // TLS: a certificate authority that did not sign the server's certificate.
     const ca = join(dir, "other-ca");
     execFileSync(
-      "openssl",
+      openssl,
       [
         "req",
         "-x509",
