@@ -23,7 +23,10 @@ import type { DeployState, StateStore } from "./state.ts";
 /** One group in `nixlab status`. */
 export interface GroupStatusReport {
   name: string;
-  /** The local record's status, "never-deployed", or "unknown" (the record is of another cluster). */
+  /**
+   * The local record's status; "unrecorded": applied (by the inventory) but not from this
+   * state dir; "never-deployed"; or "unknown" (the state dir describes another cluster).
+   */
   status: string;
   appliedAt?: string;
   readyAt?: string;
@@ -99,7 +102,7 @@ async function status(input: StatusInput): Promise<StatusReport> {
     const inv = inventories?.get(g.name);
     const r: GroupStatusReport = {
       name: g.name,
-      status: foreign ? "unknown" : (gs?.status ?? "never-deployed"),
+      status: foreign ? "unknown" : (gs?.status ?? (inv?.hash ? "unrecorded" : "never-deployed")),
       inCluster: inventories ? (inv ? (inv.hash ? "applied" : "applying") : "absent") : null,
       planChanged: inventories ? !inv || inv.planHash !== g.hash : !gs || gs.planHash !== g.hash,
       drift: [],
@@ -117,7 +120,8 @@ async function status(input: StatusInput): Promise<StatusReport> {
       !g.planChanged &&
       g.drift.length === 0 &&
       g.notReady.length === 0 &&
-      (g.status === "ready" || g.status === "unknown"),
+      // The live cluster is the truth; a failure recorded here (a hook) still needs a deploy.
+      g.status !== "failed",
   );
   const result = !input.kube ? "unknown" : inSync ? "in-sync" : "out-of-sync";
   return {

@@ -16,6 +16,9 @@ import type { HttpKube } from "../../src/deploy/http-kube.ts";
 import { inventoryRef } from "../../src/deploy/inventory.ts";
 import type { KObject } from "../../src/deploy/objects.ts";
 import { plainProgress } from "../../src/deploy/progress-plain.ts";
+import { FileStateStore } from "../../src/deploy/state.ts";
+import { deployStatus } from "../../src/deploy/status.ts";
+import { loadPlan } from "../../src/plan/load.ts";
 import { configMap, deployFiles, deployment, writePlan } from "../deploy/fixture.ts";
 import { requireTool } from "../support/peers.ts";
 import { spawnCli } from "./cli.ts";
@@ -524,6 +527,14 @@ describe.skipIf(!kubeconfig)("drift and the in-cluster inventory, on the testbed
     } finally {
       pkube.close();
     }
+    // And status from a machine that never deployed sees the cluster in sync.
+    const status = await deployStatus({
+      plan: await loadPlan(v1),
+      store: new FileStateStore(join(dir, "machine-z")),
+      kube,
+    });
+    expect(status.result).toBe("in-sync");
+    expect(status.groups.map((g) => [g.status, g.inCluster])).toEqual([["unrecorded", "applied"]]);
     // A third machine with the next plan prunes what nixlab applied, and only that.
     const c = await deployFiles({ kube, planPath: v2, stateDir: join(dir, "machine-c") });
     expect(c.changes.filter((x) => x.action === "deleted").map((x) => x.object)).toEqual([`ConfigMap/${n}/gone`]);
