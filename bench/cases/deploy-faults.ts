@@ -113,6 +113,11 @@ const faultsCase: BenchCase = async () => {
       met: noopMs <= 300,
     });
     rows.push({
+      name: "deploy: no-op redeploy, engine CPU time (median of 7; the API server's own time excluded)",
+      value: median(cpu),
+      unit: "ms",
+    });
+    rows.push({
       name: "deploy: no-op redeploy, write requests (7 runs)",
       value: writes,
       unit: "count",
