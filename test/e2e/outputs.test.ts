@@ -211,7 +211,14 @@ describe.skipIf(!kubeconfig)("outputs a user can trust, on the testbed", () => {
       "3",
     ]);
     expect(refused.code).toBe(1);
-    expect(refused.ms).toBeLessThan(12_000);
+    // Given up after the 3 s budget: the last retry is logged (elapsed time) before 3.5 s.
+    const lastRetry =
+      refused.stderr
+        .split("\n")
+        .filter((l) => l.includes("retrying in"))
+        .at(-1) ?? "";
+    expect(Number(/^\[\s*([\d.]+)s\]/.exec(lastRetry)?.[1])).toBeLessThan(3.5);
+    expect(refused.ms).toBeLessThan(30_000);
     const retries = refused.stderr.split("\n").filter((l) => /connection refused .*; retrying in [\d.]+s$/.test(l));
     expect(retries.length).toBeGreaterThanOrEqual(3);
     expect(refused.stderr).toMatch(/^\[\s*0\.\ds\] cannot reach https:\/\/127\.0\.0\.1:\d+: connection refused/m);
