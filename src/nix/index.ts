@@ -32,12 +32,14 @@ export function parseNix(source: string, file?: string): NixAst {
  * integer-like keys such as "10" first), lists → arrays,
  * strings, booleans, null, floats → numbers, integers → numbers, paths → absolute
  * path strings. Relative paths and `import`s resolve against `baseDir` (default: the
- * directory of `file` when given, else the current directory).
+ * directory of `file` when given, else the current directory); `import`, `readFile`
+ * and `pathExists` may only reach files inside `baseDir`'s tree (symlinks resolved).
  *
  * Throws `NixError` (exit code 2; message `file:line:column: …`) when:
  * the text does not parse; a variable is unbound; evaluation fails the way Nix
  * would fail (type errors, missing attributes, `throw`, `abort`, failed `assert`,
- * division by zero, integer overflow, infinite recursion); the value contains a
+ * division by zero, integer overflow, infinite recursion); a file outside `baseDir`'s
+ * tree (or in /proc, /sys, /dev) is read; the value contains a
  * function; an integer is outside ±(2^53−1) and so cannot be a JS number exactly;
  * or the expression uses something outside the supported subset (derivations,
  * fetchers, `<nixpkgs>` search paths, impure builtins such as
@@ -48,7 +50,7 @@ export function parseNix(source: string, file?: string): NixAst {
 export function evaluateNix(source: string, options: { file?: string; baseDir?: string } = {}): unknown {
   const file = options.file ?? "<string>";
   const baseDir = resolve(options.baseDir ?? (options.file ? dirname(resolve(options.file)) : process.cwd()));
-  const state = createState();
+  const state = createState(baseDir);
   return run({ file, line: 1, column: 1 }, () => {
     const ast = parse(source, file, baseDir);
     checkScopes(ast.root, { names: state.root.vars!, parent: undefined });
@@ -65,7 +67,7 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
  */
 export function evaluateNixFile(path: string): unknown {
   const abs = resolve(path);
-  const state = createState();
+  const state = createState(dirname(abs));
   return run({ file: abs, line: 1, column: 1 }, () => {
     const value = evalFile(state, abs);
     deepForce(value);
