@@ -1,3 +1,6 @@
+/** Streams that already drop output on a closed pipe. */
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
 /**
  * A reader that goes away (`nixlab status | head`) is not an error: the rest of the
  * output is dropped quietly, the command finishes (a deploy is never cut short by a
@@ -7,6 +10,9 @@ export function dropOutputOnClosedPipe(
   streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr],
 ): void {
   for (const stream of streams) {
+    // Once per stream: `main` runs many times in one process in the tests.
+    if (guarded.has(stream)) continue;
+    guarded.add(stream);
     stream.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") {
         stream.destroy();

@@ -64,13 +64,15 @@ export function loadModule(
       if (done) return;
       done = true;
       clearTimeout(timer);
-      // The module may leave timers or sockets behind; they end with the thread.
-      void worker.terminate();
-      try {
-        run();
-      } catch (error) {
-        reject(error);
-      }
+      // The module may leave timers or sockets behind; they end with the thread, and the
+      // result is given once the thread is gone (so none outlives the load).
+      void worker.terminate().finally(() => {
+        try {
+          run();
+        } catch (error) {
+          reject(error);
+        }
+      });
     };
     const timer = setTimeout(
       () =>
