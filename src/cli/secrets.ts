@@ -73,51 +73,28 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("init"))
     .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
     .action(async (options: SecretsOptions) => {
-      const {
-        addMissing,
-        checkRequired,
-        createAgeKeyFile,
-        createSecrets,
-        discoverIdentities,
-        ensureCreationRule,
-        newKeyLocation,
-        openSecrets,
-      } = await lib();
+      const { newKeyLocation } = await lib();
+      const { setUpSecrets } = await import("../secrets/setup.ts");
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
-      let identities = await discoverIdentities(
-        options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {},
-      );
-      if (identities.length === 0) {
-        const location = newKeyLocation(options.ageKeyFile);
-        const created = await createAgeKeyFile(location);
-        identities = [created];
+      const result = await setUpSecrets({
+        secretsPath: path,
+        requirements: requiredSecrets(cluster),
+        // An --age-key-file that does not exist yet is where the new key goes.
+        ...(options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {}),
+        newKeyPath: newKeyLocation(options.ageKeyFile),
+      });
+      if (result.createdKey) {
         info(
-          `created age key ${location} (public key ${created.recipient}); back it up: it is the only way to decrypt your secrets`,
+          `created age key ${result.createdKey.path} (public key ${result.createdKey.recipient}); back it up: it is the only way to decrypt your secrets`,
         );
       }
-      const requirements = requiredSecrets(cluster);
-      let file: SecretsFile;
-      if (existsSync(path)) {
-        file = await openSecrets(path, identities);
-        // updatekeys needs a rule for the file; write one for its current recipients if there is none.
-        const groups = file.keyGroups();
-        if (groups.length === 1) {
-          const { configPath, written } = ensureCreationRule(path, groups[0]!);
-          if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
-        }
-      } else {
-        const { rule, configPath, written } = ensureCreationRule(path, [identities[0]!.recipient]);
-        if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
-        file = createSecrets(path, rule);
-      }
-      const added = addMissing(file, requirements);
-      const report = checkRequired(file, requirements);
-      if (await file.save()) info(`${path}: added ${added.length} secret(s): ${added.join(", ") || "none"}`);
+      if (result.configWritten) info(`wrote a creation rule for ${path} to ${result.configWritten}`);
+      if (result.saved) info(`${path}: added ${result.added.length} secret(s): ${result.added.join(", ") || "none"}`);
       else info(`${path}: every required secret is already present`);
-      for (const req of report.placeholders) {
+      for (const req of result.placeholders) {
         info(
-          `  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (printf %s VALUE | nixlab secrets set ${req.name})`,
+          `  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (nixlab secrets set ${req.name})`,
         );
       }
     });
