@@ -7,6 +7,7 @@ import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
+import { registerInit } from "./init.ts";
 import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
@@ -14,6 +15,7 @@ import { registerStatus } from "./status.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
+  registerInit,
   registerCheck,
   registerBuild,
   registerPlan,

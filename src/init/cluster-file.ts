@@ -52,7 +52,10 @@ export function clusterValue(answers: ClusterAnswers): Record<string, unknown> {
   const nodes = Object.fromEntries(
     answers.nodes.map((n) => {
       const master = n.name === masterName;
-      return [n.name, { hostname: n.name, ...(master ? { master: true } : {}), disk: n.disk, tags: [master ? "master" : "worker"] }];
+      return [
+        n.name,
+        { hostname: n.name, ...(master ? { master: true } : {}), disk: n.disk, tags: [master ? "master" : "worker"] },
+      ];
     }),
   );
   const wireguardUsers = Object.fromEntries(

@@ -5,7 +5,7 @@
  * Pure: callers pass `os.networkInterfaces()`.
  */
 import type { NetworkInterfaceInfo } from "node:os";
-import ipaddr from "ipaddr.js";
+import type ipaddr from "ipaddr.js";
 import { parseCidr, parseIPv4 } from "../cluster/net.ts";
 
 /** A LAN this machine is on: its network and this machine's address in it. */
@@ -41,7 +41,7 @@ export function seenLans(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): SeenL
     for (const info of infos ?? []) {
       if (info.family !== "IPv4" || info.internal) continue;
       const ip = parseIPv4(info.address);
-      if (!ip || ip.range() !== "private") continue;
+      if (ip?.range() !== "private") continue;
       const cidr = parseCidr(info.cidr ?? `${info.address}/24`);
       if (!cidr || cidr.prefix > 28 || cidr.prefix < 8) continue;
       out.push({ cidr: cidr.text, address: info.address, iface, rank: virtual.test(iface) ? 1 : 0 });
@@ -51,31 +51,44 @@ export function seenLans(interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): SeenL
 }
 
 /**
+ * The service addresses inside a MetalLB pool: ingress the first, WireGuard the second,
+ * Pi-hole near the top (192.168.1.192/26 → .193, .194, .250). Empty when `pool` is not
+ * an IPv4 CIDR of /8 to /29 (the pool's own validation says why).
+ */
+export function poolAddresses(
+  pool: string,
+): { nginxIp: string; wireguardIp: string; piholeIp: string } | Record<string, never> {
+  const cidr = parseCidr(pool);
+  if (cidr?.address.kind() !== "ipv4" || cidr.prefix < 8 || cidr.prefix > 29) return {};
+  const start = toInt(cidr.address as ipaddr.IPv4);
+  const size = 2 ** (32 - cidr.prefix);
+  return {
+    nginxIp: fromInt(start + 1),
+    wireguardIp: fromInt(start + 2),
+    piholeIp: fromInt(start + size - (size > 8 ? 6 : 2)),
+  };
+}
+
+/**
  * Suggested addresses for the LAN `lanCidr`: a /26 MetalLB pool at the top of the LAN's
  * last /24 (for LANs smaller than a /24, its top quarter), moved down one block when it
- * would hold `avoid` (this machine), the router (.1 of the LAN) as upstream DNS. Null
+ * would hold `avoid` (this machine); the router (.1 of the LAN) as upstream DNS. Null
  * when `lanCidr` is not an IPv4 network of /8 to /28.
  */
 export function suggestAddresses(lanCidr: string, avoid?: string): LanSuggestion | null {
   const lan = parseCidr(lanCidr);
-  if (!lan || lan.address.kind() !== "ipv4" || lan.prefix < 8 || lan.prefix > 28) return null;
+  if (lan?.address.kind() !== "ipv4" || lan.prefix < 8 || lan.prefix > 28) return null;
   const base = toInt(lan.address as ipaddr.IPv4);
   const size = 2 ** (32 - lan.prefix);
   const poolPrefix = lan.prefix <= 24 ? 26 : lan.prefix + 2;
   const poolSize = 2 ** (32 - poolPrefix);
-  // The last block of the LAN, or of its last /24 for bigger LANs.
-  let start = base + size - (lan.prefix <= 24 ? 256 : size) + (lan.prefix <= 24 ? 256 - poolSize : size - poolSize);
+  let start = base + size - poolSize;
   const avoidIp = avoid ? parseIPv4(avoid) : null;
-  const holds = (s: number, ip: number) => ip >= s && ip < s + poolSize;
-  if (avoidIp && holds(start, toInt(avoidIp)) && start - poolSize > base) start -= poolSize;
-  const last = start + poolSize - 1;
-  // Skip the LAN's broadcast address when the pool ends on it.
-  const top = last === base + size - 1 ? last - 1 : last;
+  if (avoidIp && toInt(avoidIp) >= start && toInt(avoidIp) < start + poolSize) start -= poolSize;
+  const metallbPool = `${fromInt(start)}/${poolPrefix}`;
   return {
-    metallbPool: `${fromInt(start)}/${poolPrefix}`,
-    nginxIp: fromInt(start + 1),
-    wireguardIp: fromInt(start + 2),
-    piholeIp: fromInt(top - (poolSize > 8 ? 4 : 0)),
+    metallbPool,
+    ...(poolAddresses(metallbPool) as ReturnType<typeof poolAddresses> & object),
     upstreamDns: fromInt(base + 1),
-  };
+  } as LanSuggestion;
 }

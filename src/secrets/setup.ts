@@ -27,6 +27,8 @@ export interface SetUpOptions {
 
 export interface SetUpResult {
   file: SecretsFile;
+  /** The keys used: they open `file`. */
+  identities: AgeIdentity[];
   /** The key file made, with its public key, when there was none. */
   createdKey?: { path: string; recipient: string };
   /** The .sops.yaml written (a rule added or the file created), when it was. */
@@ -43,7 +45,8 @@ export interface SetUpResult {
 /** The identities to use: `ageKeyFile`'s (created if absent), else those found, else a new key. */
 async function identitiesFor(options: SetUpOptions): Promise<{ identities: AgeIdentity[]; created?: AgeIdentity }> {
   if (options.ageKeyFile) {
-    if (existsSync(options.ageKeyFile)) return { identities: await discoverIdentities({ ageKeyFile: options.ageKeyFile }) };
+    if (existsSync(options.ageKeyFile))
+      return { identities: await discoverIdentities({ ageKeyFile: options.ageKeyFile }) };
     const created = await createAgeKeyFile(options.ageKeyFile);
     return { identities: [created], created };
   }
@@ -87,6 +90,7 @@ export async function setUpSecrets(options: SetUpOptions): Promise<SetUpResult> 
   const saved = await file.save();
   return {
     file,
+    identities,
     ...(created ? { createdKey: { path: created.source, recipient: created.recipient } } : {}),
     ...(configWritten ? { configWritten } : {}),
     added,
