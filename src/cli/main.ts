@@ -5,6 +5,7 @@ import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
+import { registerDoctor } from "./doctor.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
 import { registerInit } from "./init.ts";
@@ -16,6 +17,7 @@ import { registerStatus } from "./status.ts";
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
   registerInit,
+  registerDoctor,
   registerCheck,
   registerBuild,
   registerPlan,

@@ -1,0 +1,94 @@
+/** `nixlab doctor`: one line per check with its fix; exit 1 when any fails. */
+import { spawnSync } from "node:child_process";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { ExitCode, UserError } from "../errors.ts";
+import { type CheckResult, type ClusterConnection, checkTitles, runDoctor } from "../doctor/checks.ts";
+import { printJson } from "./common.ts";
+
+interface DoctorOptions {
+  config?: string;
+  secrets?: string;
+  ageKeyFile?: string;
+  kubeconfig?: string;
+  context?: string;
+  build: string;
+  output: string;
+}
+
+const which = (tool: string): string | null => {
+  const r = spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+};
+
+/** The cluster through the deploy engine's client (the Kubernetes client loads only here). */
+async function connect(options: DoctorOptions): Promise<ClusterConnection> {
+  const { Kube } = await import("../deploy/kube.ts");
+  let kube: Awaited<ReturnType<typeof Kube.connect>>;
+  try {
+    kube = await Kube.connect({
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.context ? { context: options.context } : {}),
+    });
+  } catch (error) {
+    throw new UserError(`cannot load the kubeconfig: ${(error as Error).message}`);
+  }
+  return {
+    describe: kube.server,
+    version: async () =>
+      (await kube.request<{ gitVersion?: string }>("GET", "/version", { timeoutMs: 5000 })).gitVersion ??
+      "(no version)",
+    serves: async (apiVersion, kind) => (await kube.resource(apiVersion, kind)) !== null,
+    close: () => kube.close(),
+  };
+}
+
+function line(result: CheckResult, width: number): string {
+  const mark = result.status === "ok" ? pc.green("ok  ") : result.status === "fail" ? pc.red("FAIL") : pc.dim("skip");
+  const text = `${mark} ${checkTitles[result.id].padEnd(width)}  ${result.detail}`;
+  return result.fix ? `${text}\n     ${" ".repeat(width)}  ${pc.cyan("fix:")} ${result.fix}` : text;
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command("doctor")
+    .description("Check everything a deploy needs, one line per check with its fix (exit 1 when any fails)")
+    .option("-c, --config <file>", "cluster file (default: nixlab.config.ts, nixlab.yaml, … in the working directory)")
+    .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+    .option(
+      "--age-key-file <file>",
+      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+    )
+    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context (default: its current context)")
+    .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
+    .option("-o, --output <format>", "text or json", "text")
+    .action(async (options: DoctorOptions) => {
+      if (options.output !== "text" && options.output !== "json") {
+        throw new UserError(`unknown --output ${JSON.stringify(options.output)}`, {
+          exitCode: ExitCode.invalidInput,
+          details: ["  use text or json"],
+        });
+      }
+      const results = await runDoctor({
+        ...(options.config ? { config: options.config } : {}),
+        ...(options.secrets ? { secrets: options.secrets } : {}),
+        ...(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {}),
+        cwd: process.cwd(),
+        buildDir: options.build,
+        env: process.env,
+        which,
+        connect: () => connect(options),
+      });
+      const failed = results.filter((r) => r.status === "fail");
+      process.exitCode = failed.length > 0 ? ExitCode.failure : ExitCode.ok;
+      if (options.output === "json") return printJson({ ok: failed.length === 0, checks: results });
+      const width = Math.max(...results.map((r) => checkTitles[r.id].length));
+      for (const result of results) process.stdout.write(`${line(result, width)}\n`);
+      process.stdout.write(
+        failed.length === 0
+          ? `${pc.green("ready")}: nixlab deploy\n`
+          : `${failed.length} of ${results.length} checks failed; fix them top to bottom and run nixlab doctor again\n`,
+      );
+    });
+}
