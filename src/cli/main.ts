@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
 import { registerDoctor } from "./doctor.ts";
@@ -28,6 +29,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerDeploy,
   registerDiff,
   registerStatus,
+  registerCompletion,
 ];
 
 export function createProgram(): Command {

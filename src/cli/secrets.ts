@@ -52,11 +52,14 @@ function keyPath(file: SecretsFile, key: string): string[] {
   return key.split(".");
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY)
-    throw new UserError(
-      'set reads the value from stdin; pipe it in, e.g. `printf %s "$VALUE" | nixlab secrets set KEY`',
-    );
+/** The value for `set`: asked with hidden input on a terminal (like `gh secret set`), else read from stdin. */
+async function readValue(key: string): Promise<string> {
+  if (process.stdin.isTTY) {
+    const { askSecret } = await import("./prompt.ts");
+    const value = await askSecret(`Value of ${key} (hidden; pipe it in for multi-line values)`, "secrets set");
+    if (value === "") throw new UserError(`no value given; ${key} is unchanged`);
+    return value;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
@@ -128,11 +131,11 @@ export function registerSecrets(program: Command): void {
     .argument("<key>", "secret name (nested: a.b)")
     .option("--keep-newline", "keep a single-line value's trailing newline")
     .description(
-      "Set one value, read from stdin (never from the command line); a single-line value loses its trailing newline",
+      "Set one value: asked with hidden input on a terminal, else read from stdin (never from the command line)",
     )
     .action(async (key: string, options: SecretsOptions & { keepNewline?: boolean }) => {
       const file = await open(options);
-      let value = await readStdin();
+      let value = await readValue(key);
       const body = value.replace(/\r?\n$/, "");
       if (!options.keepNewline && !body.includes("\n")) value = body;
       const path = keyPath(file, key);

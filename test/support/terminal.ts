@@ -37,8 +37,12 @@ export function nodeOnlyPath(dir: string): string {
   return bin;
 }
 
-/** Starts a shell in a new tmux server, in `cwd`, with only `env` in its environment. */
-export function openTerminal(cwd: string, env: Record<string, string>): Terminal {
+/** Starts `shell` (default: bash without rc files) in a new tmux server, in `cwd`, with only `env` in its environment. */
+export function openTerminal(
+  cwd: string,
+  env: Record<string, string>,
+  shell: readonly string[] = ["/bin/bash", "--norc", "--noprofile"],
+): Terminal {
   const socket = `ux-${randomBytes(4).toString("hex")}`;
   const tmux = (...args: string[]) => {
     const r = spawnSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" });
@@ -60,9 +64,7 @@ export function openTerminal(cwd: string, env: Record<string, string>): Terminal
     "/usr/bin/env",
     "-i",
     ...assignments,
-    "/bin/bash",
-    "--norc",
-    "--noprofile",
+    ...shell,
   );
   tmux("set-option", "-t", "t", "history-limit", "5000");
   const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "t");
