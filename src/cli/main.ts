@@ -14,6 +14,13 @@ import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerStatus } from "./status.ts";
+import { addVpnAccessCommand } from "./vpn-access.ts";
+
+/** The `vpn` command: access groups here; user management joins it (src/cli/vpn.ts). */
+function registerVpn(program: Command): void {
+  const vpn = program.command("vpn").description("VPN users and the access groups the WireGuard pod enforces");
+  addVpnAccessCommand(vpn);
+}
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
@@ -29,6 +36,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerDeploy,
   registerDiff,
   registerStatus,
+  registerVpn,
   registerCompletion,
 ];
 
@@ -39,7 +47,11 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of registrations) register(program);
-  for (const command of program.commands) command.exitOverride();
+  const overrideAll = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideAll(sub);
+  };
+  for (const command of program.commands) overrideAll(command);
   return program;
 }
 

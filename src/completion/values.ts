@@ -7,7 +7,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { loadCluster } from "../config/load.ts";
-import { wireguardGroups } from "../config/schema.ts";
 import { builtinGroupNames } from "../services/groups.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { ValueKind, ValueSource } from "./complete.ts";
@@ -46,7 +45,7 @@ export function clusterValues(cwd: string): ValueSource {
       case "vpn-user":
         return cluster.vpn.users.map((u) => u.name);
       case "vpn-group":
-        return [...wireguardGroups];
+        return cluster.vpn.groups.map((g) => g.name);
       case "secret":
         return [
           ...new Set([

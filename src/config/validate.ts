@@ -9,6 +9,8 @@ import { cidrContains, cidrSize, parseCidr, parseIP, parseIPv4, vpnNetwork } fro
 import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
+import { buildCluster } from "../cluster/model.ts";
+import { vpnConfigProblems, vpnPolicyProblems } from "../vpn/validate.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
 import { type ConfigProblem, type FieldPath, closest, formatPath, showValue } from "./problems.ts";
 
@@ -20,6 +22,9 @@ export function validateConfig(raw: unknown): ValidationResult {
   const problems = parsed.success ? [] : parsed.error.issues.flatMap(fromZodIssue);
   if (isRecord(raw)) problems.push(...crossFieldProblems(raw));
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
+  // The VPN policy compiles only from a valid file; its rules and vpnTests are checked last.
+  const policyProblems = vpnPolicyProblems(buildCluster(parsed.data, "<validate>"));
+  if (policyProblems.length > 0) return { ok: false, problems: policyProblems };
   return { ok: true, config: parsed.data };
 }
 
@@ -192,6 +197,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
   checkAddresses(raw, add);
   checkVpnUsers(raw.wireguardUsers, add);
   checkOverrides(raw, add);
+  out.push(...vpnConfigProblems(raw));
   return out;
 }
 

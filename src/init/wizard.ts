@@ -8,9 +8,9 @@
 import type { NetworkInterfaceInfo } from "node:os";
 import { join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
-import { wireguardGroups } from "../config/schema.ts";
 import { newSshKeyPair } from "../nodes/node-keys.ts";
 import { sha512CryptHash } from "../secrets/password-hash.ts";
+import { builtinVpnGroupNames, builtinVpnGroups } from "../vpn/groups.ts";
 import { type ClusterAnswers, clusterValue, firstProblemAt, type InitNode, type InitVpnUser } from "./cluster-file.ts";
 import { poolAddresses, seenLans, suggestAddresses } from "./network.ts";
 
@@ -399,7 +399,7 @@ async function vpnUsers(q: Questions): Promise<InitVpnUser[]> {
     if (name === "") return list;
     const group = await q.ask.choose(
       `Access group of ${name}`,
-      wireguardGroups.map((g) => ({ value: g, name: g })),
+      builtinVpnGroupNames.map((g) => ({ value: g, name: `${g}: ${builtinVpnGroups[g].description}` })),
       list.length === 0 ? "admin" : "family",
     );
     list.push({ name, group });

@@ -184,7 +184,12 @@ export function serverNames(node: NodeInfo): string[] {
 
 /** The k3s flags of a node (the seed's, with the kubeconfig made owner-and-group only). */
 export function k3sFlags(node: NodeInfo): string[] {
-  const common = ["--node-label=node.longhorn.io/create-default-disk=true"];
+  const common = [
+    "--node-label=node.longhorn.io/create-default-disk=true",
+    // The WireGuard pod forwards VPN traffic through this pod-level sysctl instead of
+    // running privileged (issue 9); the kubelet refuses unsafe sysctls it was not told to allow.
+    "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
+  ];
   if (!node.master) return common;
   return [
     "--cluster-init",

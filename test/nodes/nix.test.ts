@@ -133,7 +133,7 @@ describe("evaluating the build with the real evaluator", () => {
       role: "server",
       tokenFile: "/run/secrets/k3s_token",
       extraFlags:
-        "--cluster-init --tls-san=node1 --tls-san=node1.local --disable=servicelb --disable=traefik --disable=local-storage --write-kubeconfig-mode=0640 --write-kubeconfig-group=kubeconfig --node-label=node.longhorn.io/create-default-disk=true",
+        "--cluster-init --tls-san=node1 --tls-san=node1.local --disable=servicelb --disable=traefik --disable=local-storage --write-kubeconfig-mode=0640 --write-kubeconfig-group=kubeconfig --node-label=node.longhorn.io/create-default-disk=true --kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
     });
     expect(master.users.groups).toEqual({ kubeconfig: {} });
     expect(master.services.openiscsi.enable).toBe(true);

@@ -29,6 +29,7 @@ describe("node specs of the example cluster", () => {
       "--write-kubeconfig-mode=0640",
       "--write-kubeconfig-group=kubeconfig",
       "--node-label=node.longhorn.io/create-default-disk=true",
+      "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
     ]);
   });
 
@@ -39,7 +40,10 @@ describe("node specs of the example cluster", () => {
       expect(spec.k3s.serverAddr).toBe("https://node1.local:6443");
       expect(spec.sops.file).toBe("secrets.agents.yaml");
       expect(spec.sops.secrets.map((x) => x.name).sort()).toEqual(["k3s_token", "user_password"]);
-      expect(spec.k3s.extraFlags).toEqual(["--node-label=node.longhorn.io/create-default-disk=true"]);
+      expect(spec.k3s.extraFlags).toEqual([
+        "--node-label=node.longhorn.io/create-default-disk=true",
+        "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
+      ]);
       expect(spec.k3s.kubeconfig).toBeNull();
       expect(spec.deploy).toBeNull();
     }
