@@ -4,16 +4,15 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { ExitCode, UserError } from "../errors.ts";
 import { type CheckResult, type ClusterConnection, checkTitles, runDoctor } from "../doctor/checks.ts";
-import { printJson } from "./common.ts";
+import { addOutputOption, type OutputOptions, outputFormat, printStructured } from "./output.ts";
 
-interface DoctorOptions {
+interface DoctorOptions extends OutputOptions {
   config?: string;
   secrets?: string;
   ageKeyFile?: string;
   kubeconfig?: string;
   context?: string;
   build: string;
-  output: string;
 }
 
 const which = (tool: string): string | null => {
@@ -50,45 +49,43 @@ function line(result: CheckResult, width: number): string {
 }
 
 export function registerDoctor(program: Command): void {
-  program
-    .command("doctor")
-    .description("Check everything a deploy needs, one line per check with its fix (exit 1 when any fails)")
-    .option("-c, --config <file>", "cluster file (default: nixlab.config.ts, nixlab.yaml, … in the working directory)")
-    .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    .option(
-      "--age-key-file <file>",
-      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
-    )
-    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)")
-    .option("--context <name>", "kubeconfig context (default: its current context)")
-    .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
-    .option("-o, --output <format>", "text or json", "text")
-    .action(async (options: DoctorOptions) => {
-      if (options.output !== "text" && options.output !== "json") {
-        throw new UserError(`unknown --output ${JSON.stringify(options.output)}`, {
-          exitCode: ExitCode.invalidInput,
-          details: ["  use text or json"],
-        });
-      }
-      const results = await runDoctor({
-        ...(options.config ? { config: options.config } : {}),
-        ...(options.secrets ? { secrets: options.secrets } : {}),
-        ...(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {}),
-        cwd: process.cwd(),
-        buildDir: options.build,
-        env: process.env,
-        which,
-        connect: () => connect(options),
-      });
-      const failed = results.filter((r) => r.status === "fail");
-      process.exitCode = failed.length > 0 ? ExitCode.failure : ExitCode.ok;
-      if (options.output === "json") return printJson({ ok: failed.length === 0, checks: results });
-      const width = Math.max(...results.map((r) => checkTitles[r.id].length));
-      for (const result of results) process.stdout.write(`${line(result, width)}\n`);
-      process.stdout.write(
-        failed.length === 0
-          ? `${pc.green("ready")}: nixlab deploy\n`
-          : `${failed.length} of ${results.length} checks failed; fix them top to bottom and run nixlab doctor again\n`,
-      );
+  addOutputOption(
+    program
+      .command("doctor")
+      .description("Check everything a deploy needs, one line per check with its fix (exit 1 when any fails)")
+      .option(
+        "-c, --config <file>",
+        "cluster file (default: nixlab.config.ts, nixlab.yaml, … in the working directory)",
+      )
+      .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+      .option(
+        "--age-key-file <file>",
+        "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+      )
+      .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)")
+      .option("--context <name>", "kubeconfig context (default: its current context)")
+      .option("--build <dir>", "the build directory `nixlab build` wrote", "build"),
+  ).action(async (options: DoctorOptions) => {
+    const results = await runDoctor({
+      ...(options.config ? { config: options.config } : {}),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {}),
+      cwd: process.cwd(),
+      buildDir: options.build,
+      env: process.env,
+      which,
+      connect: () => connect(options),
     });
+    const failed = results.filter((r) => r.status === "fail");
+    process.exitCode = failed.length > 0 ? ExitCode.failure : ExitCode.ok;
+    const format = outputFormat(options);
+    if (format !== "table") return printStructured({ ok: failed.length === 0, checks: results }, format);
+    const width = Math.max(...results.map((r) => checkTitles[r.id].length));
+    for (const result of results) process.stdout.write(`${line(result, width)}\n`);
+    process.stdout.write(
+      failed.length === 0
+        ? `${pc.green("ready")}: nixlab deploy\n`
+        : `${failed.length} of ${results.length} checks failed; fix them top to bottom and run nixlab doctor again\n`,
+    );
+  });
 }

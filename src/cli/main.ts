@@ -7,6 +7,7 @@ import { registerCompletion } from "./completion.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
 import { registerDoctor } from "./doctor.ts";
+import { addExamples } from "./examples.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
 import { registerInit } from "./init.ts";
@@ -47,6 +48,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of registrations) register(program);
+  addExamples(program);
   const overrideAll = (command: Command): void => {
     command.exitOverride();
     for (const sub of command.commands) overrideAll(sub);
