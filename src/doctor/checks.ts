@@ -407,6 +407,6 @@ function nodeTools(inputs: DoctorInputs): CheckResult {
   return fail(
     "node-tools",
     `not on PATH: ${missing.join(", ")}`,
-    "install Nix with flakes (nixos-rebuild: nix run nixpkgs#nixos-rebuild) and an SSH client",
+    "install Nix with flakes, then `nix profile install nixpkgs#nixos-rebuild`, and an SSH client",
   );
 }
