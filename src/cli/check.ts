@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -8,15 +9,16 @@ import { renderCluster } from "../render/build.ts";
 import { missingFromText } from "../secrets/project.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, plural } from "./common.ts";
 
 export function registerCheck(program: Command): void {
   addConfigOption(
     program
       .command("check")
       .description("Validate the cluster file and render it in memory; every problem names its field and fix")
-      .option("--json", "print the result as JSON"),
-  ).action(async (options: ConfigOptions & { json?: boolean }) => {
+      .addOption(outputOption())
+      .addOption(jsonOption()),
+  ).action(async (options: ConfigOptions & { json?: boolean; output: OutputOptions["output"] }) => {
     const cluster = await loadFromOptions(options);
     const { plan } = renderCluster(cluster);
     const summary = {
@@ -33,7 +35,7 @@ export function registerCheck(program: Command): void {
         ...vpnWarnings(cluster),
       ],
     };
-    if (options.json) return printJson(summary);
+    if (structured(options)) return printResult(summary, options);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     process.stdout.write(
       `${pc.green("ok")} ${cluster.source}: ${plural(summary.nodes, "node")} (master ${summary.master}), ` +

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { type DeployEvent, deploy } from "../deploy/engine.ts";
 import { Kube } from "../deploy/kube.ts";
 import { formatSummary, plainProgress, type ProgressSink, ttyProgress } from "../deploy/progress.ts";
 import { DirSecretSource, openSopsSource, type SecretSource } from "../deploy/secrets.ts";
 import { loadPlan } from "../deploy/plan.ts";
-import { printJson } from "./common.ts";
 
 export interface KubeOptions {
   kubeconfig?: string;
@@ -66,6 +66,7 @@ interface DeployCliOptions extends KubeOptions {
   waitLock: string;
   apiTimeout: string;
   json?: boolean;
+  output: OutputOptions["output"];
   logFormat: string;
 }
 
@@ -95,7 +96,8 @@ export function registerDeploy(program: Command): void {
       .option("--wait-lock <seconds>", "wait this long for another running deploy instead of exiting 3", "0")
       .option("--api-timeout <seconds>", "how long to wait for the Kubernetes API to answer", "300")
       .option("--log-format <format>", "auto (live table on a terminal), plain (log lines, for systemd)", "auto")
-      .option("--json", "print the change set and group results as JSON on stdout"),
+      .addOption(outputOption())
+      .addOption(jsonOption()),
   ).action(async (options: DeployCliOptions) => {
     if (!["auto", "plain"].includes(options.logFormat)) {
       throw new UserError(`--log-format must be auto or plain, got ${options.logFormat}`, {
@@ -107,7 +109,7 @@ export function registerDeploy(program: Command): void {
     const apiWaitMs = positiveInt(options.apiTimeout, "--api-timeout") * 1000;
     const secrets = await secretSource(options);
     const kube = await connect(options);
-    const tty = options.logFormat === "auto" && !options.json && process.stderr.isTTY;
+    const tty = options.logFormat === "auto" && !structured(options) && process.stderr.isTTY;
     let sink: ProgressSink;
     if (tty) {
       const { plan } = await loadPlan(options.plan);
@@ -136,7 +138,7 @@ export function registerDeploy(program: Command): void {
         onEvent: (e: DeployEvent) => sink.onEvent(e),
       });
       sink.stop();
-      if (options.json) printJson(report);
+      if (structured(options)) printResult(report, options);
       else process.stdout.write(formatSummary(report, !!process.stdout.isTTY));
       process.exitCode = abort.signal.aborted ? ExitCode.failure : report.exitCode;
     } finally {

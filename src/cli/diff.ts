@@ -1,8 +1,8 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { diffPlan } from "../deploy/diff.ts";
 import { addKubeOptions, connect, type KubeOptions, secretSource } from "./deploy.ts";
-import { printJson } from "./common.ts";
 
 interface DiffCliOptions extends KubeOptions {
   secrets?: string;
@@ -10,6 +10,7 @@ interface DiffCliOptions extends KubeOptions {
   ageKeyFile?: string;
   only?: string[];
   json?: boolean;
+  output: OutputOptions["output"];
 }
 
 export function registerDiff(program: Command): void {
@@ -21,12 +22,13 @@ export function registerDiff(program: Command): void {
       .option("--secrets-dir <dir>", "directory of decrypted secrets (sops-nix: /run/secrets)")
       .option("--age-key-file <file>", "age identity for --secrets")
       .option("--only <group...>", "diff only these groups")
-      .option("--json", "print the per-object result as JSON"),
+      .addOption(outputOption())
+      .addOption(jsonOption()),
   ).action(async (options: DiffCliOptions) => {
     const secrets = await secretSource(options);
     const kube = await connect(options);
     try {
-      const color = !options.json && process.stdout.isTTY;
+      const color = !structured(options) && process.stdout.isTTY;
       const paint = (op: " " | "-" | "+", line: string) =>
         op === "+" ? pc.green(line) : op === "-" ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line;
       const diffs = await diffPlan({
@@ -36,7 +38,7 @@ export function registerDiff(program: Command): void {
         ...(options.only ? { only: options.only } : {}),
         ...(color ? { color: paint } : {}),
       });
-      if (options.json) printJson(diffs);
+      if (structured(options)) printResult(diffs, options);
       else {
         for (const d of diffs) {
           if (d.action === "unchanged") continue;

@@ -124,7 +124,7 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   ],
   vpn: [
     ["What each access group may reach", "nixlab vpn access"],
-    ["Add a user and show the QR code for the phone", "nixlab vpn add grandma --group family"],
+    ["What one user may reach, as YAML", "nixlab vpn access alice -o yaml"],
   ],
   "vpn access": [
     ["What every group may reach", "nixlab vpn access"],

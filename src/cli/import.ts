@@ -61,8 +61,8 @@ export function registerImport(program: Command): void {
     .command("import")
     .description("Convert a Nix-only nixlab vars.nix into a cluster file (comments are dropped, values kept)")
     .argument("<vars.nix>", "the vars.nix to read")
-    .requiredOption("--to <file>", "the cluster file to write: nixlab.yaml, nixlab.config.ts or nixlab.json")
-    .option("-f, --force", "overwrite the target if it exists")
+    .option("--to <file>", "the cluster file to write: nixlab.yaml, nixlab.config.ts or nixlab.json", "nixlab.yaml")
+    .option("--force", "overwrite the target if it exists")
     .action((source: string, options: { to: string; force?: boolean }) => {
       const target = resolve(options.to);
       if (existsSync(target) && !options.force) {

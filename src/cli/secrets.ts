@@ -2,7 +2,7 @@
 // for `get`; progress and errors name keys, never values.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { findClusterFile, loadCluster } from "../config/load.ts";
 import { UserError } from "../errors.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
@@ -12,6 +12,8 @@ import type { SecretsFile } from "../secrets/index.ts";
 const lib = () => import("../secrets/index.ts");
 
 interface SecretsOptions {
+  secrets?: string;
+  /** The old name of --secrets, kept for scripts. */
   file?: string;
   ageKeyFile?: string;
   config?: string;
@@ -19,7 +21,8 @@ interface SecretsOptions {
 
 function withCommon(command: Command): Command {
   return command
-    .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+    .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+    .addOption(new Option("--file <path>").hideHelp())
     .option(
       "--age-key-file <path>",
       "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
@@ -27,8 +30,15 @@ function withCommon(command: Command): Command {
     .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
 }
 
+/** The secrets file given with --secrets (or its old name --file), resolved; undefined when none was. */
+const givenPath = (options: SecretsOptions): string | undefined => {
+  const given = options.secrets ?? options.file;
+  return given ? resolve(given) : undefined;
+};
+
 function secretsPath(options: SecretsOptions): string {
-  if (options.file) return resolve(options.file);
+  const given = givenPath(options);
+  if (given) return given;
   let clusterFile: string | undefined;
   try {
     clusterFile = findClusterFile(options.config === undefined ? {} : { config: options.config });
@@ -79,7 +89,7 @@ export function registerSecrets(program: Command): void {
       const { newKeyLocation } = await lib();
       const { setUpSecrets } = await import("../secrets/setup.ts");
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
-      const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
+      const path = givenPath(options) ?? join(dirname(cluster.source), "secrets.yaml");
       const result = await setUpSecrets({
         secretsPath: path,
         requirements: requiredSecrets(cluster),
@@ -163,7 +173,7 @@ export function registerSecrets(program: Command): void {
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const file = await open({
         ...options,
-        file: options.file ?? join(dirname(cluster.source), "secrets.yaml"),
+        secrets: givenPath(options) ?? join(dirname(cluster.source), "secrets.yaml"),
       });
       const report = checkRequired(file, requiredSecrets(cluster));
       const lines = [

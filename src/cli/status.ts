@@ -1,9 +1,9 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import type { Kube } from "../deploy/kube.ts";
 import { deployStatus } from "../deploy/status.ts";
 import { addKubeOptions, connect, type KubeOptions } from "./deploy.ts";
-import { printJson } from "./common.ts";
 
 export function registerStatus(program: Command): void {
   addKubeOptions(
@@ -11,13 +11,14 @@ export function registerStatus(program: Command): void {
       .command("status")
       .description("Per group: hash, applied, ready, and drift since the last deploy")
       .option("--offline", "read only the state dir, not the cluster")
-      .option("--json", "print the status as JSON"),
-  ).action(async (options: KubeOptions & { offline?: boolean; json?: boolean }) => {
+      .addOption(outputOption())
+      .addOption(jsonOption()),
+  ).action(async (options: KubeOptions & { offline?: boolean; json?: boolean; output: OutputOptions["output"] }) => {
     let kube: Kube | undefined;
     if (!options.offline) kube = await connect(options);
     try {
       const report = await deployStatus({ planPath: options.plan, stateDir: options.state, ...(kube ? { kube } : {}) });
-      if (options.json) return printJson(report);
+      if (structured(options)) return printResult(report, options);
       const width = Math.max(...report.groups.map((g) => g.name.length));
       for (const g of report.groups) {
         const st =

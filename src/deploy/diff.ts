@@ -67,7 +67,10 @@ export async function diffPlan(options: DiffOptions): Promise<ObjectDiff[]> {
   if (only) {
     const unknown = [...only].filter((g) => !names.includes(g));
     if (unknown.length > 0)
-      throw new UserError(`--only names unknown groups: ${unknown.join(", ")}`, { exitCode: ExitCode.invalidInput });
+      throw new UserError(`--only names unknown groups: ${unknown.join(", ")}`, {
+        exitCode: ExitCode.invalidInput,
+        details: [`Groups: ${names.join(", ")}`],
+      });
   }
   const selected = only ?? new Set(names);
   await waitForApi(kube, 30_000);

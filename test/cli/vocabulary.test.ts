@@ -3,10 +3,15 @@
  * everywhere, -c is the cluster file, -o the output format (with --json as its alias),
  * --secrets the SOPS file, --out a directory, and no -f that means format, file or force.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Command, Option } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram } from "../../src/cli/main.ts";
 import { commandPath } from "../../src/cli/examples.ts";
+import { root } from "../support/example.ts";
+import { runCli } from "../support/cli.ts";
 
 const program = createProgram();
 
@@ -66,5 +71,24 @@ describe("flag vocabulary", () => {
   it("-c/--config is the cluster file wherever it appears", () => {
     const configs = options.filter(({ option }) => option.long === "--config");
     for (const { command, option } of configs) expect(option.flags, command).toBe("-c, --config <file>");
+  });
+
+  it("import writes nixlab.yaml when --to is not given", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ux-import-"));
+    try {
+      const r = await runCli(["import", join(root, "examples/homelab/vars.nix")], dir);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(join(dir, "nixlab.yaml"), "utf8")).toContain("domain: home.example.com");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("-o yaml prints the same data as --json", async () => {
+    const yaml = await runCli(["check", "-c", join(root, "examples/homelab/nixlab.yaml"), "-o", "yaml"]);
+    const json = await runCli(["check", "-c", join(root, "examples/homelab/nixlab.yaml"), "--json"]);
+    expect(yaml.code).toBe(0);
+    const { parse } = await import("yaml");
+    expect(parse(yaml.stdout)).toEqual(JSON.parse(json.stdout));
   });
 });
