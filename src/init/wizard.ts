@@ -90,6 +90,10 @@ export const besideKeyName = "age-key.txt";
 const usage = (message: string, fix: string) =>
   new UserError(message, { exitCode: ExitCode.invalidInput, details: [`  ${fix}`] });
 
+/** A flag whose value `check` rejects: the flag, its value and the problem with its fix, on one line. */
+const badFlag = (flag: string, problem: string) =>
+  new UserError(`${flag}: ${problem}`, { exitCode: ExitCode.invalidInput });
+
 /** The answers so far over complete placeholders, so one field can be validated alone. */
 function draft(partial: Partial<ClusterAnswers>): Record<string, unknown> {
   return clusterValue({
@@ -146,8 +150,7 @@ class Questions {
     const given = this.flags[key] as string | undefined;
     if (given !== undefined) {
       const p = problem(given);
-      if (p)
-        throw usage(`--${opts.flag} ${JSON.stringify(given)}: ${p.split("; ")[0]}`, p.split("; ").slice(1).join("; "));
+      if (p) throw badFlag(`--${opts.flag} ${JSON.stringify(given)}`, p);
       return given;
     }
     if (this.ask) {
@@ -250,11 +253,7 @@ async function sshKey(
   };
   if (q.flags.sshKey !== undefined) {
     const p = problem(q.flags.sshKey);
-    if (p)
-      throw usage(
-        `--ssh-key: ${p.split("; ")[0]}`,
-        p.split("; ").slice(1).join("; ") || "pass a .pub file or a key line",
-      );
+    if (p) throw badFlag("--ssh-key", p);
     return { line: resolveKey(q.flags.sshKey) };
   }
   if (q.ask && found) {
@@ -295,7 +294,7 @@ async function network(q: Questions, env: InitEnvironment): Promise<void> {
   let lan = q.flags.lan;
   if (lan !== undefined) {
     const p = lanProblem(lan);
-    if (p) throw usage(`--lan: ${p.split("; ")[0]}`, p.split("; ")[1]!);
+    if (p) throw badFlag("--lan", p);
   } else if (q.ask) {
     if (seen) q.ask.say(`This machine is on ${seen.cidr} (${seen.iface}, ${seen.address}).`);
     lan = await q.ask.text("Your LAN (CIDR)", { ...(seen ? { default: seen.cidr } : {}), validate: lanProblem });
@@ -338,7 +337,7 @@ async function nodes(q: Questions): Promise<InitNode[]> {
       const node = parseNodeFlag(text);
       list.push(node);
       const p = nodeProblem(node, i);
-      if (p) throw usage(`--node ${JSON.stringify(text)}: ${p.split("; ")[0]}`, p.split("; ").slice(1).join("; "));
+      if (p) throw badFlag(`--node ${JSON.stringify(text)}`, p);
     }
     if (list.filter((n) => n.master).length > 1)
       throw usage(
@@ -380,7 +379,7 @@ async function vpnUsers(q: Questions): Promise<InitVpnUser[]> {
     for (const text of q.flags.vpnUser) {
       const user = parseVpnUserFlag(text);
       const p = userProblem(user);
-      if (p) throw usage(`--vpn-user ${JSON.stringify(text)}: ${p.split("; ")[0]}`, p.split("; ").slice(1).join("; "));
+      if (p) throw badFlag(`--vpn-user ${JSON.stringify(text)}`, p);
       list.push(user);
     }
     return list;
