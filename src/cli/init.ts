@@ -78,6 +78,11 @@ function report(result: InitResult, dir: string): void {
     `${pc.green("wrote")}   ${rel(secrets.file.path)}: ${secrets.file.keys().length} secrets ` +
       `(${secrets.added.length + secrets.filled.length} new, encrypted to ${secrets.file.recipients().join(", ")})`,
   );
+  if (result.vpnClientKeys) {
+    say(
+      `${pc.green("wrote")}   ${rel(result.vpnClientKeys.path)}: the private keys of ${result.vpnClientKeys.users.join(", ")} (admins only, for their client configs)`,
+    );
+  }
   if (result.agentSecrets)
     say(`${pc.green("wrote")}   ${rel(result.agentSecrets)}: the agents' secrets (k3s token, login password)`);
   say(

@@ -13,6 +13,8 @@ import { syncAgentSecrets } from "../nodes/node-secrets.ts";
 import { hardwareConfigPath } from "../nodes/render.ts";
 import { writeFileAtomic } from "../secrets/atomic.ts";
 import { wireguardPrivateKey, wireguardPublicKey } from "../secrets/generate.ts";
+import { createSecrets, openSecrets } from "../secrets/file.ts";
+import { ensureCreationRule } from "../secrets/project.ts";
 import { type SetUpResult, setUpSecrets } from "../secrets/setup.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import { clusterFileText, clusterValue, publicKeySecretOf } from "./cluster-file.ts";
@@ -57,8 +59,8 @@ export interface InitResult {
   sshKeyCreated?: string;
   /** secrets.agents.yaml, when the cluster has agents. */
   agentSecrets?: string;
-  /** VPN users whose client keys were made (their public keys are in secrets.yaml). */
-  vpnClients: Array<{ name: string; privateKey: string }>;
+  /** The file keeping the VPN users' private keys (admins only), when init made keys. */
+  vpnClientKeys?: { path: string; users: string[] };
   /** Hardware configs `build` will need, relative to the project directory. */
   hardwareConfigs: string[];
   /** The age key file when it is not where sops looks by itself (SOPS_AGE_KEY_FILE must name it). */
@@ -113,6 +115,8 @@ export async function writeProject(
     newKeyPath: options.defaultAgeKeyPath,
     values,
   });
+  const issued = vpnClients.filter((c) => secrets.filled.includes(publicKeySecretOf(c.name)));
+  const vpnClientKeys = issued.length > 0 ? await keepClientKeys(dir, issued, secrets) : undefined;
   writeFileAtomic(clusterFile, text, 0o644);
   // Agents decrypt only their own file; `build` would derive it too, but doctor and check look for it now.
   const agentSecrets = cluster.agents.length > 0 ? (await syncAgentSecrets(dir, secrets.identities)).path : undefined;
@@ -123,11 +127,35 @@ export async function writeProject(
     cluster,
     secrets,
     ...(sshKeyCreated ? { sshKeyCreated } : {}),
-    vpnClients: vpnClients.filter((c) => secrets.filled.includes(publicKeySecretOf(c.name))),
+    ...(vpnClientKeys ? { vpnClientKeys } : {}),
     ...(agentSecrets ? { agentSecrets } : {}),
     hardwareConfigs: cluster.nodes.map((n) => hardwareConfigPath(n.hostname)),
     ...(keyPath && keyPath !== options.defaultAgeKeyPath ? { keyToExport: keyPath } : {}),
   };
+}
+
+/**
+ * The VPN clients' kept private keys: a SOPS file of their own beside secrets.yaml,
+ * encrypted only to the admin's key (never to a node's), with a .sops.yaml rule of its
+ * own, so a client config can be issued again (the layout `nixlab vpn` keeps them in).
+ */
+export const clientKeysFileName = "vpn-clients.yaml";
+
+async function keepClientKeys(
+  dir: string,
+  clients: ReadonlyArray<{ name: string; privateKey: string }>,
+  secrets: SetUpResult,
+): Promise<{ path: string; users: string[] }> {
+  const path = join(dir, clientKeysFileName);
+  const admins = [...new Set(secrets.identities.map((i) => i.recipient))].filter((r) =>
+    secrets.file.recipients().includes(r),
+  );
+  const file = existsSync(path)
+    ? await openSecrets(path, secrets.identities)
+    : createSecrets(path, ensureCreationRule(path, admins).rule);
+  for (const client of clients) file.set(client.name, client.privateKey);
+  await file.save();
+  return { path, users: clients.map((c) => c.name) };
 }
 
 /** Adds `name` to dir/.gitignore (created when missing) unless it is listed already. */

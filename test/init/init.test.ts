@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { discoverIdentities } from "../../src/secrets/identities.ts";
 import { openSecrets } from "../../src/secrets/file.ts";
+import { wireguardPublicKey } from "../../src/secrets/generate.ts";
 import { verifyCryptHash } from "../../src/secrets/password-hash.ts";
 import { requireTool } from "../support/peers.ts";
 import { nodeOnlyPath, openTerminal, type Terminal } from "../support/terminal.ts";
@@ -157,6 +158,15 @@ describe("nixlab init with flags only", () => {
     expect(verifyCryptHash("a long password", secrets.getString("user_password"))).toBe(true);
     expect(secrets.getString("k3s_token")).toMatch(/^[0-9a-f]{64}$/);
     expect(secrets.getString("carol_wg_public_key")).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    // carol's private key is kept for her client config, in a file only the admin's key opens.
+    const kept = await openSecrets(
+      join(s.project, "vpn-clients.yaml"),
+      await discoverIdentities({ env: { HOME: s.home } }),
+    );
+    expect(wireguardPublicKey(kept.getString("carol"))).toBe(secrets.getString("carol_wg_public_key"));
+    expect(kept.recipients()).toEqual(secrets.recipients());
+    expect(statSync(join(s.project, "vpn-clients.yaml")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(s.project, ".sops.yaml"), "utf8")).toMatch(/path_regex: \(\^\|\/\)vpn-clients\\\.yaml\$/);
   });
 
   it("without the Cloudflare token leaves it for later and says how to set it", () => {
