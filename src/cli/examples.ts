@@ -5,6 +5,7 @@
  * parses every example against the command tree (its command and flags exist).
  */
 import type { Command } from "commander";
+import { commandPath } from "../completion/complete.ts";
 
 /** An example: what it does, then the command line. */
 export type Example = readonly [comment: string, line: string];
@@ -167,13 +168,6 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
     ["For every fish", "nixlab completion fish > ~/.config/fish/completions/nixlab.fish"],
   ],
 };
-
-/** The command path of `command` below the program: "" for the program, "secrets set" … */
-export function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(" ");
-}
 
 /** The "Examples:" block of `examples`. */
 export function formatExamples(examples: readonly Example[]): string {

@@ -14,6 +14,8 @@ export type ValueKind =
   | "node-selector"
   | "vpn-user"
   | "vpn-group"
+  /** A VPN user or an access group. */
+  | "vpn-subject"
   | "secret"
   | "file"
   | "dir";
@@ -31,8 +33,9 @@ export type Completion = { candidates: Candidate[] } | { shell: "file" | "dir" }
 export type ValueSource = (kind: ValueKind, words: readonly string[]) => Promise<string[]>;
 
 /**
- * Which values an option or argument takes, by its long flag or `<name>`: one
- * vocabulary across commands (docs/cli.md), so one table serves them all.
+ * Which values an option or argument takes, by its long flag or `<name>` (or, where an
+ * argument's name is generic, by "command path <name>"): one vocabulary across commands
+ * (docs/cli.md), so one table serves them all.
  */
 export const valueKinds: Readonly<Record<string, ValueKind>> = {
   "--only": "deploy-group",
@@ -56,7 +59,20 @@ export const valueKinds: Readonly<Record<string, ValueKind>> = {
   "--secrets-dir": "dir",
   "--log-dir": "dir",
   "[dir]": "dir",
+  "vpn access [subject]": "vpn-subject",
+  "vpn show <name>": "vpn-user",
+  "vpn rotate <name>": "vpn-user",
+  "vpn disable <name>": "vpn-user",
+  "vpn enable <name>": "vpn-user",
+  "vpn remove <name>": "vpn-user",
 };
+
+/** The command path of `command` below the program: "" for the program, "vpn show" … */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
 
 const takesValue = (o: Option): boolean => o.required || o.optional;
 const isVariadic = (o: Option): boolean => o.variadic;
@@ -184,7 +200,13 @@ export async function complete(program: Command, words: readonly string[], sourc
     const arg = args[Math.min(position.positional, args.length - 1)];
     result =
       arg && (position.positional < args.length || arg.variadic)
-        ? await valuesOf(valueKinds[argKey(arg)], arg.argChoices, current, typed, safe)
+        ? await valuesOf(
+            valueKinds[`${commandPath(position.command)} ${argKey(arg)}`] ?? valueKinds[argKey(arg)],
+            arg.argChoices,
+            current,
+            typed,
+            safe,
+          )
         : { candidates: [] };
   }
   if ("shell" in result) return result;

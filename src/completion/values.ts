@@ -46,6 +46,8 @@ export function clusterValues(cwd: string): ValueSource {
         return cluster.vpn.users.map((u) => u.name);
       case "vpn-group":
         return cluster.vpn.groups.map((g) => g.name);
+      case "vpn-subject":
+        return [...cluster.vpn.users.map((u) => u.name), ...cluster.vpn.groups.map((g) => g.name)];
       case "secret":
         return [
           ...new Set([

@@ -6,7 +6,8 @@
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram } from "../../src/cli/main.ts";
-import { commandExamples, commandPath } from "../../src/cli/examples.ts";
+import { commandExamples } from "../../src/cli/examples.ts";
+import { commandPath } from "../../src/completion/complete.ts";
 import { runCli } from "../support/cli.ts";
 
 function visibleCommands(command: Command): Command[] {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Command, Option } from "commander";
 import { describe, expect, it } from "vitest";
 import { createProgram } from "../../src/cli/main.ts";
-import { commandPath } from "../../src/cli/examples.ts";
+import { commandPath } from "../../src/completion/complete.ts";
 import { root } from "../support/example.ts";
 import { runCli } from "../support/cli.ts";
 

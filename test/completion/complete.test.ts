@@ -44,6 +44,13 @@ describe("completion candidates", () => {
     expect(await values("nodes", "install", "")).toEqual(["node1", "node2", "node3"]);
   });
 
+  it("VPN users and groups for vpn access", async () => {
+    expect(await values("vpn", "access", "")).toEqual(
+      expect.arrayContaining(["alice", "bob", "carol", "admin", "family", "friends", "guests"]),
+    );
+    expect(await values("vpn", "access", "fa")).toEqual(["family"]);
+  });
+
   it("secret names (clear key names, nothing decrypted)", async () => {
     expect(await values("secrets", "get", "alice")).toEqual(["alice_wg_public_key"]);
   });
