@@ -225,8 +225,9 @@ describe("nixlab doctor", () => {
       writeFileSync(
         path,
         readFileSync(path, "utf8").replace(
-          /age: (age1\w+)$/m,
-          "age: $1,age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+          // The rule of secrets.yaml (vpn-clients.yaml has one of its own).
+          /(secrets\\\.yaml\$\n\s+age: )(age1\w+)$/m,
+          "$1$2,age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
         ),
       );
     });
