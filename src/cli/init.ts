@@ -5,7 +5,13 @@ import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { ExitCode, UserError } from "../errors.ts";
-import { existingClusterFiles, type InitResult, initClusterFile, writeProject } from "../init/project.ts";
+import {
+  existingClusterFiles,
+  type InitResult,
+  initClusterFile,
+  refuseOtherClusterFiles,
+  writeProject,
+} from "../init/project.ts";
 import { collectAnswers, type InitEnvironment, type InitFlags, type Prompter } from "../init/wizard.ts";
 import { discoverIdentities } from "../secrets/identities.ts";
 import { newKeyLocation } from "../secrets/project.ts";
@@ -55,9 +61,9 @@ async function environment(dir: string): Promise<InitEnvironment> {
 
 /** Whether an existing nixlab.yaml may be replaced: --force, or a yes on the terminal; refuses otherwise. */
 async function mayReplace(dir: string, force: boolean, ask: Prompter | null): Promise<boolean> {
+  refuseOtherClusterFiles(dir);
   const found = existingClusterFiles(dir);
   if (found.length === 0 || force) return force;
-  if (found.some((name) => name !== initClusterFile)) return false; // writeProject explains
   if (ask && (await ask.confirm(`${join(dir, initClusterFile)} exists. Replace it?`, false))) return true;
   throw new UserError(`${join(dir, initClusterFile)} already exists; nothing was written`, {
     details: ["  pass --force to replace it, or run nixlab init in a new directory (nixlab init DIR)"],

@@ -31,6 +31,17 @@ export function existingClusterFiles(dir: string): string[] {
   return clusterFileNames.filter((name) => existsSync(join(dir, name)));
 }
 
+/** Throws UserError when `dir` has a cluster file other than nixlab.yaml (commands would read it instead). */
+export function refuseOtherClusterFiles(dir: string): void {
+  const others = existingClusterFiles(dir).filter((name) => name !== initClusterFile);
+  if (others.length > 0) {
+    throw new UserError(`${dir} already has ${others.join(", ")}, which nixlab reads before ${initClusterFile}`, {
+      exitCode: ExitCode.failure,
+      details: ["  run nixlab init in a new directory (nixlab init DIR), or move that file away"],
+    });
+  }
+}
+
 /** The nearest nixlab package root above this module (where schema/ lives). */
 function packageRoot(): string {
   let dir = import.meta.dirname;
@@ -79,13 +90,7 @@ export async function writeProject(
   options: { replace: boolean; defaultAgeKeyPath: string },
 ): Promise<InitResult> {
   const clusterFile = join(dir, initClusterFile);
-  const others = existingClusterFiles(dir).filter((name) => name !== initClusterFile);
-  if (others.length > 0) {
-    throw new UserError(`${dir} already has ${others.join(", ")}, which nixlab reads before ${initClusterFile}`, {
-      exitCode: ExitCode.failure,
-      details: ["  run nixlab init in a new directory (nixlab init DIR), or move that file away"],
-    });
-  }
+  refuseOtherClusterFiles(dir);
   if (existsSync(clusterFile) && !options.replace) {
     throw new UserError(`${clusterFile} already exists; nothing was written`, {
       exitCode: ExitCode.failure,

@@ -203,6 +203,16 @@ describe("nixlab init with flags only", () => {
     expect((await openSecrets(join(s.project, "secrets.yaml"), identities)).getString("k3s_token")).toBe(token);
   });
 
+  it("stops before any question when another cluster file is in the directory", () => {
+    const s = sandbox();
+    mkdirSync(s.project);
+    writeFileSync(join(s.project, "nixlab.config.ts"), "export default {};\n");
+    const r = nixlab(s, s.project, ["init", "--domain", "a.example.net"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("already has nixlab.config.ts, which nixlab reads before nixlab.yaml");
+    expect(spawnSync("ls", ["-A", s.project]).stdout.toString()).toBe("nixlab.config.ts\n");
+  });
+
   it("names the flag when an answer is wrong or missing, and writes nothing", () => {
     const s = sandbox();
     const bad = nixlab(s, s.dir, ["init", "project", ...flags, "--domain", "not a domain"], "a long password");
