@@ -17,7 +17,7 @@ import type { AgeIdentity } from "../secrets/age.ts";
 import { creationRuleFor, findConfigFile } from "../secrets/config.ts";
 import { openSecrets, type SecretsFile } from "../secrets/file.ts";
 import { wireguardPublicKey } from "../secrets/generate.ts";
-import { discoverIdentities } from "../secrets/identities.ts";
+import { besideKeyName, discoverIdentities } from "../secrets/identities.ts";
 import { isSha512CryptHash } from "../secrets/password-hash.ts";
 import { checkRequired } from "../secrets/project.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
@@ -162,7 +162,10 @@ async function secretsChecks(inputs: DoctorInputs, cluster: Cluster | undefined,
         : fail(
             "age-key",
             "no age key found",
-            "run nixlab init (it makes one), or export SOPS_AGE_KEY_FILE=/path/to/keys.txt",
+            // A key `nixlab init` put beside the cluster file is found only through SOPS_AGE_KEY_FILE.
+            existsSync(join(dir, besideKeyName))
+              ? `export SOPS_AGE_KEY_FILE=${join(dir, besideKeyName)}`
+              : "run nixlab init (it makes one), or export SOPS_AGE_KEY_FILE=/path/to/keys.txt",
           ),
     );
   } catch (error) {

@@ -15,10 +15,11 @@ import { writeFileAtomic } from "../secrets/atomic.ts";
 import { wireguardPrivateKey, wireguardPublicKey } from "../secrets/generate.ts";
 import { createSecrets, openSecrets } from "../secrets/file.ts";
 import { ensureCreationRule } from "../secrets/project.ts";
+import { besideKeyName } from "../secrets/identities.ts";
 import { type SetUpResult, setUpSecrets } from "../secrets/setup.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import { clusterFileText, clusterValue, publicKeySecretOf } from "./cluster-file.ts";
-import { besideKeyName, type InitAnswers } from "./wizard.ts";
+import type { InitAnswers } from "./wizard.ts";
 
 /** The cluster file init writes. */
 export const initClusterFile = "nixlab.yaml";

@@ -9,6 +9,7 @@ import type { NetworkInterfaceInfo } from "node:os";
 import { join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
 import { newSshKeyPair } from "../nodes/node-keys.ts";
+import { besideKeyName } from "../secrets/identities.ts";
 import { sha512CryptHash } from "../secrets/password-hash.ts";
 import { builtinVpnGroupNames, builtinVpnGroups } from "../vpn/groups.ts";
 import { type ClusterAnswers, clusterValue, firstProblemAt, type InitNode, type InitVpnUser } from "./cluster-file.ts";
@@ -83,9 +84,6 @@ export interface InitAnswers {
   /** The age key to use, created when missing; undefined: the one sops already finds. */
   ageKeyFile?: string;
 }
-
-/** The file name of a key kept beside the cluster file. */
-export const besideKeyName = "age-key.txt";
 
 const usage = (message: string, fix: string) =>
   new UserError(message, { exitCode: ExitCode.invalidInput, details: [`  ${fix}`] });

@@ -144,10 +144,16 @@ describe("nixlab doctor", () => {
   });
 
   it("no age key anywhere", async () => {
-    const dir = await project();
+    const dir = await project((d) => rmSync(join(d, "age-key.txt")));
     const r = await failure(dir, "age-key", { ageKeyFile: undefined, env: { HOME: join(dir, "nohome") } });
     expect(r.detail).toBe("no age key found");
-    expect(r.fix).toContain("export SOPS_AGE_KEY_FILE");
+    expect(r.fix).toBe("run nixlab init (it makes one), or export SOPS_AGE_KEY_FILE=/path/to/keys.txt");
+  });
+
+  it("the key init put beside the cluster file, not exported", async () => {
+    const dir = await project();
+    const r = await failure(dir, "age-key", { ageKeyFile: undefined, env: { HOME: join(dir, "nohome") } });
+    expect(r.fix).toBe(`export SOPS_AGE_KEY_FILE=${join(dir, "age-key.txt")}`);
   });
 
   it("age key file named but missing", async () => {

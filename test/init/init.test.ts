@@ -114,6 +114,25 @@ describe("nixlab init in a terminal", () => {
   }, 240_000);
 });
 
+describe("nixlab init over an existing nixlab.yaml, in a terminal", () => {
+  it("asks before replacing it; the default answer keeps it and writes nothing", async (ctx) => {
+    requireTool("tmux", ctx);
+    const s = sandbox();
+    mkdirSync(s.project);
+    writeFileSync(join(s.project, "nixlab.yaml"), "# mine\n");
+    const term = openTerminal(s.project, { HOME: s.home, PATH: s.bin, TERM: "xterm-256color" });
+    cleanups.push(() => term.close());
+    term.line("nixlab init; echo rc=$?");
+    await term.waitForPrompt(/nixlab\.yaml exists\. Replace it\? \(y\/N\)/);
+    term.keys("Enter");
+    const screen = await term.waitFor(/^rc=\d+$/m);
+    expect(screen).toMatch(/already exists; nothing was written/);
+    expect(screen).toMatch(/^rc=1$/m);
+    expect(readFileSync(join(s.project, "nixlab.yaml"), "utf8")).toBe("# mine\n");
+    expect(spawnSync("ls", ["-A", s.project, s.home]).stdout.toString()).not.toMatch(/secrets|sops|\.ssh|\.config/);
+  }, 120_000);
+});
+
 describe("nixlab init with flags only", () => {
   const flags = [
     "--yes",
