@@ -7,7 +7,14 @@ import { buildNodeFiles } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { criticalPath } from "../render/dag.ts";
 import { writeBuildDir } from "../render/write.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural } from "./common.ts";
+import {
+  type ConfigOptions,
+  addConfigOption,
+  loadFromOptions,
+  noteOnStderr,
+  plural,
+  refuseUnusableSecrets,
+} from "./common.ts";
 
 export function registerBuild(program: Command): void {
   addConfigOption(
@@ -18,56 +25,53 @@ export function registerBuild(program: Command): void {
       .option("--no-nodes", "render only the Kubernetes side (no flake, node specs or engine bundle)")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(
-    async (
-      options: ConfigOptions & { out: string; nodes: boolean; json?: boolean; output: OutputOptions["output"] },
-    ) => {
-      const cluster = await loadFromOptions(options);
-      const { plan, files: k8sFiles } = renderCluster(cluster);
-      const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
-      if (nodes && nodes.problems.length > 0) {
-        throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {
-          exitCode: ExitCode.invalidInput,
-          details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
-        });
-      }
-      for (const w of nodes?.warnings ?? []) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
-      const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
-        a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-      );
-      writeBuildDir(options.out, files);
-      if (structured(options)) {
-        return printResult({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) }, options);
-      }
-      const objects = plan.charts.reduce((n, c) => n + c.objects.length, 0);
-      const keys = plan.secrets.reduce((n, s) => n + s.keys.length, 0);
-      const path = criticalPath(plan.groups, () => 1);
-      const out = (label: string, text: string) => process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
-      process.stdout.write(
-        `${pc.green("built")} ${relative(process.cwd(), cluster.source) || cluster.source} → ${options.out}/\n`,
-      );
+  ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean; output: OutputOptions["output"] }) => {
+    const cluster = await loadFromOptions(options);
+    for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
+    const { plan, files: k8sFiles } = renderCluster(cluster);
+    const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
+    if (nodes && nodes.problems.length > 0) {
+      throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {
+        exitCode: ExitCode.invalidInput,
+        details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
+      });
+    }
+    for (const w of nodes?.warnings ?? []) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
+    const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+    );
+    for (const note of writeBuildDir(options.out, files)) noteOnStderr(note);
+    if (structured(options)) {
+      return printResult({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) }, options);
+    }
+    const objects = plan.charts.reduce((n, c) => n + c.objects.length, 0);
+    const keys = plan.secrets.reduce((n, s) => n + s.keys.length, 0);
+    const path = criticalPath(plan.groups, () => 1);
+    const out = (label: string, text: string) => process.stdout.write(`  ${pc.bold(label.padEnd(9))} ${text}\n`);
+    process.stdout.write(
+      `${pc.green("built")} ${relative(process.cwd(), cluster.source) || cluster.source} → ${options.out}/\n`,
+    );
+    out(
+      "cluster",
+      `${cluster.config.domain}: ${plural(cluster.nodes.length, "node")} (master ${cluster.master.hostname}), ` +
+        `${plural(cluster.vpn.enabledUsers.length, "VPN user")} (${cluster.vpn.ssoUsers.length} with Nextcloud SSO)`,
+    );
+    out(
+      "charts",
+      `${plan.charts.length} (${plan.charts.filter((c) => c.kind === "helm").length} Helm, ` +
+        `${plan.charts.filter((c) => c.kind === "manifests").length} manifests), ${plural(objects, "object")}`,
+    );
+    out("secrets", `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`);
+    out("groups", `${plan.groups.length}, longest chain ${path.join(" → ")}`);
+    if (nodes) {
       out(
-        "cluster",
-        `${cluster.config.domain}: ${plural(cluster.nodes.length, "node")} (master ${cluster.master.hostname}), ` +
-          `${plural(cluster.vpn.enabledUsers.length, "VPN user")} (${cluster.vpn.ssoUsers.length} with Nextcloud SSO)`,
+        "nodes",
+        `${plural(nodes.specs.length, "NixOS configuration")} (${nodes.specs.map((s) => `${s.hostname}:${s.role}`).join(", ")}), flake.nix, engine bundle`,
       );
-      out(
-        "charts",
-        `${plan.charts.length} (${plan.charts.filter((c) => c.kind === "helm").length} Helm, ` +
-          `${plan.charts.filter((c) => c.kind === "manifests").length} manifests), ${plural(objects, "object")}`,
-      );
-      out("secrets", `${plural(keys, "key")} in ${plural(plan.secrets.length, "Secret")} (filled from SOPS at deploy)`);
-      out("groups", `${plan.groups.length}, longest chain ${path.join(" → ")}`);
-      if (nodes) {
-        out(
-          "nodes",
-          `${plural(nodes.specs.length, "NixOS configuration")} (${nodes.specs.map((s) => `${s.hostname}:${s.role}`).join(", ")}), flake.nix, engine bundle`,
-        );
-      }
-      out("wrote", `${plural(files.length, "file")}, plan ${plan.hash.slice(0, 12)}`);
-      process.stdout.write(
-        `next: ${pc.cyan("nixlab plan")} to read the deploy order, ${pc.cyan("nixlab deploy")} to apply it\n`,
-      );
-    },
-  );
+    }
+    out("wrote", `${plural(files.length, "file")}, plan ${plan.hash.slice(0, 12)}`);
+    process.stdout.write(
+      `next: ${pc.cyan("nixlab plan")} to read the deploy order, ${pc.cyan("nixlab deploy")} to apply it\n`,
+    );
+  });
 }

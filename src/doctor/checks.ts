@@ -16,10 +16,8 @@ import { renderCluster } from "../render/build.ts";
 import type { AgeIdentity } from "../secrets/age.ts";
 import { creationRuleFor, findConfigFile } from "../secrets/config.ts";
 import { openSecrets, type SecretsFile } from "../secrets/file.ts";
-import { wireguardPublicKey } from "../secrets/generate.ts";
 import { besideKeyName, discoverIdentities } from "../secrets/identities.ts";
-import { isSha512CryptHash } from "../secrets/password-hash.ts";
-import { checkRequired } from "../secrets/project.ts";
+import { checkRequired, secretsFileProblems } from "../secrets/project.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 
 /** One check's outcome. `fix` says what to do when it is not ok. */
@@ -232,47 +230,29 @@ function secretsComplete(file: SecretsFile, cluster: Cluster): CheckResult {
   );
 }
 
-/** 32 bytes of base64: what WireGuard keys are. */
-const isWireguardKeyText = (text: string): boolean =>
-  /^[A-Za-z0-9+/]{43}=$/.test(text) && Buffer.from(text, "base64").length === 32;
-
+/**
+ * Values in their format (the checks `nixlab secrets check` runs: crypt hash, WireGuard
+ * keys and the server pair, tokens, endpoint) and nothing stored in clear.
+ */
 function wellFormed(file: SecretsFile, cluster: Cluster): CheckResult {
-  const problems: Array<[string, string]> = [];
-  const text = (name: string) => {
-    const v = file.get(name);
-    return typeof v === "string" && !v.startsWith("REPLACE_ME") ? v : undefined;
-  };
-  const hash = text("user_password");
-  if (hash !== undefined && !isSha512CryptHash(hash)) {
-    problems.push([
-      "user_password is not a SHA-512 crypt hash ($6$…), so no one can log in",
-      "mkpasswd -m sha-512 | nixlab secrets set user_password",
-    ]);
+  const unencrypted = [file.path, join(dirname(file.path), agentSecretsFile)].flatMap(
+    (path) =>
+      secretsFileProblems(path, [])?.unencrypted.map((part) => `${relative(dirname(file.path), path)}: ${part}`) ?? [],
+  );
+  if (unencrypted.length > 0) {
+    return fail(
+      "secrets-well-formed",
+      `not fully SOPS-encrypted: ${unencrypted.join("; ")}`,
+      "restore the file from version control, set those values again with nixlab secrets set, and change any secret that was in clear",
+    );
   }
-  const priv = text("wireguard_server_private_key");
-  const pub = text("wireguard_server_public_key");
-  if (priv !== undefined && !isWireguardKeyText(priv.trim())) {
-    problems.push([
-      "wireguard_server_private_key is not a WireGuard key",
-      "delete it and wireguard_server_public_key (nixlab secrets edit), then nixlab secrets init",
-    ]);
-  } else if (priv !== undefined && pub !== undefined && wireguardPublicKey(priv) !== pub.trim()) {
-    problems.push([
-      "wireguard_server_public_key is not the public key of wireguard_server_private_key, so no client can connect",
-      "delete wireguard_server_public_key (nixlab secrets edit), then nixlab secrets init",
-    ]);
-  }
-  for (const user of cluster.vpn.enabledUsers) {
-    const key = text(user.publicKeySecret);
-    if (key !== undefined && !isWireguardKeyText(key.trim())) {
-      problems.push([
-        `${user.publicKeySecret} (VPN user ${user.name}) is not a WireGuard public key`,
-        `nixlab vpn rotate ${user.name}`,
-      ]);
-    }
-  }
-  if (problems.length === 0) return ok("secrets-well-formed", "login hash and WireGuard keys");
-  return fail("secrets-well-formed", problems.map(([p]) => p).join("; "), problems[0]![1]);
+  const { invalid } = checkRequired(file, requiredSecrets(cluster));
+  if (invalid.length === 0) return ok("secrets-well-formed", "every value in its format, nothing in clear");
+  return fail(
+    "secrets-well-formed",
+    invalid.map(({ req, problem }) => `${req.name} ${problem}`).join("; "),
+    `nixlab secrets set ${invalid[0]!.req.name}`,
+  );
 }
 
 const sameGroups = (a: string[][], b: string[][]): boolean =>

@@ -26,8 +26,3 @@ export function verifyCryptHash(password: string, hash: string): boolean {
     return false;
   }
 }
-
-/** True when `text` looks like a SHA-512 crypt hash (what user_password must hold). */
-export function isSha512CryptHash(text: string): boolean {
-  return /^\$6\$(rounds=\d+\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}$/.test(text.trim());
-}
