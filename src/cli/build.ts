@@ -25,7 +25,7 @@ export function registerBuild(program: Command): void {
       .option("--no-nodes", "render only the Kubernetes side (no flake, node specs or engine bundle)")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean; output: OutputOptions["output"] }) => {
+  ).action(async (options: ConfigOptions & OutputOptions & { out: string; nodes: boolean }) => {
     const cluster = await loadFromOptions(options);
     for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
     const { plan, files: k8sFiles } = renderCluster(cluster);

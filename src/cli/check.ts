@@ -5,13 +5,7 @@ import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
-import {
-  type ConfigOptions,
-  addConfigOption,
-  loadFromOptions,
-  plural,
-  refuseUnusableSecrets,
-} from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, plural, refuseUnusableSecrets } from "./common.ts";
 
 export function registerCheck(program: Command): void {
   addConfigOption(
@@ -20,7 +14,7 @@ export function registerCheck(program: Command): void {
       .description("Validate the cluster file and render it in memory; every problem names its field and fix")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(async (options: ConfigOptions & { json?: boolean; output: OutputOptions["output"] }) => {
+  ).action(async (options: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(options);
     const secretWarnings = refuseUnusableSecrets(cluster);
     const { plan } = renderCluster(cluster);

@@ -56,7 +56,7 @@ export async function secretSource(options: {
   return undefined;
 }
 
-interface DeployCliOptions extends KubeOptions {
+interface DeployCliOptions extends KubeOptions, OutputOptions {
   secrets?: string;
   secretsDir?: string;
   ageKeyFile?: string;
@@ -65,8 +65,6 @@ interface DeployCliOptions extends KubeOptions {
   concurrency: string;
   waitLock: string;
   apiTimeout: string;
-  json?: boolean;
-  output: OutputOptions["output"];
   logFormat: string;
 }
 

@@ -4,13 +4,11 @@ import pc from "picocolors";
 import { diffPlan } from "../deploy/diff.ts";
 import { addKubeOptions, connect, type KubeOptions, secretSource } from "./deploy.ts";
 
-interface DiffCliOptions extends KubeOptions {
+interface DiffCliOptions extends KubeOptions, OutputOptions {
   secrets?: string;
   secretsDir?: string;
   ageKeyFile?: string;
   only?: string[];
-  json?: boolean;
-  output: OutputOptions["output"];
 }
 
 export function registerDiff(program: Command): void {

@@ -1,5 +1,4 @@
 import { type Command, Option } from "commander";
-import { UserError } from "../errors.ts";
 import { renderCluster } from "../render/build.ts";
 import { type FlowEdge, measureFlow } from "../render/flow.ts";
 import type { DeployPlan } from "../render/plan-types.ts";

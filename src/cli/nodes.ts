@@ -27,7 +27,7 @@ export function registerNodes(program: Command): void {
       .description("Every node of the cluster file: host, role, tags, disk, master URL")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(async (opts: ConfigOptions & { json?: boolean; output: OutputOptions["output"] }) => {
+  ).action(async (opts: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(opts);
     const rows = cluster.nodes.map((n) => ({
       name: n.name,

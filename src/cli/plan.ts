@@ -48,7 +48,7 @@ export function registerPlan(program: Command): void {
       .description("Show the deploy order: groups by step, their charts, namespaces, secrets and waits")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(async (options: ConfigOptions & { json?: boolean; output: OutputOptions["output"] }) => {
+  ).action(async (options: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(options);
     const { plan } = renderCluster(cluster);
     if (structured(options)) return printResult(plan, options);

@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
       .option("--offline", "read only the state dir, not the cluster")
       .addOption(outputOption())
       .addOption(jsonOption()),
-  ).action(async (options: KubeOptions & { offline?: boolean; json?: boolean; output: OutputOptions["output"] }) => {
+  ).action(async (options: KubeOptions & OutputOptions & { offline?: boolean }) => {
     let kube: Kube | undefined;
     if (!options.offline) kube = await connect(options);
     try {
