@@ -138,9 +138,9 @@ class Questions {
     const problem = (value: string) => {
       if (value === "" && opts.optional) return undefined;
       const set = expand(value);
-      const value2 = draft({ ...this.answers, ...set });
+      const candidate = draft({ ...this.answers, ...set });
       for (const field of Object.keys(set)) {
-        const p = firstProblemAt(value2, [field]);
+        const p = firstProblemAt(candidate, [field]);
         if (p) return p;
       }
       return undefined;
