@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { ExitCode, UserError } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
 import { type CheckResult, type ClusterConnection, checkTitles, runDoctor } from "../doctor/checks.ts";
 import { addOutputOption, type OutputOptions, outputFormat, printStructured } from "./output.ts";
 
@@ -20,23 +20,18 @@ const which = (tool: string): string | null => {
   return r.status === 0 ? r.stdout.trim() : null;
 };
 
-/** The cluster through the deploy engine's client (the Kubernetes client loads only here). */
+/** The cluster through the deploy engine's kubeconfig loading (kubectl's rules) and client. */
 async function connect(options: DoctorOptions): Promise<ClusterConnection> {
-  const { Kube } = await import("../deploy/kube.ts");
-  let kube: Awaited<ReturnType<typeof Kube.connect>>;
-  try {
-    kube = await Kube.connect({
-      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
-      ...(options.context ? { context: options.context } : {}),
-    });
-  } catch (error) {
-    throw new UserError(`cannot load the kubeconfig: ${(error as Error).message}`);
-  }
+  const { loadKubeconfig } = await import("../deploy/kubeconfig.ts");
+  const { HttpKube } = await import("../deploy/http-kube.ts");
+  const connection = loadKubeconfig({
+    ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    ...(options.context ? { context: options.context } : {}),
+  });
+  const kube = new HttpKube(connection, { requestTimeoutMs: 5000 });
   return {
-    describe: kube.server,
-    version: async () =>
-      (await kube.request<{ gitVersion?: string }>("GET", "/version", { timeoutMs: 5000 })).gitVersion ??
-      "(no version)",
+    describe: `context ${connection.context} → ${connection.server} (${connection.files.join(", ")})`,
+    version: async () => (await kube.version({ timeoutMs: 5000 })).gitVersion ?? "(no version)",
     serves: async (apiVersion, kind) => (await kube.resource(apiVersion, kind)) !== null,
     close: () => kube.close(),
   };

@@ -11,7 +11,7 @@ import { clusterFileNames, clusterFromValue } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { syncAgentSecrets } from "../nodes/node-secrets.ts";
 import { hardwareConfigPath } from "../nodes/render.ts";
-import { writeFileAtomic } from "../secrets/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { wireguardPrivateKey, wireguardPublicKey } from "../secrets/generate.ts";
 import { createSecrets, openSecrets } from "../secrets/file.ts";
 import { ensureCreationRule } from "../secrets/project.ts";
