@@ -23,7 +23,8 @@ interface SecretsOptions {
 function withCommon(command: Command): Command {
   return command
     .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    .addOption(new Option("--file <path>").hideHelp())
+    // The old names of --secrets, kept for scripts (-f means nothing else anywhere).
+    .addOption(new Option("-f, --file <path>").hideHelp())
     .option(
       "--age-key-file <path>",
       "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
