@@ -21,15 +21,17 @@ interface SecretsOptions {
 }
 
 function withCommon(command: Command): Command {
-  return command
-    .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    // The old names of --secrets, kept for scripts (-f means nothing else anywhere).
-    .addOption(new Option("-f, --file <path>").hideHelp())
-    .option(
-      "--age-key-file <path>",
-      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
-    )
-    .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
+  return (
+    command
+      .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+      // The old names of --secrets, kept for scripts (-f means nothing else anywhere).
+      .addOption(new Option("-f, --file <path>").hideHelp())
+      .option(
+        "--age-key-file <path>",
+        "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+      )
+      .option("-c, --config <file>", "cluster file (default: the one in the working directory)")
+  );
 }
 
 /** The secrets file given with --secrets (or its old name --file), resolved; undefined when none was. */
