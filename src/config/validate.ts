@@ -9,6 +9,7 @@ import { cidrContains, cidrSize, parseCidr, parseIP, parseIPv4, vpnNetwork } fro
 import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
+import { parseDate } from "../vpn/expiry.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
 import { type ConfigProblem, type FieldPath, closest, formatPath, showValue } from "./problems.ts";
 
@@ -451,6 +452,14 @@ function checkVpnUsers(users: unknown, add: Add): void {
           'write e.g. "0.0.0.0/0" (all traffic) or "192.168.1.0/24, 10.0.100.0/24" (split tunnel)',
         );
       }
+    }
+    const expires = str(user.expires);
+    if (expires !== undefined && !parseDate(expires)) {
+      add(
+        at("expires"),
+        `${showValue(expires)} is not a date`,
+        'write the last day the peer may connect as YYYY-MM-DD, e.g. "2026-12-31"',
+      );
     }
     const nc = str(user.nextcloudUser);
     if (nc !== undefined && !nextcloudUid.test(nc)) {

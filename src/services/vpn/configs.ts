@@ -5,7 +5,7 @@
  * value from a Secret is checked by the init script before it is substituted.
  */
 import type { Cluster, VpnUser } from "../../cluster/model.ts";
-import { cidrContains, parseCidr, parseIP } from "../../cluster/net.ts";
+import { clientConfig } from "../../vpn/client-config.ts";
 
 const vpnSubnet = "10.0.100.0/24";
 
@@ -45,33 +45,13 @@ export function wg0Template(cluster: Cluster): string {
   return `${lines.join("\n")}\n`;
 }
 
-/**
- * The client's AllowedIPs: the user's list, plus the VPN server address when the list
- * does not route it, because the client's DNS server is the VPN's own (10.0.100.1).
- */
-export function clientAllowedIPs(cluster: Cluster, user: VpnUser): string[] {
-  const server = parseIP(cluster.vpn.serverIp)!;
-  const covered = user.allowedIPs.some((entry) => {
-    const cidr = parseCidr(entry);
-    return cidr ? cidrContains(cidr, server) : entry === cluster.vpn.serverIp;
-  });
-  return covered ? user.allowedIPs : [...user.allowedIPs, `${cluster.vpn.serverIp}/32`];
-}
-
+/** The client config template the pod fills in (setup.sh): the user's config with placeholders for the keys. */
 export function clientTemplate(cluster: Cluster, user: VpnUser): string {
-  return [
-    "[Interface]",
-    `PrivateKey = __PASTE_${user.name.toUpperCase()}_PRIVATE_KEY_HERE__`,
-    `Address = ${user.ip}/32`,
-    `DNS = ${cluster.vpn.serverIp}`,
-    "",
-    "[Peer]",
-    "PublicKey = __SERVER_PUBLIC_KEY__",
-    `Endpoint = __WG_SERVER_ENDPOINT__:${cluster.vpn.port}`,
-    `AllowedIPs = ${clientAllowedIPs(cluster, user).join(", ")}`,
-    "PersistentKeepalive = 25",
-    "",
-  ].join("\n");
+  return clientConfig(cluster, user, {
+    privateKey: `__PASTE_${user.name.toUpperCase()}_PRIVATE_KEY_HERE__`,
+    serverPublicKey: "__SERVER_PUBLIC_KEY__",
+    endpointHost: "__WG_SERVER_ENDPOINT__",
+  });
 }
 
 /** A Caddyfile string literal (values are validated, but quoting is never optional). */
