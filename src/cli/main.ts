@@ -11,6 +11,7 @@ import { registerNodes } from "./nodes.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerStatus } from "./status.ts";
+import { registerVpn } from "./vpn.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
@@ -24,6 +25,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerDeploy,
   registerDiff,
   registerStatus,
+  registerVpn,
 ];
 
 export function createProgram(): Command {

@@ -8,12 +8,12 @@ import { basename, dirname, join } from "node:path";
  * never a mix), mode `mode` (default 0600). Throws the fs error on failure, after
  * removing its temp file; the old file is then untouched.
  */
-export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, "wx", mode);
-    writeSync(fd, content);
+    writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

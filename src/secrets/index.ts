@@ -37,6 +37,7 @@ export {
   checkRequired,
   createAgeKeyFile,
   ensureCreationRule,
+  existingCreationRule,
   isPlaceholder,
   newKeyLocation,
 } from "./project.ts";
