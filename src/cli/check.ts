@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
+import { expiryWarnings } from "../vpn/expiry.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
 
 export function registerCheck(program: Command): void {
@@ -22,7 +23,7 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
-      warnings: nodeInputProblems(cluster, dirname(cluster.source)),
+      warnings: [...nodeInputProblems(cluster, dirname(cluster.source)), ...expiryWarnings(cluster, Date.now())],
     };
     if (options.json) return printJson(summary);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);

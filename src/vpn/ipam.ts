@@ -31,11 +31,8 @@ export function nextFreeAddress(taken: Iterable<string>): string {
   }
   for (let host = firstUserHost; host <= lastUserHost; host++) if (!used.has(host)) return `${prefix}.${host}`;
   throw new UserError(
-    `the VPN subnet ${vpnNetwork.subnet} is full: all ${lastUserHost - firstUserHost + 1} user addresses are taken`,
-    {
-      exitCode: ExitCode.invalidInput,
-      details: ["  free one with `nixlab vpn remove NAME` (disabled users keep their address)"],
-    },
+    `the VPN subnet ${vpnNetwork.subnet} is full: all ${lastUserHost - firstUserHost + 1} user addresses are taken; free one with \`nixlab vpn remove NAME\` (disabled users keep theirs)`,
+    { exitCode: ExitCode.invalidInput },
   );
 }
 
