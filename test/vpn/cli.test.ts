@@ -274,7 +274,7 @@ suite("nixlab vpn: the rest of a user's life", () => {
 });
 
 suite("nixlab vpn with TypeScript and Nix cluster files: the printed snippet, pasted, is the user", () => {
-  it.each(["ts", "nix"] as const)("%s", async (kind, ctx) => {
+  it.for(["ts", "nix"] as const)("%s", async (kind, ctx) => {
     const p = fresh(kind);
     const file = kind === "ts" ? "nixlab.config.ts" : "vars.nix";
     if (kind === "ts") {

