@@ -7,7 +7,7 @@
  * the same command cleans up (commit.ts).
  */
 import { statSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, relative } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Cluster, VpnUser } from "../cluster/model.ts";
 import { clusterFromValue, readClusterSource } from "../config/load.ts";
@@ -293,7 +293,10 @@ function recordRule(kept: SecretsFile | null, ctx: VpnContext, notes: string[]):
   if (!kept) return;
   try {
     const written = recordClientKeysRule(kept, ctx.secretsPath);
-    if (written) notes.push(`added a rule for ${clientKeysFileName} to ${written} (admins' age keys only)`);
+    if (written)
+      notes.push(
+        `added a rule for ${clientKeysFileName} to ${relative(dirname(ctx.secretsPath), written)} (admins' age keys only)`,
+      );
   } catch (error) {
     notes.push(
       `could not add a rule for ${clientKeysFileName} to .sops.yaml (${(error as Error).message}); add one by hand with your age key so \`nixlab secrets updatekeys\` can re-encrypt it`,
