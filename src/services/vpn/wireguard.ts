@@ -2,7 +2,17 @@
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
-import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
+import {
+  caddyRunScript,
+  caddyfile,
+  clientKey,
+  clientTemplate,
+  corefile,
+  peerList,
+  setupScript,
+  wg0Template,
+} from "./configs.ts";
+import { peersSecret, reconcileScript, reconcilerContainer } from "./reconciler.ts";
 
 export const wireguardSecret = "wireguard-secrets";
 const configMapName = "wireguard-config";
@@ -12,13 +22,17 @@ export const wireguard: Service = (cluster) => {
   const { wireguardIp, domain } = cluster.config;
   const labels = { app: "wireguard" };
 
-  const data: Record<string, string> = {
-    Caddyfile: caddyfile(cluster),
+  // What the pod runs with: a change here rolls it.
+  const podConfig: Record<string, string> = {
     Corefile: corefile(cluster),
     "caddy-run.sh": caddyRunScript,
-    "setup.sh": setupScript(cluster),
+    "reconcile.sh": reconcileScript,
+    "setup.sh": setupScript,
     "wg0.conf.template": wg0Template(cluster),
   };
+  // What changes with the peers: the running pod picks it up (reconciler.ts, and Caddy
+  // restarts itself on a new Caddyfile), so a new user drops nobody's session.
+  const data: Record<string, string> = { ...podConfig, Caddyfile: caddyfile(cluster), peers: peerList(cluster) };
   for (const user of cluster.vpn.enabledUsers) data[clientKey(user)] = clientTemplate(cluster, user);
 
   const manifests = (key: string, objects: K8sObject[], secrets: string[] = []): ManifestRelease => ({
@@ -38,8 +52,8 @@ export const wireguard: Service = (cluster) => {
       strategy: { type: "Recreate" },
       selector: { matchLabels: labels },
       template: {
-        // New peers, keys or Caddy routes roll the pod (defect 29).
-        metadata: { labels, annotations: configHashAnnotation(data) },
+        // A changed server config rolls the pod (defect 29); peers do not (see above).
+        metadata: { labels, annotations: configHashAnnotation(podConfig) },
         spec: {
           initContainers: [
             {
@@ -50,6 +64,7 @@ export const wireguard: Service = (cluster) => {
                 { name: "config-template", mountPath: "/config-template", readOnly: true },
                 { name: "wireguard-data", mountPath: "/config" },
                 { name: "wireguard-secrets", mountPath: "/secrets", readOnly: true },
+                { name: "wireguard-peers", mountPath: "/peers", readOnly: true },
               ],
             },
           ],
@@ -103,11 +118,14 @@ export const wireguard: Service = (cluster) => {
               },
               volumeMounts: [{ name: "coredns-config", mountPath: "/etc/coredns", readOnly: true }],
             },
+            reconcilerContainer(cluster),
           ],
           volumes: [
             { name: "wireguard-data", persistentVolumeClaim: { claimName: "wireguard-data" } },
             { name: "config-template", configMap: { name: configMapName } },
             { name: "wireguard-secrets", secret: { secretName: wireguardSecret, defaultMode: 0o400 } },
+            // Optional: with no enabled user there is no peer key and no Secret.
+            { name: "wireguard-peers", secret: { secretName: peersSecret, defaultMode: 0o400, optional: true } },
             {
               name: "caddy-config",
               configMap: {
@@ -146,7 +164,7 @@ export const wireguard: Service = (cluster) => {
     })),
     ...cluster.vpn.enabledUsers.map((u) => ({
       name: `wireguard-user-${u.name}`,
-      secretName: wireguardSecret,
+      secretName: peersSecret,
       secretKey: u.publicKeySecret,
       namespace: ns,
       sopsSecret: u.publicKeySecret,
@@ -180,7 +198,7 @@ export const wireguard: Service = (cluster) => {
           },
         },
       ]),
-      manifests("wireguard-deployment", [deployment], [wireguardSecret]),
+      manifests("wireguard-deployment", [deployment], [wireguardSecret, peersSecret]),
       manifests("wireguard-service", [
         {
           apiVersion: "v1",
