@@ -11,13 +11,15 @@ import type { SecretsFile } from "../secrets/index.ts";
 /** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
 const lib = () => import("../secrets/index.ts");
 
-interface SecretsOptions {
+/** The options every command on the secrets file takes. */
+export interface SecretsOptions {
   file?: string;
   ageKeyFile?: string;
   config?: string;
 }
 
-function withCommon(command: Command): Command {
+/** Adds --file, --age-key-file and --config (the secrets file, the age key, the cluster file). */
+export function withCommon(command: Command): Command {
   return command
     .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
     .option(

@@ -10,30 +10,17 @@ import { findClusterFile, loadCluster } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import type { Changes, IssuedConfig, Paste, UserRow, VpnContext } from "../vpn/users.ts";
 import { printJson } from "./common.ts";
+import { type SecretsOptions, withCommon } from "./secrets.ts";
 
 /** The VPN library, loaded when a subcommand runs (it pulls in age, SOPS and the QR encoder). */
 const lib = () => import("../vpn/users.ts");
 
-interface CommonOptions {
-  config?: string;
-  file?: string;
-  ageKeyFile?: string;
-}
+type CommonOptions = SecretsOptions;
 
 interface OutputOptions {
   qr?: boolean;
   out?: string;
   force?: boolean;
-}
-
-function withCommon(command: Command): Command {
-  return command
-    .option("-c, --config <file>", "cluster file (default: the one in the working directory)")
-    .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    .option(
-      "--age-key-file <path>",
-      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
-    );
 }
 
 function withOutput(command: Command): Command {

@@ -228,6 +228,9 @@ suite("nixlab vpn: the rest of a user's life", () => {
     expect(p.run(["check"]).status).toBe(0);
     expect(p.run(["vpn", "enable", "dave"]).status).toBe(0);
     const shown = p.run(["vpn", "show", "dave"]).stdout;
+    const withQr = p.run(["vpn", "show", "dave", "--qr"]).stdout;
+    expect(withQr.startsWith(`${shown}\n${String.fromCharCode(27)}[47m`)).toBe(true);
+    expect(withQr).toContain("▄▄▄▄▄▄▄");
     const rotated = p.run(["vpn", "rotate", "dave"]);
     expect(rotated.status, rotated.stderr).toBe(0);
     expect(privateKeyOf(rotated.stdout)).not.toBe(privateKeyOf(shown));

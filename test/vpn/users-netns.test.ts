@@ -198,6 +198,24 @@ suite("VPN users on real WireGuard, with the server config the cluster renders",
     expect(await pings("c1", 2)).toBe(true);
   });
 
+  it("a rotated key replaces the old one on the running server: the old config stops, the new one connects", async () => {
+    const oldConfig = join(pod, "c2.conf");
+    const rotated = p.run(["vpn", "rotate", "frank"]);
+    expect(rotated.status, rotated.stderr).toBe(0);
+    await mountPodFiles();
+    const before = handshakes().get("10.0.100.5")!.latestHandshake;
+    const r = reconcile(expiryEpoch(guestExpiry, "Europe/Berlin") + 1);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("removed peer 10.0.100.7/32");
+    expect(handshakes().get("10.0.100.5")!.latestHandshake).toBe(before);
+    // The phone still holding the old key gets nowhere ...
+    expect(readFileSync(oldConfig, "utf8")).not.toBe(rotated.stdout);
+    expect(await pings("c2", 3)).toBe(false);
+    // ... the new config works.
+    connect("frank", "c2");
+    expect(await pings("c2")).toBe(true);
+  });
+
   it("after a restart the server has every current peer and never the expired one", async () => {
     await stopServer();
     const init = await startServer(expiryEpoch(guestExpiry, "Europe/Berlin") + 1);

@@ -80,9 +80,10 @@ if [ -f "$firewall" ]; then
 fi
 
 # 5. Everything else; peers that did not change keep their sessions.
-before=$(wg show "$iface" allowed-ips)
+# (Sorted: wireguard-go lists peers in no fixed order.)
+before=$(wg show "$iface" allowed-ips | sort)
 wg syncconf "$iface" "$stripped" || exit 1
-after=$(wg show "$iface" allowed-ips)
+after=$(wg show "$iface" allowed-ips | sort)
 if [ "$before" != "$after" ]; then
   echo "peers now: $(printf '%s\\n' "$after" | grep -c .)"
 fi
