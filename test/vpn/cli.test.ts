@@ -32,7 +32,7 @@ function expectBadInput(r: { status: number; stdout: string; stderr: string }, p
   expect(r.stdout).toBe("");
 }
 
-suite("nixlab vpn add: from a name to a working config", () => {
+suite("nixlab vpn add: from a name to a working config", { timeout: 180_000 }, () => {
   it("makes keys whose public half (real wg pubkey) is what SOPS holds; the config passes wg-quick strip", (ctx) => {
     const wg = requireTool("wg", ctx);
     const wgQuick = requireTool("wg-quick", ctx);
@@ -148,7 +148,7 @@ suite("nixlab vpn add: from a name to a working config", () => {
   });
 });
 
-suite("nixlab vpn: bad input is one line, exit 2, and changes no file", () => {
+suite("nixlab vpn: bad input is one line, exit 2, and changes no file", { timeout: 180_000 }, () => {
   it.each([
     [
       ["add", "zoe", "--group", "vip"],
@@ -202,7 +202,7 @@ suite("nixlab vpn: bad input is one line, exit 2, and changes no file", () => {
   });
 });
 
-suite("nixlab vpn: the rest of a user's life", () => {
+suite("nixlab vpn: the rest of a user's life", { timeout: 180_000 }, () => {
   it("list, disable, enable, rotate, show, and --no-keep shown once", () => {
     const p = fresh();
     expect(
@@ -276,7 +276,9 @@ suite("nixlab vpn: the rest of a user's life", () => {
   });
 });
 
-suite("nixlab vpn with TypeScript and Nix cluster files: the printed snippet, pasted, is the user", () => {
+suite("nixlab vpn with TypeScript and Nix cluster files: the printed snippet, pasted, is the user", {
+  timeout: 180_000,
+}, () => {
   it.for(["ts", "nix"] as const)("%s", async (kind, ctx) => {
     const p = fresh(kind);
     const file = kind === "ts" ? "nixlab.config.ts" : "vars.nix";

@@ -27,7 +27,7 @@ const crashOn = (file: string) => ({
   NIXLAB_TEST_CRASH_ON: file,
 });
 
-suite("a command killed between two writes", () => {
+suite("a command killed between two writes", { timeout: 180_000 }, () => {
   it("add: the keys are written, the cluster file is not; check still passes and add again finishes it", () => {
     const p = fresh();
     const cluster = p.read("nixlab.yaml");
@@ -57,7 +57,7 @@ suite("a command killed between two writes", () => {
   });
 });
 
-suite("a write that fails", () => {
+suite("a write that fails", { timeout: 180_000 }, () => {
   async function context(p: Project, files: FileEffects) {
     const key = readFileSync(p.env.SOPS_AGE_KEY_FILE!, "utf8");
     return {
