@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { type Node as JsonNode, findNodeAtLocation, parseTree } from "jsonc-parser";
-import { isMap, isScalar, LineCounter, type Pair, parseDocument, stringify, type YAMLMap } from "yaml";
+import { Document, isMap, isScalar, LineCounter, type Pair, parseDocument, stringify, type YAMLMap } from "yaml";
 import { tsLiteral } from "../config/ts-literal.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { nixAttrName, printNix } from "../nix/printer.ts";
@@ -133,7 +133,11 @@ function indentStep(text: string, root: YAMLMap): number {
 
 /** `name:` and its fields as YAML lines, the name at `indent` spaces and fields `step` deeper. */
 function yamlEntry(name: string, entry: Record<string, unknown>, indent: number, step: number): string {
-  const body = stringify({ [name]: entry }, { indent: step, lineWidth: 0 });
+  const doc = new Document({ [name]: entry });
+  // YAML 1.1 readers would take an unquoted 2026-12-31 for a date, not the string it is.
+  const expires = doc.getIn([name, "expires"], true);
+  if (isScalar(expires)) expires.type = "QUOTE_DOUBLE";
+  const body = doc.toString({ indent: step, lineWidth: 0 });
   const pad = " ".repeat(indent);
   return body
     .split("\n")

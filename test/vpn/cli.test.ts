@@ -223,7 +223,7 @@ suite("nixlab vpn: the rest of a user's life", { timeout: 180_000 }, () => {
       description: "",
     });
     expect(p.run(["vpn", "disable", "dave"]).stderr).toContain("nixlab.yaml: wireguardUsers.dave.enabled set to false");
-    expect(p.read("nixlab.yaml")).toContain("    expires: 2031-01-31\n    enabled: false\n");
+    expect(p.read("nixlab.yaml")).toContain('    expires: "2031-01-31"\n    enabled: false\n');
     expect(p.run(["vpn", "disable", "dave"]).stderr).toContain("dave is already disabled; nothing changed");
     expect(p.run(["check"]).status).toBe(0);
     expect(p.run(["vpn", "enable", "dave"]).status).toBe(0);
