@@ -41,7 +41,12 @@ const vpnCase: BenchCase = async () => {
     }
     const baseline = { name: "node -e 0", value: median(bare) };
     const rows: BenchRow[] = [
-      { name: `vpn: add a user, process start included (median of ${RUNS})`, value: median(adds), unit: "ms", baseline },
+      {
+        name: `vpn: add a user, process start included (median of ${RUNS})`,
+        value: median(adds),
+        unit: "ms",
+        baseline,
+      },
       { name: `vpn: show a user's config again (median of ${RUNS})`, value: median(shows), unit: "ms", baseline },
     ];
     return rows;

@@ -109,7 +109,8 @@ async function openProjectSecrets(ctx: VpnContext): Promise<{ file: SecretsFile;
   }
 }
 
-const endpointHost = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]|[0-9A-Fa-f:]+)$/;
+/** What the pod's setup.sh accepts too: a host name, an IPv4 address, or an IPv6 one in brackets. */
+const endpointHost = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])$/;
 
 /** The server facts every client config needs, from the secrets file. Throws UserError (exit 2) naming the fix. */
 export function serverSecrets(secrets: SecretsFile): Omit<ClientSecrets, "privateKey"> {
