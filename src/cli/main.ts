@@ -35,7 +35,11 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of registrations) register(program);
-  for (const command of program.commands) command.exitOverride();
+  const overrideAll = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideAll(sub);
+  };
+  for (const command of program.commands) overrideAll(command);
   return program;
 }
 

@@ -11,6 +11,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import type { Changes, IssuedConfig, Paste, UserRow, VpnContext } from "../vpn/users.ts";
 import { printJson } from "./common.ts";
 import { type SecretsOptions, withCommon } from "./secrets.ts";
+import { addVpnAccessCommand } from "./vpn-access.ts";
 
 /** The VPN library, loaded when a subcommand runs (it pulls in age, SOPS and the QR encoder). */
 const lib = () => import("../vpn/users.ts");
@@ -105,9 +106,11 @@ function reportIssued(verb: string, issued: IssuedConfig, keep: boolean): void {
 export function registerVpn(program: Command): void {
   const vpn = program
     .command("vpn")
-    .description("VPN users: add a person and get their phone config and QR code in one command");
-  // Other files add subcommands here too (vpn-access.ts: `vpn access`).
+    .description(
+      "VPN users (a person to a working phone in one command) and the access groups the WireGuard pod enforces",
+    );
   registerUserCommands(vpn);
+  addVpnAccessCommand(vpn);
 }
 
 function registerUserCommands(vpn: Command): void {

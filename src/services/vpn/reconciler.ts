@@ -14,6 +14,7 @@
  */
 import type { Cluster } from "../../cluster/model.ts";
 import { image } from "../util.ts";
+import { firewallPath } from "./firewall.ts";
 
 /** The Secret that holds the VPN users' public keys (changes to it roll no pod). */
 export const peersSecret = "wireguard-peers";
@@ -26,7 +27,7 @@ set -u
 tpl="\${TEMPLATE_DIR:-/config-template}"
 out="\${CONFIG_DIR:-/config}"
 iface="\${WG_INTERFACE:-wg0}"
-firewall="\${NIXLAB_FIREWALL:-/etc/nixlab/firewall.nft}"
+firewall="\${NIXLAB_FIREWALL:-${firewallPath}}"
 state="\${STATE_DIR:-/tmp}"
 NIXLAB_NOW="\${NIXLAB_NOW:-$(date +%s)}"
 export NIXLAB_NOW
@@ -108,6 +109,7 @@ export function reconcilerContainer(cluster: Cluster): Record<string, unknown> {
       { name: "wireguard-data", mountPath: "/config" },
       { name: "wireguard-secrets", mountPath: "/secrets", readOnly: true },
       { name: "wireguard-peers", mountPath: "/peers", readOnly: true },
+      { name: "firewall", mountPath: "/etc/nixlab", readOnly: true },
     ],
   };
 }

@@ -2,6 +2,7 @@
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
+import { ssoTokenEnv, ssoTokenSecret } from "../apps/nextcloud-sso-gate.ts";
 import {
   caddyRunScript,
   caddyfile,
@@ -12,6 +13,7 @@ import {
   setupScript,
   wg0Template,
 } from "./configs.ts";
+import { clusterFirewall } from "./firewall.ts";
 import { peersSecret, reconcileScript, reconcilerContainer } from "./reconciler.ts";
 
 export const wireguardSecret = "wireguard-secrets";
@@ -30,9 +32,15 @@ export const wireguard: Service = (cluster) => {
     "setup.sh": setupScript,
     "wg0.conf.template": wg0Template(cluster),
   };
-  // What changes with the peers: the running pod picks it up (reconciler.ts, and Caddy
-  // restarts itself on a new Caddyfile), so a new user drops nobody's session.
-  const data: Record<string, string> = { ...podConfig, Caddyfile: caddyfile(cluster), peers: peerList(cluster) };
+  // What changes with the peers (the firewall's group sets list their addresses): the
+  // running pod picks it up (reconciler.ts; Caddy restarts itself on a new Caddyfile), so
+  // a new user drops nobody's session.
+  const data: Record<string, string> = {
+    ...podConfig,
+    Caddyfile: caddyfile(cluster),
+    "firewall.nft": clusterFirewall(cluster),
+    peers: peerList(cluster),
+  };
   for (const user of cluster.vpn.enabledUsers) data[clientKey(user)] = clientTemplate(cluster, user);
 
   const manifests = (key: string, objects: K8sObject[], secrets: string[] = []): ManifestRelease => ({
@@ -55,6 +63,9 @@ export const wireguard: Service = (cluster) => {
         // A changed server config rolls the pod (defect 29); peers do not (see above).
         metadata: { labels, annotations: configHashAnnotation(podConfig) },
         spec: {
+          // Forwarding for wg0 without a privileged container; the kubelet allows this
+          // sysctl (nodes' k3s flag --kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward).
+          securityContext: { sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }] },
           initContainers: [
             {
               name: "setup-config",
@@ -78,21 +89,28 @@ export const wireguard: Service = (cluster) => {
                 { name: "PUID", value: "1000" },
                 { name: "PGID", value: "1000" },
                 { name: "TZ", value: cluster.config.timezone },
+                // The vpn-dns container answers on :53; the image's own CoreDNS must not race it.
+                { name: "USE_COREDNS", value: "false" },
               ],
               ports: [{ name: "wireguard", containerPort: cluster.vpn.port, protocol: "UDP" }],
               resources: {
                 requests: { cpu: "100m", memory: "128Mi" },
                 limits: { cpu: "500m", memory: "256Mi" },
               },
-              // Privileged for ip_forward and iptables in the pod's network namespace; the
-              // wireguard module is loaded by the host (boot.kernelModules), not from the pod.
-              securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN"] } },
-              volumeMounts: [{ name: "wireguard-data", mountPath: "/config" }],
+              // NET_ADMIN for wg0 and nftables in the pod's own network namespace, nothing
+              // more: not privileged, no host /lib/modules (the host loads the wireguard
+              // module: boot.kernelModules).
+              securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } },
+              volumeMounts: [
+                { name: "wireguard-data", mountPath: "/config" },
+                { name: "firewall", mountPath: "/etc/nixlab", readOnly: true },
+              ],
             },
             {
               name: "caddy",
               image: image(cluster, "caddy"),
               command: ["/bin/sh", "/etc/caddy/caddy-run.sh"],
+              env: [{ name: ssoTokenEnv, valueFrom: { secretKeyRef: { name: wireguardSecret, key: "sso-token" } } }],
               ports: [{ name: "https", containerPort: 443, protocol: "TCP" }],
               resources: {
                 requests: { cpu: "50m", memory: "64Mi" },
@@ -123,6 +141,10 @@ export const wireguard: Service = (cluster) => {
           volumes: [
             { name: "wireguard-data", persistentVolumeClaim: { claimName: "wireguard-data" } },
             { name: "config-template", configMap: { name: configMapName } },
+            {
+              name: "firewall",
+              configMap: { name: configMapName, items: [{ key: "firewall.nft", path: "firewall.nft" }] },
+            },
             { name: "wireguard-secrets", secret: { secretName: wireguardSecret, defaultMode: 0o400 } },
             // Optional: with no enabled user there is no peer key and no Secret.
             { name: "wireguard-peers", secret: { secretName: peersSecret, defaultMode: 0o400, optional: true } },
@@ -153,6 +175,7 @@ export const wireguard: Service = (cluster) => {
     ["wireguard-server-endpoint", "wg-server-endpoint", "wireguard_server_endpoint"],
     ["wireguard-server-key", "server-private-key", "wireguard_server_private_key"],
     ["wireguard-server-public-key", "server-public-key", "wireguard_server_public_key"],
+    ["wireguard-sso-token", "sso-token", ssoTokenSecret],
   ];
   const secretRefs: SecretRef[] = [
     ...fixedRefs.map(([name, secretKey, sopsSecret]) => ({
