@@ -94,7 +94,8 @@ async function deliver(config: string, options: OutputOptions, qrByDefault: bool
 
 function reportIssued(verb: string, issued: IssuedConfig, keep: boolean): void {
   const u = issued.user;
-  info(`${pc.green(verb)} VPN user ${u.name}: ${u.ip}${u.group ? `, group ${u.group}` : ""}`);
+  const group = u.groupDefaulted ? `group ${u.group} (the default; --group picks another)` : `group ${u.group}`;
+  info(`${pc.green(verb)} VPN user ${u.name}: ${u.ip}, ${group}`);
   reportChanges(issued.changes, issued.notes);
   reportPaste(issued.paste);
   if (!keep) info(`${pc.yellow("not kept:")} the private key below is shown this once; save the config or scan it now`);
@@ -308,7 +309,7 @@ async function listCommand(options: ListOptions): Promise<void> {
     return [
       row.name,
       row.address,
-      row.group ?? "-",
+      row.group,
       row.enabled ? "yes" : "no",
       row.expires ? `${row.expires}${row.expired ? " (expired)" : ""}` : "-",
       row.nextcloudUser ?? "-",

@@ -425,7 +425,7 @@ export async function removeUser(ctx: VpnContext, name: string): Promise<Edited>
 export interface UserRow {
   name: string;
   address: string;
-  group: string | null;
+  group: string;
   enabled: boolean;
   expires: string | null;
   expired: boolean;
@@ -438,7 +438,7 @@ export function userRows(cluster: Cluster, nowMs: number): UserRow[] {
   return cluster.vpn.users.map((u) => ({
     name: u.name,
     address: u.ip,
-    group: u.group ?? null,
+    group: u.group,
     enabled: u.enabled,
     expires: u.expires ?? null,
     expired: isExpired(u, cluster.config.timezone, nowMs),
