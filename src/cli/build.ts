@@ -6,7 +6,15 @@ import { buildNodeFiles } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { criticalPath } from "../render/dag.ts";
 import { writeBuildDir } from "../render/write.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import {
+  type ConfigOptions,
+  addConfigOption,
+  loadFromOptions,
+  noteOnStderr,
+  plural,
+  printJson,
+  refuseUnusableSecrets,
+} from "./common.ts";
 
 export function registerBuild(program: Command): void {
   addConfigOption(
@@ -18,6 +26,7 @@ export function registerBuild(program: Command): void {
       .option("--json", "print what was written as JSON"),
   ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
+    for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
     const { plan, files: k8sFiles } = renderCluster(cluster);
     const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
     if (nodes && nodes.problems.length > 0) {
@@ -30,7 +39,7 @@ export function registerBuild(program: Command): void {
     const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
       a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
     );
-    writeBuildDir(options.out, files);
+    for (const note of writeBuildDir(options.out, files)) noteOnStderr(note);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
     }

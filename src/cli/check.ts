@@ -1,15 +1,18 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import type { Cluster } from "../cluster/model.ts";
+import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
-import { missingFromText } from "../secrets/project.ts";
-import { requiredSecrets } from "../services/required-secrets.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
 import { expiryWarnings } from "../vpn/expiry.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import {
+  type ConfigOptions,
+  addConfigOption,
+  loadFromOptions,
+  plural,
+  printJson,
+  refuseUnusableSecrets,
+} from "./common.ts";
 
 export function registerCheck(program: Command): void {
   addConfigOption(
@@ -19,6 +22,7 @@ export function registerCheck(program: Command): void {
       .option("--json", "print the result as JSON"),
   ).action(async (options: ConfigOptions & { json?: boolean }) => {
     const cluster = await loadFromOptions(options);
+    const secretWarnings = refuseUnusableSecrets(cluster);
     const { plan } = renderCluster(cluster);
     const summary = {
       ok: true,
@@ -30,7 +34,7 @@ export function registerCheck(program: Command): void {
       groups: plan.groups.length,
       warnings: [
         ...nodeInputProblems(cluster, dirname(cluster.source)),
-        ...missingSecretWarnings(cluster),
+        ...secretWarnings,
         ...vpnWarnings(cluster),
         ...expiryWarnings(cluster, Date.now()),
       ],
@@ -42,14 +46,4 @@ export function registerCheck(program: Command): void {
         `${plural(summary.vpnUsers, "VPN user")}, ${plural(summary.charts, "chart")} in ${plural(summary.groups, "group")}\n`,
     );
   });
-}
-
-/** One warning per secret the cluster needs that secrets.yaml (next to the cluster file) lacks. */
-function missingSecretWarnings(cluster: Cluster): string[] {
-  const path = join(dirname(cluster.source), "secrets.yaml");
-  if (!existsSync(path)) return []; // nodeInputProblems reports the missing file
-  const missing = missingFromText(readFileSync(path, "utf8"), requiredSecrets(cluster));
-  return (missing ?? []).map(
-    (r) => `secrets.yaml has no ${r.name} (${r.usedBy}); run \`nixlab secrets init\` to add it`,
-  );
 }

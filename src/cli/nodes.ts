@@ -5,7 +5,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -80,7 +80,7 @@ export function registerNodes(program: Command): void {
         drainTimeout: number;
         healthGate: boolean;
       }) => {
-        const all = readBuildSpecs(resolve(opts.build));
+        const all = readBuildSpecs(resolve(opts.build), noteOnStderr);
         const selected = selectNodes(all, opts.on);
         const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
         const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -149,7 +149,7 @@ export function registerNodes(program: Command): void {
       opts: ConfigOptions & { target?: string; build: string; ageKeyFile?: string; mount: string; yes?: boolean },
     ) => {
       const build = resolve(opts.build);
-      const specs = readBuildSpecs(build);
+      const specs = readBuildSpecs(build, noteOnStderr);
       const spec = specs.find((s) => s.hostname === host || s.name === host);
       if (!spec) {
         throw new UserError(`no node ${host} in ${opts.build}`, {

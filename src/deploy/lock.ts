@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import { link, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
+import { processAlive } from "../process.ts";
 
 interface LockInfo {
   pid: number;
@@ -101,14 +102,4 @@ async function breakStale(path: string, stale: LockInfo): Promise<void> {
     }
   }
   await rm(aside, { force: true });
-}
-
-function processAlive(pid: number): boolean {
-  if (pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -23,6 +23,8 @@ export async function bundleEngine(): Promise<string> {
   }
   const result = await esbuild.build({
     entryPoints: [entry],
+    // Paths in the bundle's comments are relative to this: the checkout, never the caller's cwd.
+    absWorkingDir: fileURLToPath(new URL("../..", import.meta.url)),
     bundle: true,
     platform: "node",
     format: "esm",

@@ -180,6 +180,11 @@ export class SecretsFile {
     return this.#metadata.keyGroups.map((g) => g.age.map((s) => s.recipient));
   }
 
+  /** How many key groups open the file (0: all of them, or there is one). */
+  shamirThreshold(): number {
+    return this.#metadata.shamirThreshold;
+  }
+
   /** Top-level names (or the names under `path`), in file order; [] when `path` is not a mapping. */
   keys(path: readonly string[] = []): string[] {
     return this.#doc.keysAt(path) ?? [];
@@ -356,6 +361,10 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
   } catch (error) {
     if (error instanceof LeafDecryptError) {
       const where = error.path.join(".") || "(top level)";
+      if (error.reason === "binary")
+        throw new UserError(
+          `${path}: the value of ${where} is not UTF-8 text (sops can store raw bytes, nixlab only text); change it with sops, e.g. to base64`,
+        );
       const why = error.reason === "auth" ? "fails authentication" : "is not a valid encrypted value";
       throw new UserError(
         `${path}: the value of ${where} ${why}, so the file was changed outside sops/nixlab or is damaged; restore it from version control`,
