@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { type Node as JsonNode, findNodeAtLocation, parseTree } from "jsonc-parser";
 import { Document, isMap, isScalar, LineCounter, type Pair, parseDocument, stringify, type YAMLMap } from "yaml";
-import { tsLiteral } from "../config/ts-literal.ts";
+import { tsLiteral } from "../config/import.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { nixAttrName, printNix } from "../nix/printer.ts";
 

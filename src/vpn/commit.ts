@@ -7,7 +7,7 @@
 import { chmodSync, readFileSync, unlinkSync } from "node:fs";
 import { basename } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
-import { writeFileAtomic } from "../secrets/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** One file of a change: its new content and its content when we read it (null: it did not exist). */
 export interface PlannedWrite {

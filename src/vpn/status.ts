@@ -4,7 +4,7 @@
  * is needed to read it).
  */
 import type { Cluster } from "../cluster/model.ts";
-import type { Kube } from "../deploy/kube.ts";
+import type { HttpKube } from "../deploy/http-kube.ts";
 
 export interface PeerStatus {
   publicKey: string;
@@ -62,19 +62,22 @@ export async function fetchPeerStatus(
   cluster: Cluster,
   options: StatusOptions,
 ): Promise<{ peers: Map<string, PeerStatus> } | { error: string }> {
-  let kube: Kube | undefined;
+  let kube: HttpKube | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const ask = async () => {
+  const ask = async (): Promise<{ peers: Map<string, PeerStatus> } | { error: string }> => {
     // The Kubernetes client is loaded only when the cluster is asked.
-    const { Kube } = await import("../deploy/kube.ts");
-    kube = await Kube.connect(options);
+    const [{ HttpKube }, { loadKubeconfig }] = await Promise.all([
+      import("../deploy/http-kube.ts"),
+      import("../deploy/kubeconfig.ts"),
+    ]);
+    const connection = loadKubeconfig({
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(options.context ? { context: options.context } : {}),
+    });
+    kube = new HttpKube(connection, { requestTimeoutMs: options.timeoutMs });
     const ns = cluster.namespaces.wireguard;
-    const pods = await kube.request<{ items: Array<{ metadata: { name: string }; status?: { phase?: string } }> }>(
-      "GET",
-      `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`,
-      { query: { labelSelector: "app=wireguard" } },
-    );
-    const pod = pods.items.find((p) => p.status?.phase === "Running");
+    const pods = await kube.list("v1", "Pod", { namespace: ns, labelSelector: "app=wireguard" });
+    const pod = pods.items.find((p) => (p.status as { phase?: string } | undefined)?.phase === "Running");
     if (!pod) return { error: `no running WireGuard pod in ${ns}` };
     const r = await kube.exec(ns, pod.metadata.name, "wireguard", ["wg", "show", "wg0", "dump"], options.timeoutMs);
     if (r.exitCode !== 0) return { error: `wg show failed in ${pod.metadata.name}: ${r.stderr.trim().split("\n")[0]}` };

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Kube } from "../../src/deploy/kube.ts";
+import type { HttpKube } from "../../src/deploy/http-kube.ts";
 import { fetchPeerStatus } from "../../src/vpn/status.ts";
 import { exampleCluster } from "../support/example.ts";
 import { kubeconfig, testbedKube } from "./testbed.ts";
@@ -21,7 +21,7 @@ const cluster = exampleCluster((v) => {
 });
 
 describe.skipIf(!kubeconfig)("vpn list's handshakes from the testbed", () => {
-  let kube: Kube;
+  let kube: HttpKube;
   beforeAll(async () => {
     kube = await testbedKube();
     await kube.request("POST", "/api/v1/namespaces", {
