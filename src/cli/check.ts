@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
+import { expiryWarnings } from "../vpn/expiry.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, refuseUnusableSecrets } from "./common.ts";
 
 export function registerCheck(program: Command): void {
@@ -26,7 +27,12 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
-      warnings: [...nodeInputProblems(cluster, dirname(cluster.source)), ...secretWarnings, ...vpnWarnings(cluster)],
+      warnings: [
+        ...nodeInputProblems(cluster, dirname(cluster.source)),
+        ...secretWarnings,
+        ...vpnWarnings(cluster),
+        ...expiryWarnings(cluster, Date.now()),
+      ],
     };
     if (structured(options)) return printResult(summary, options);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);

@@ -125,7 +125,7 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   ],
   vpn: [
     ["What each access group may reach", "nixlab vpn access"],
-    ["What one user may reach, as YAML", "nixlab vpn access alice -o yaml"],
+    ["Add a user and show the QR code for the phone", "nixlab vpn add grandma --group family"],
   ],
   "vpn access": [
     ["What every group may reach", "nixlab vpn access"],
@@ -133,6 +133,10 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   ],
   "vpn add": [
     ["Add a user; prints the config and its QR code", "nixlab vpn add grandma --group family"],
+    [
+      "A guest until a date, the QR code into a file",
+      "nixlab vpn add guest --group guests --expires 2026-08-31 --to guest.png",
+    ],
     [
       "A split tunnel: only the LAN through the VPN",
       "nixlab vpn add laptop --group admin --allowed-ips 192.168.1.0/24",
@@ -144,7 +148,7 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
   ],
   "vpn show": [
     ["The config again, with its QR code (a new phone)", "nixlab vpn show grandma --qr"],
-    ["Into a file", "nixlab vpn show grandma --out grandma.conf"],
+    ["Into a file", "nixlab vpn show grandma --to grandma.conf"],
   ],
   "vpn rotate": [
     ["New keys for a lost phone", "nixlab vpn rotate grandma"],

@@ -16,13 +16,7 @@ import { dropOutputOnClosedPipe } from "./pipe.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerStatus } from "./status.ts";
-import { addVpnAccessCommand } from "./vpn-access.ts";
-
-/** The `vpn` command: access groups here; user management joins it (src/cli/vpn.ts). */
-function registerVpn(program: Command): void {
-  const vpn = program.command("vpn").description("VPN users and the access groups the WireGuard pod enforces");
-  addVpnAccessCommand(vpn);
-}
+import { registerVpn } from "./vpn.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [

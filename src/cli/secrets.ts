@@ -12,7 +12,8 @@ import type { SecretsFile } from "../secrets/index.ts";
 /** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
 const lib = () => import("../secrets/index.ts");
 
-interface SecretsOptions {
+/** The options every command on the secrets file takes. */
+export interface SecretsOptions {
   secrets?: string;
   /** The old name of --secrets, kept for scripts. */
   file?: string;
@@ -20,7 +21,8 @@ interface SecretsOptions {
   config?: string;
 }
 
-function withCommon(command: Command): Command {
+/** Adds --secrets, --age-key-file and --config (the secrets file, the age key, the cluster file). */
+export function withCommon(command: Command): Command {
   return (
     command
       .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
@@ -35,7 +37,7 @@ function withCommon(command: Command): Command {
 }
 
 /** The secrets file given with --secrets (or its old name --file), resolved; undefined when none was. */
-const givenPath = (options: SecretsOptions): string | undefined => {
+export const givenPath = (options: SecretsOptions): string | undefined => {
   const given = options.secrets ?? options.file;
   return given ? resolve(given) : undefined;
 };
