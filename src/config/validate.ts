@@ -13,6 +13,7 @@ import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
 import { buildCluster } from "../cluster/model.ts";
 import { vpnConfigProblems, vpnPolicyProblems } from "../vpn/validate.ts";
+import { parseDate } from "../vpn/expiry.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
 import { dnsLabel, hasControlCharacter, isDevicePath, isDnsSubdomain } from "./formats.ts";
 import { toPlainData } from "./plain.ts";
@@ -486,6 +487,14 @@ function checkVpnUsers(users: unknown, add: Add): void {
         at("description"),
         "contains a control character (it is printed to terminals)",
         "write plain text on one line",
+      );
+    }
+    const expires = str(user.expires);
+    if (expires !== undefined && !parseDate(expires)) {
+      add(
+        at("expires"),
+        `${showValue(expires)} is not a date`,
+        'write the last day the peer may connect as YYYY-MM-DD, e.g. "2026-12-31"',
       );
     }
     const nc = str(user.nextcloudUser);
