@@ -34,6 +34,8 @@ export interface VpnUser {
   nextcloudUser: string | undefined;
   description: string;
   enabled: boolean;
+  /** The in-cluster dashboard may show the user their own client config (the cluster holds the private key). */
+  dashboardConfig: boolean;
 }
 
 export interface Cluster {
@@ -104,6 +106,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
         nextcloudUser: u.nextcloudUser,
         description: u.description,
         enabled: u.enabled,
+        dashboardConfig: u.dashboardConfig,
       };
     });
   const enabledUsers = users.filter((u) => u.enabled);

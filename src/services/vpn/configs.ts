@@ -8,6 +8,7 @@ import type { Cluster, VpnUser } from "../../cluster/model.ts";
 import { cidrContains, parseCidr, parseIP } from "../../cluster/net.ts";
 import { compilePolicy, reachesNextcloud } from "../../vpn/policy.ts";
 import { gateUrl, ssoTokenEnv, ssoTokenHeader, tokenGuard } from "../apps/nextcloud-sso-gate.ts";
+import { dashboardCaddyRoutes, dashboardHost, dashboardTokenGuard } from "../dashboard/dashboard.ts";
 import { firewallPath } from "./firewall.ts";
 
 /** The placeholder of a peer's public key: __ALICE_PUBLIC_KEY__, __DAVE-Y_PUBLIC_KEY__. */
@@ -90,6 +91,7 @@ export function caddyfile(cluster: Cluster): string {
     ":443 {",
     `\ttls ${certs}/tls.crt ${certs}/tls.key`,
     "",
+    ...(cluster.config.dashboard.enabled ? dashboardCaddyRoutes(cluster, caddyQuote) : []),
   ];
   const policy = compilePolicy(cluster);
   const signIn = new Map(policy.groups.map((g) => [g.name, reachesNextcloud(policy, g.name)]));
@@ -123,6 +125,7 @@ export function corefile(cluster: Cluster): string {
     "\terrors",
     "\thosts {",
     `\t\t${cluster.vpn.serverIp} nextcloud.${cluster.config.domain}`,
+    ...(cluster.config.dashboard.enabled ? [`\t\t${cluster.vpn.serverIp} ${dashboardHost(cluster)}`] : []),
     "\t\tfallthrough",
     "\t}",
     `\tforward . ${cluster.config.piholeIp}`,
@@ -188,12 +191,13 @@ export function setupScript(cluster: Cluster): string {
 /**
  * Runs Caddy once cert-manager has issued the Nextcloud certificate, and restarts it
  * when the certificate is renewed. The VPN itself never waits for ACME (defect 30), and
- * a renewed certificate is served without a manual restart (defect 29).
+ * a renewed certificate is served without a manual restart (defect 29). With the
+ * dashboard on, it also refuses to start without the dashboard's token.
  */
-export const caddyRunScript = `#!/bin/sh
+export const caddyRunScript = (cluster: Cluster): string => `#!/bin/sh
 set -u
 ${tokenGuard}
-cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
+${cluster.config.dashboard.enabled ? `${dashboardTokenGuard}\n` : ""}cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
 key="\${NIXLAB_CERT_DIR:-/certs}/tls.key"
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 0' TERM INT
