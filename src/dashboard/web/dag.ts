@@ -14,7 +14,7 @@ export const stateLabel: Record<GroupView["state"], string> = {
 };
 
 /** Shortens `text` to fit a box (the full text is in the box's tooltip). */
-function fit(text: string, max: number): string {
+function shorten(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
@@ -51,11 +51,11 @@ export function dagSvg(groups: readonly GroupView[], onSelect: (name: string) =>
       },
       s("title", {}, title),
       s("rect", { width: box.width, height: box.height, rx: 8 }),
-      s("text", { x: 12, y: 22, class: "name" }, fit(g.name, 24)),
+      s("text", { x: 12, y: 22, class: "name" }, shorten(g.name, 24)),
       s(
         "text",
         { x: 12, y: 42, class: "state" },
-        fit(detail ? `${stateLabel[g.state]}: ${detail}` : stateLabel[g.state], 30),
+        shorten(detail ? `${stateLabel[g.state]}: ${detail}` : stateLabel[g.state], 30),
       ),
     );
   });

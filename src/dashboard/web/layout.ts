@@ -89,7 +89,11 @@ export function layoutDag(groups: readonly LayoutInput[]): Layout {
   const cols: string[][] = Array.from({ length: count }, () => []);
   for (const g of groups) cols[col.get(g.name)!]!.push(g.name);
   const rows = new Map<string, number>();
-  for (const c of cols) c.forEach((name, i) => rows.set(name, i));
+  for (const c of cols) {
+    c.forEach((name, i) => {
+      rows.set(name, i);
+    });
+  }
   const deps = new Map(groups.map((g) => [g.name, g.dependsOn.filter((d) => col.has(d))]));
   const dependents = new Map<string, string[]>(groups.map((g) => [g.name, []]));
   for (const g of groups) for (const d of deps.get(g.name)!) dependents.get(d)!.push(g.name);
