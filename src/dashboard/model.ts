@@ -9,12 +9,13 @@
  * - `not-ready`: applied, but something is not ready or missing (with the reason);
  * - `failed`: the last deploy failed in it (with the message);
  * - `blocked`: not ready, and a group it depends on is not ready either (it waits on that one);
- * - `never-deployed`: nothing applied yet, and nothing it depends on is missing.
+ * - `never-deployed`: nothing applied yet, and nothing it depends on is missing;
+ * - `unknown`: the cluster could not be asked and there is no local record of it.
  * When the cluster cannot be asked, states are the local record's and say so (`live: false`).
  */
 
 /** A group's state on the page (see the module comment). */
-export type GroupState = "ready" | "applying" | "not-ready" | "failed" | "blocked" | "never-deployed";
+export type GroupState = "ready" | "applying" | "not-ready" | "failed" | "blocked" | "never-deployed" | "unknown";
 
 /** An object by its identity. */
 export interface ObjectId {
@@ -197,7 +198,7 @@ function ownState(
     case "applied-not-ready":
       return { state: "not-ready", reason: recorded?.message ?? "applied, not ready when last checked" };
     case undefined:
-      return { state: "never-deployed" };
+      return { state: "unknown", reason: "the cluster could not be asked, and this machine has no record of it" };
     default:
       return { state: "not-ready", reason: `recorded as ${recorded?.status}` };
   }
@@ -218,8 +219,7 @@ export function deriveGroups(
     const lg = live?.get(g.name);
     const mine = own.get(g.name)!;
     const waitsOn = g.dependsOn.filter((d) => own.get(d)?.state !== "ready");
-    const blocked =
-      mine.state !== "ready" && mine.state !== "failed" && mine.state !== "applying" && waitsOn.length > 0;
+    const blocked = (mine.state === "not-ready" || mine.state === "never-deployed") && waitsOn.length > 0;
     const view: GroupView = {
       name: g.name,
       dependsOn: [...g.dependsOn],
@@ -383,4 +383,64 @@ export interface DeviceView {
 export interface DevicesView {
   viewer: string;
   devices: DeviceView[];
+}
+
+/** What is live, when the cluster answered. */
+export interface LiveInputs {
+  groups: ReadonlyMap<string, LiveGroup>;
+  /** null: the Certificate kind is not served (cert-manager is not installed yet). */
+  certificates: readonly LiveObject[] | null;
+  nodes: readonly LiveObject[];
+}
+
+/** Everything a snapshot is made of. */
+export interface SnapshotInputs {
+  title: string;
+  nowMs: number;
+  api: ApiView;
+  plan: PlanInput;
+  recorded: Readonly<Record<string, RecordedGroup>>;
+  lastRun: Snapshot["lastRun"];
+  /** null: the cluster could not be asked (see api). */
+  live: LiveInputs | null;
+  /** The cluster file's nodes and VPN users; null without a cluster file (with why in `noClusterFile`). */
+  clusterFile: { nodes: readonly NodeInput[]; users: readonly VpnUserInput[] } | null;
+  noClusterFile?: string;
+  /** The WireGuard server's peers by address, or why they are unknown. */
+  peers: ReadonlyMap<string, { latestHandshake: number | null }> | { error: string };
+  warnings: readonly string[];
+}
+
+const unasked = "Unknown: the cluster could not be asked.";
+
+/** The page's snapshot. Pure. */
+export function buildSnapshot(inputs: SnapshotInputs): Snapshot {
+  const { live, clusterFile } = inputs;
+  const certificates: Snapshot["certificates"] = !live
+    ? { items: [], note: unasked }
+    : live.certificates === null
+      ? { items: [], note: "cert-manager is not installed yet: the cluster does not serve Certificates." }
+      : { items: certificateViews(live.certificates, inputs.nowMs) };
+  const fileNote = inputs.noClusterFile ?? "No cluster file.";
+  const nodes: Snapshot["nodes"] = clusterFile
+    ? { items: nodeViews(clusterFile.nodes, live?.nodes ?? null), ...(live ? {} : { note: `k3s's view: ${unasked}` }) }
+    : { items: [], note: fileNote };
+  const peers = "error" in inputs.peers ? null : inputs.peers;
+  const vpnUsers: Snapshot["vpnUsers"] = clusterFile
+    ? { items: vpnUserViews(clusterFile.users, peers) }
+    : { items: [], note: fileNote };
+  if ("error" in inputs.peers && clusterFile && clusterFile.users.length > 0) {
+    vpnUsers.handshakes = `Last handshakes unknown: ${inputs.peers.error}.`;
+  }
+  return {
+    title: inputs.title,
+    generatedAt: new Date(inputs.nowMs).toISOString(),
+    api: inputs.api,
+    groups: deriveGroups(inputs.plan, inputs.recorded, live?.groups ?? null),
+    certificates,
+    nodes,
+    vpnUsers,
+    lastRun: inputs.lastRun,
+    warnings: [...inputs.warnings],
+  };
 }

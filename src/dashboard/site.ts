@@ -11,7 +11,7 @@ import type { NodeInput, PlanInput, VpnUserInput } from "./model.ts";
 export interface SiteUser extends VpnUserInput {
   /** Members of the VPN group `admin` see the whole cluster. */
   admin: boolean;
-  /** Whose devices these are: users with the same person see each other's devices (their Nextcloud user, else their name). */
+  /** Whose devices these are (personOf): users with the same person see each other's devices. */
   person: string;
   /** The client config with placeholders for the keys, when the dashboard may show it (dashboardConfig). */
   configTemplate: string | null;
@@ -37,8 +37,12 @@ export const templatePlaceholders = {
   endpoint: "__WG_SERVER_ENDPOINT__",
 };
 
-/** The person a user's devices belong to: their Nextcloud user, else their own name. */
-export const personOf = (user: Pick<VpnUser, "name" | "nextcloudUser">): string => user.nextcloudUser ?? user.name;
+/**
+ * The person a user's devices belong to: their Nextcloud user, else the user alone.
+ * Prefixed, so a Nextcloud user id never equals another user's own name.
+ */
+export const personOf = (user: { name: string; nextcloudUser?: string | undefined }): string =>
+  user.nextcloudUser === undefined ? `vpn:${user.name}` : `nextcloud:${user.nextcloudUser}`;
 
 /** The site of `cluster`, given its plan and how each user's template and inventory names are made. */
 export function buildSite(

@@ -11,6 +11,7 @@ export const stateLabel: Record<GroupView["state"], string> = {
   failed: "failed",
   blocked: "blocked",
   "never-deployed": "never deployed",
+  unknown: "unknown",
 };
 
 /** Shortens `text` to fit a box (the full text is in the box's tooltip). */
