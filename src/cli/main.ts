@@ -8,6 +8,7 @@ import { registerDiff } from "./diff.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
 import { registerNodes } from "./nodes.ts";
+import { dropOutputOnClosedPipe } from "./pipe.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerStatus } from "./status.ts";
@@ -51,6 +52,7 @@ export function createProgram(): Command {
 
 /** Runs the CLI and returns the process exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
+  dropOutputOnClosedPipe();
   const program = createProgram();
   try {
     await program.parseAsync([...argv], { from: "user" });

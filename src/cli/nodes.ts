@@ -98,18 +98,25 @@ export function registerNodes(program: Command): void {
           return;
         }
         // The Kubernetes client loads only for a gated rollout (start time of other commands).
-        const { Kube } = await import("../deploy/kube.ts");
+        const { HttpKube } = await import("../deploy/http-kube.ts");
+        const { loadKubeconfig } = await import("../deploy/kubeconfig.ts");
         const { KubeNodeHealth } = await import("../nodes/node-health.ts");
         const { rollNodes, sshMachine } = await import("../nodes/rollout.ts");
-        const kube = await Kube.connect({
-          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-          ...(opts.context ? { context: opts.context } : {}),
-        }).catch((cause: unknown) => {
-          throw new UserError(`cannot load the kubeconfig: ${(cause as Error).message}`, {
-            exitCode: ExitCode.invalidInput,
-            details: ["  pass --kubeconfig FILE (see docs/nodes.md), or --no-health-gate to roll out unchecked"],
+        // kubectl's loading rules; a problem names the file or context and the choices.
+        let connection: ReturnType<typeof loadKubeconfig>;
+        try {
+          connection = loadKubeconfig({
+            ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+            ...(opts.context ? { context: opts.context } : {}),
           });
-        });
+        } catch (error) {
+          if (!(error instanceof UserError)) throw error;
+          throw new UserError(error.message, {
+            exitCode: error.exitCode,
+            details: [...error.details, "  or pass --no-health-gate to roll out unchecked (see docs/nodes.md)"],
+          });
+        }
+        const kube = new HttpKube(connection);
         try {
           const outcomes = await rollNodes({
             nodes: selected,

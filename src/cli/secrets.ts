@@ -3,8 +3,9 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
-import { findClusterFile, loadCluster } from "../config/load.ts";
+import { loadCluster } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
+import { secretsFilePath } from "../secrets/locate.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { SecretsFile } from "../secrets/index.ts";
 
@@ -27,22 +28,10 @@ function withCommon(command: Command): Command {
     .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
 }
 
-function secretsPath(options: SecretsOptions): string {
-  if (options.file) return resolve(options.file);
-  let clusterFile: string | undefined;
-  try {
-    clusterFile = findClusterFile(options.config === undefined ? {} : { config: options.config });
-  } catch (error) {
-    // Without a cluster file the secrets file is looked for in the working directory.
-    if (options.config !== undefined) throw error;
-  }
-  return join(clusterFile ? dirname(clusterFile) : process.cwd(), "secrets.yaml");
-}
-
 async function open(options: SecretsOptions): Promise<SecretsFile> {
   const { discoverIdentities, openSecrets, removeStaleEditDirs } = await lib();
   for (const note of removeStaleEditDirs()) info(note);
-  const path = secretsPath(options);
+  const path = secretsFilePath(options);
   const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
   return openSecrets(path, identities);
 }

@@ -3,10 +3,11 @@
  * file, so the node needs nothing but nixpkgs' Node.js (no node_modules on the host).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 const entry = fileURLToPath(new URL("../../bin/nixlab.js", import.meta.url));
 
@@ -91,10 +92,4 @@ export async function bundleEngineCached(): Promise<string> {
     // A read-only install still builds; it just bundles every time.
   }
   return bundle;
-}
-
-function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
 }

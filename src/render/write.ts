@@ -17,8 +17,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import type { Cluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
+import { buildNodeFiles } from "../nodes/index.ts";
+import type { DeployPlan } from "../plan/schema.ts";
 import { processAlive } from "../process.ts";
+import { renderCluster } from "./build.ts";
 import type { RenderedFile } from "./plan.ts";
 
 /** The file that marks a directory as nixlab's build output; it lists every file the build wrote. */
@@ -251,4 +255,42 @@ export function writeBuildDir(
   if (old) rmSync(old, { recursive: true, force: true });
   step("old-removed");
   return notes;
+}
+
+/** What `nixlab build` wrote. */
+export interface BuildResult {
+  plan: DeployPlan;
+  /** Every file written, sorted by path. */
+  files: RenderedFile[];
+  /** The NixOS configurations built (absent with nodes: false). */
+  nodes?: Array<{ hostname: string; role: string }>;
+  /** What the user should know about the NixOS side (it was still written). */
+  warnings: string[];
+  /** What recovering an interrupted earlier build did (see recoverBuildDir). */
+  notes: string[];
+}
+
+/**
+ * Renders the cluster (the Kubernetes side, and the NixOS side unless `nodes` is false)
+ * and replaces `outDir` with the result (writeBuildDir). Throws UserError (exit 2),
+ * writing nothing, when a node input is missing or `outDir` may not be replaced.
+ */
+export async function buildToDir(cluster: Cluster, outDir: string, options: { nodes: boolean }): Promise<BuildResult> {
+  const { plan, files: k8sFiles } = renderCluster(cluster);
+  const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
+  if (nodes && nodes.problems.length > 0) {
+    throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {
+      exitCode: ExitCode.invalidInput,
+      details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
+    });
+  }
+  const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const notes = writeBuildDir(outDir, files);
+  return {
+    plan,
+    files,
+    ...(nodes ? { nodes: nodes.specs.map((s) => ({ hostname: s.hostname, role: s.role })) } : {}),
+    warnings: nodes?.warnings ?? [],
+    notes,
+  };
 }

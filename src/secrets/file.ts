@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { UserError } from "../errors.ts";
 import { type AgeIdentity, unwrapStanza, wrapForRecipient } from "./age.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { decryptValue, encryptValue, IvStash, newDataKey, ValueDecryptError } from "./cipher.ts";
 import { JsonDocument } from "./json-store.ts";
 import {

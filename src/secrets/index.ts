@@ -10,7 +10,7 @@
  *   await secrets.save();
  */
 export { type AgeIdentity, generateAgeKey, isAgeIdentity, isAgeRecipient, parseIdentities } from "./age.ts";
-export { writeFileAtomic } from "./atomic.ts";
+export { writeFileAtomic } from "../io/atomic.ts";
 export { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
 export { type EditOptions, type EditResult, editSecrets, editTempRoot, removeStaleEditDirs } from "./edit.ts";
 export {

@@ -8,7 +8,7 @@ import type { SecretFormat, SecretRequirement } from "../services/required-secre
 import { secretPlaceholder } from "../services/required-secrets.ts";
 import { UserError } from "../errors.ts";
 import { type AgeIdentity, generateAgeKey } from "./age.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
 import type { SecretsFile } from "./file.ts";
 import { isWireguardKey, randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
