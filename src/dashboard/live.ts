@@ -6,7 +6,7 @@
  * "missing".
  */
 import { type KObject, type ObjectRef, refKey } from "../deploy/objects.ts";
-import { readiness } from "../deploy/wait.ts";
+import { readiness } from "../deploy/readiness.ts";
 import { type LiveGroup, type LiveObject, objectKey, type PlanInput } from "./model.ts";
 
 /** The read requests the dashboard sends (the deploy engine's Kubernetes client has them all). */

@@ -21,7 +21,7 @@ import type { GroupDefinition, K8sObject, ManifestRelease, Release, SecretRef } 
 import { configHashAnnotation, image, meta } from "../util.ts";
 import { compilePolicy, reachesNextcloud } from "../../vpn/policy.ts";
 import { tokenGuardFor } from "../apps/nextcloud-sso-gate.ts";
-import { defaultRetry } from "../groups.ts";
+import { defaultRetry } from "../../plan/schema.ts";
 
 /** Name of the dashboard's Deployment, Service, ServiceAccount, NetworkPolicy and Secret. */
 export const dashboardName = "nixlab-dashboard";
