@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
+import { registerDashboard } from "./dashboard.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
 import { registerGraph } from "./graph.ts";
@@ -32,6 +33,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerDeploy,
   registerDiff,
   registerStatus,
+  registerDashboard,
   registerVpn,
 ];
 

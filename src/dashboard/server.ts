@@ -34,11 +34,7 @@ export interface ServeOptions {
   port: number;
   assets: Assets;
   backend: DashboardBackend;
-  /**
-   * Host headers accepted (host:port), against DNS rebinding: a web page elsewhere must
-   * not reach this server through a name that resolves to 127.0.0.1. null: any (the
-   * in-cluster server sits behind the sign-in proxy).
-   */
+  /** Host headers accepted, given the port (loopbackHosts); null: any (not on a loopback address). */
   allowedHosts: ((port: number) => string[]) | null;
 }
 
@@ -58,13 +54,15 @@ const securityHeaders: Record<string, string> = {
   "Cross-Origin-Resource-Policy": "same-origin",
 };
 
-/** The host names a local server answers to on `port`. */
-export function loopbackHosts(host: string): (port: number) => string[] {
-  return (port) => {
-    const names = ["127.0.0.1", "localhost", "[::1]"];
-    if (!names.includes(host)) names.push(host.includes(":") ? `[${host}]` : host);
-    return names.map((n) => `${n}:${port}`);
-  };
+/** Host addresses that reach only this machine. */
+export const loopbackAddresses: readonly string[] = ["127.0.0.1", "localhost", "::1"];
+
+/**
+ * The Host headers a server on a loopback address accepts (against DNS rebinding: a web
+ * page elsewhere must not reach it through a name that resolves to 127.0.0.1).
+ */
+export function loopbackHosts(port: number): string[] {
+  return ["127.0.0.1", "localhost", "[::1]"].map((n) => `${n}:${port}`);
 }
 
 type Answer = { status: number; type: string; body: string | Buffer; headers?: Record<string, string> };

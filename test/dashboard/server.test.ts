@@ -41,7 +41,7 @@ beforeAll(async () => {
     port: 0,
     assets: await bundleAssets(),
     backend,
-    allowedHosts: loopbackHosts("127.0.0.1"),
+    allowedHosts: loopbackHosts,
   });
 });
 afterAll(() => server?.close());

@@ -59,6 +59,18 @@ function summary(groups: readonly GroupView[]): HTMLElement {
   );
 }
 
+/** A drift's problem, with its detail when that says more. */
+function driftText(d: GroupView["drift"][number]): string {
+  return d.detail && d.detail !== d.problem ? `${d.problem}: ${d.detail}` : d.problem;
+}
+
+/** "3 created, 1 configured, 12 unchanged". */
+function changeCounts(entries: ReadonlyArray<{ action: string }>): string {
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(e.action, (counts.get(e.action) ?? 0) + 1);
+  return [...counts].map(([action, n]) => `${n} ${action}`).join(", ") || "no objects";
+}
+
 function groupDetails(g: GroupView): HTMLElement {
   const changes = g.lastChanges;
   return h(
@@ -119,14 +131,14 @@ function groupDetails(g: GroupView): HTMLElement {
           h(
             "ul",
             {},
-            g.drift.map((d) => h("li", {}, `${d.object}: ${d.problem}${d.detail ? ` (${d.detail})` : ""}`)),
+            g.drift.map((d) => h("li", {}, `${d.object}: ${driftText(d)}`)),
           ),
         ]
       : null,
     h("h4", {}, "Last deploy's changes"),
     changes
       ? [
-          h("p", { class: "note" }, `at ${when(changes.at)}`),
+          h("p", { class: "note" }, `at ${when(changes.at)}: ${changeCounts(changes.entries)}`),
           table(
             ["Object", "Action", ""],
             changes.entries.map((e) =>
@@ -168,9 +180,7 @@ function groupRows(groups: readonly GroupView[], state: AdminState, rerender: ()
 
 function driftRows(groups: readonly GroupView[]): HTMLTableRowElement[] {
   return groups.flatMap((g) =>
-    g.drift.map((d) =>
-      h("tr", {}, h("td", {}, g.name), h("td", {}, d.object), h("td", {}, d.problem), h("td", {}, d.detail ?? "")),
-    ),
+    g.drift.map((d) => h("tr", {}, h("td", {}, g.name), h("td", {}, d.object), h("td", {}, driftText(d)))),
   );
 }
 
@@ -263,7 +273,7 @@ export function adminPage(snap: Snapshot, state: AdminState, rerender: () => voi
       { id: "drift" },
       h("h2", {}, "Drift"),
       table(
-        ["Group", "Object", "Problem", ""],
+        ["Group", "Object", "Problem"],
         driftRows(snap.groups),
         snap.api.state === "reachable"
           ? "None: the cluster holds what nixlab applied."
