@@ -2,6 +2,7 @@ import { relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { criticalPath } from "../plan/dag.ts";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { buildToDir } from "../render/write.ts";
 import {
   type ConfigOptions,
@@ -24,7 +25,10 @@ export function registerBuild(program: Command): void {
   ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
     for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
-    const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, { nodes: options.nodes });
+    const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, {
+      nodes: options.nodes,
+      inputs: await catalogInputs(cluster),
+    });
     for (const w of warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     for (const note of notes) noteOnStderr(note);
     if (options.json) {

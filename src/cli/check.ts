@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { renderCluster } from "../render/build.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
 import {
@@ -22,7 +23,7 @@ export function registerCheck(program: Command): void {
   ).action(async (options: ConfigOptions & { json?: boolean }) => {
     const cluster = await loadFromOptions(options);
     const secretWarnings = refuseUnusableSecrets(cluster);
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, await catalogInputs(cluster));
     const summary = {
       ok: true,
       file: cluster.source,

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UserError } from "../errors.ts";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { renderCluster } from "../render/build.ts";
 import { measureFlow } from "../render/flow.ts";
 import { flowDot, flowMermaid, groupsDot, groupsMermaid } from "../render/graph.ts";
@@ -20,12 +21,13 @@ export function registerGraph(program: Command): void {
       });
     }
     const cluster = await loadFromOptions(options);
+    const inputs = await catalogInputs(cluster);
     if (options.flow) {
-      const edges = measureFlow(cluster, (c) => renderCluster(c).files);
+      const edges = measureFlow(cluster, (c) => renderCluster(c, inputs).files);
       process.stdout.write(options.format === "dot" ? flowDot(edges) : flowMermaid(edges));
       return;
     }
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, inputs);
     process.stdout.write(options.format === "dot" ? groupsDot(plan) : groupsMermaid(plan));
   });
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import pc from "picocolors";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { renderCluster } from "../render/build.ts";
 import { dagLevels } from "../plan/dag.ts";
 import type { DeployPlan } from "../plan/schema.ts";
@@ -48,7 +49,7 @@ export function registerPlan(program: Command): void {
       .option("--json", "print deploy-plan.json"),
   ).action(async (options: ConfigOptions & { json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, await catalogInputs(cluster));
     if (options.json) return printJson(plan);
     process.stdout.write(formatPlan(plan, cluster.config.domain));
   });

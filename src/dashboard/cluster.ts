@@ -13,7 +13,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import QRCode from "qrcode";
 import { isWireguardKey, wireguardPublicKey } from "../secrets/generate.ts";
-import { dashboardTokenHeader, dashboardUserHeader } from "../services/dashboard/dashboard.ts";
+import { dashboardTokenHeader, dashboardUserHeader, deviceSecretName } from "./protocol.ts";
 import { type ClusterReader, readCertificates, readGroups, readNodes } from "./live.ts";
 import { type ApiView, buildSnapshot, type DeviceView, type DevicesView, type Snapshot, type Viewer } from "./model.ts";
 import type { DashboardBackend } from "./server.ts";
@@ -64,7 +64,7 @@ export function clusterBackend(options: ClusterBackendOptions): DashboardBackend
       apiVersion: "v1",
       kind: "Secret",
       namespace: options.devicesNamespace,
-      name: `device-${user.name}`,
+      name: deviceSecretName(user),
     });
     const value = (key: string) =>
       Buffer.from(String(secret?.data?.[key] ?? ""), "base64")

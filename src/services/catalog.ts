@@ -75,7 +75,6 @@ export function buildCatalog(cluster: Cluster, inputs: CatalogInputs = {}): Cata
     const own = dashboard(cluster, {
       catalog: { releases, groups },
       code: inputs.dashboardCode ?? dashboardCodePlaceholder,
-      inventories: {},
       template: (user) => clientTemplate(cluster, user),
     });
     releases.push(...own.releases);

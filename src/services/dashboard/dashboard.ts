@@ -15,7 +15,14 @@
  */
 import type { Cluster, VpnUser } from "../../cluster/model.ts";
 import type { PlanInput } from "../../dashboard/model.ts";
+import {
+  dashboardTokenEnv,
+  dashboardTokenHeader,
+  dashboardUserHeader,
+  deviceSecretName,
+} from "../../dashboard/protocol.ts";
 import { buildSite } from "../../dashboard/site.ts";
+import { inventoryRef } from "../../deploy/inventory.ts";
 import { releaseObjects } from "../../render/plan.ts";
 import type { GroupDefinition, K8sObject, ManifestRelease, Release, SecretRef } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
@@ -29,12 +36,6 @@ export const dashboardName = "nixlab-dashboard";
 export const dashboardGroup = "dashboard";
 /** The dashboard's HTTP port (Service and container). */
 export const dashboardPort = 8080;
-/** The header carrying the VPN user the sign-in proxy matched. */
-export const dashboardUserHeader = "X-Nixlab-User";
-/** The header carrying the token that proves a request came from the sign-in proxy. */
-export const dashboardTokenHeader = "X-Nixlab-Dashboard-Token";
-/** The environment variable both the proxy and the dashboard read the token from. */
-export const dashboardTokenEnv = "NIXLAB_DASHBOARD_TOKEN";
 /** The SOPS secret holding the token. */
 export const dashboardTokenSecret = "dashboard_sso_token";
 /** Where the pod finds its bundle and site.json. */
@@ -49,8 +50,6 @@ export const dashboardUrl = (cluster: Cluster): string =>
 /** The SOPS secret holding a user's private key when the dashboard may show their config. */
 export const devicePrivateKeySecret = (user: Pick<VpnUser, "name">): string =>
   `${user.name.replaceAll("-", "_")}_wg_private_key`;
-/** The Kubernetes Secret (in the dashboard's namespace) with one user's keys. */
-export const deviceSecretName = (user: Pick<VpnUser, "name">): string => `device-${user.name}`;
 /** Users whose own config the dashboard shows (and whose private key the cluster then holds). */
 export const sharedDevices = (cluster: Cluster): VpnUser[] => cluster.vpn.enabledUsers.filter((u) => u.dashboardConfig);
 
@@ -259,8 +258,6 @@ export interface DashboardInputs {
   catalog: { releases: readonly Release[]; groups: readonly GroupDefinition[] };
   /** The pod's bundle (src/dashboard/pod.ts), built by `nixlab build`. */
   code: string;
-  /** Group -> name of its inventory ConfigMap in kube-system. */
-  inventories: Record<string, string>;
   /** A user's client config template (services/vpn/configs.ts). */
   template: (user: VpnUser) => string;
 }
@@ -283,10 +280,14 @@ export function dashboard(cluster: Cluster, inputs: DashboardInputs): DashboardO
     objects,
   });
   // The site lists the dashboard's own objects too; their identities do not depend on site.json.
+  // The deploy's inventory of each group: the plan's name (the domain) owns them (deploy/inventory.ts).
+  const inventories = Object.fromEntries(
+    [...inputs.catalog.groups, group].map((g) => [g.name, inventoryRef(cluster.config.domain, g.name).name]),
+  );
   const own = (siteJson: string) => {
     const data = { "dashboard.mjs": inputs.code, "site.json": siteJson };
     return [
-      release("dashboard-rbac", rbacObjects(cluster, Object.values(inputs.inventories))),
+      release("dashboard-rbac", rbacObjects(cluster, Object.values(inventories))),
       release(
         "dashboard",
         [
@@ -309,7 +310,7 @@ export function dashboard(cluster: Cluster, inputs: DashboardInputs): DashboardO
   };
   const { catalog } = inputs;
   const plan = planInput(cluster, [...catalog.releases, ...own("{}")], [...catalog.groups, group]);
-  const site = buildSite(cluster, plan, inputs.inventories, inputs.template);
+  const site = buildSite(cluster, plan, inventories, inputs.template);
   return { releases: own(`${JSON.stringify(site, null, 2)}\n`), secretRefs: secretRefs(cluster), group };
 }
 

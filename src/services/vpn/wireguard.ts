@@ -3,7 +3,8 @@ import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
 import { ssoTokenEnv, ssoTokenSecret } from "../apps/nextcloud-sso-gate.ts";
-import { dashboardHost, dashboardTokenEnv, dashboardTokenSecret } from "../dashboard/dashboard.ts";
+import { dashboardTokenEnv } from "../../dashboard/protocol.ts";
+import { dashboardHost, dashboardTokenSecret } from "../dashboard/dashboard.ts";
 import { clusterFirewall } from "./firewall.ts";
 import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
 
