@@ -3,6 +3,7 @@ import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { catalogInputs } from "../dashboard/bundle.ts";
+import { dashboardWarnings } from "../services/dashboard/dashboard.ts";
 import { renderCluster } from "../render/build.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
 import {
@@ -32,7 +33,12 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
-      warnings: [...nodeInputProblems(cluster, dirname(cluster.source)), ...secretWarnings, ...vpnWarnings(cluster)],
+      warnings: [
+        ...nodeInputProblems(cluster, dirname(cluster.source)),
+        ...secretWarnings,
+        ...vpnWarnings(cluster),
+        ...dashboardWarnings(cluster),
+      ],
     };
     if (options.json) return printJson(summary);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);

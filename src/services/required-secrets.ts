@@ -4,7 +4,8 @@
  * missing ones; the NixOS layer declares them to sops-nix.
  */
 import type { Cluster } from "../cluster/model.ts";
-import { dashboardTokenSecret, devicePrivateKeySecret, sharedDevices } from "./dashboard/dashboard.ts";
+import { devicePrivateKeySecret } from "../dashboard/protocol.ts";
+import { dashboardTokenSecret, sharedDevices } from "./dashboard/dashboard.ts";
 
 export type SecretSource =
   /** Random bytes, written in the given encoding. */

@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { Site } from "../../src/dashboard/site.ts";
 import { renderCluster } from "../../src/render/build.ts";
+import { ConfigError } from "../../src/config/load.ts";
+import { dashboardWarnings } from "../../src/services/dashboard/dashboard.ts";
 import { requiredSecrets } from "../../src/services/required-secrets.ts";
 import { exampleCluster, root } from "../support/example.ts";
 
@@ -133,5 +135,33 @@ describe("the in-cluster dashboard", () => {
     );
     const cert = objects(file(files, "manifests/wireguard-caddy-cert.yaml"))[0];
     expect(cert.spec.dnsNames).toEqual(["nextcloud.home.example.com", "dashboard.home.example.com"]);
+  });
+
+  it("check: a private key secret that is another user's public key secret is an error naming both", () => {
+    let error: unknown;
+    try {
+      exampleCluster((v) => {
+        v.wireguardUsers.bob.dashboardConfig = true;
+        v.wireguardUsers.carol.publicKeySecret = "bob_wg_private_key";
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).details.join("\n")).toMatch(
+      /wireguardUsers\.bob\.dashboardConfig.*secret "bob_wg_private_key", which is the public key secret of "carol"[\s\S]*fix: rename wireguardUsers\.carol\.publicKeySecret/,
+    );
+  });
+
+  it("check warns about a shared config nobody can see", () => {
+    expect(dashboardWarnings(exampleCluster((v) => (v.wireguardUsers.bob.dashboardConfig = true)))).toEqual([
+      "wireguardUsers.bob.dashboardConfig has no effect: the in-cluster dashboard is off (dashboard.enabled)",
+    ]);
+    const guest = exampleCluster((v) => {
+      v.dashboard = { enabled: true };
+      v.wireguardUsers.carol.dashboardConfig = true;
+    });
+    expect(dashboardWarnings(guest)).toEqual([expect.stringMatching(/^carol cannot open the dashboard.*group guests/)]);
+    expect(dashboardWarnings(enabled())).toEqual([]);
   });
 });

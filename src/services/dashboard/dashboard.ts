@@ -19,6 +19,7 @@ import {
   dashboardTokenEnv,
   dashboardTokenHeader,
   dashboardUserHeader,
+  devicePrivateKeySecret,
   deviceSecretName,
 } from "../../dashboard/protocol.ts";
 import { buildSite } from "../../dashboard/site.ts";
@@ -47,9 +48,6 @@ export const dashboardHost = (cluster: Cluster): string => `dashboard.${cluster.
 /** Where the sign-in proxy sends dashboard requests. */
 export const dashboardUrl = (cluster: Cluster): string =>
   `http://${dashboardName}.${cluster.namespaces.dashboard}.svc.cluster.local:${dashboardPort}`;
-/** The SOPS secret holding a user's private key when the dashboard may show their config. */
-export const devicePrivateKeySecret = (user: Pick<VpnUser, "name">): string =>
-  `${user.name.replaceAll("-", "_")}_wg_private_key`;
 /** Users whose own config the dashboard shows (and whose private key the cluster then holds). */
 export const sharedDevices = (cluster: Cluster): VpnUser[] => cluster.vpn.enabledUsers.filter((u) => u.dashboardConfig);
 
@@ -350,4 +348,31 @@ export function dashboardCaddyRoutes(cluster: Cluster, quote: (s: string) => str
     "",
   );
   return lines;
+}
+
+/**
+ * What `check` says about the dashboard that is not an error: a shared config that
+ * nobody can see (the dashboard is off, or the user's group does not reach the sign-in
+ * proxy), and a dashboard that no admin can open. Pure.
+ */
+export function dashboardWarnings(cluster: Cluster): string[] {
+  const shared = sharedDevices(cluster);
+  if (!cluster.config.dashboard.enabled) {
+    return shared.map(
+      (u) =>
+        `wireguardUsers.${u.name}.dashboardConfig has no effect: the in-cluster dashboard is off (dashboard.enabled)`,
+    );
+  }
+  const reach = new Set(dashboardUsers(cluster).map((u) => u.name));
+  const out = shared
+    .filter((u) => !reach.has(u.name))
+    .map(
+      (u) =>
+        `${u.name} cannot open the dashboard to see their config: group ${u.group} does not reach the sign-in proxy (destination nextcloud); ` +
+        `their key is held by the cluster for nothing: remove dashboardConfig, or allow nextcloud in their group`,
+    );
+  if (!cluster.vpn.enabledUsers.some((u) => u.group === "admin" && reach.has(u.name))) {
+    out.push("no enabled VPN user of group admin can open the dashboard: nobody sees the cluster there");
+  }
+  return out;
 }
