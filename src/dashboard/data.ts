@@ -90,7 +90,10 @@ function fromStatus(
   return { recorded, groups: live ? groups : null };
 }
 
-type ClusterFacts = Pick<SnapshotInputs, "clusterFile" | "noClusterFile">;
+type ClusterFacts = Pick<SnapshotInputs, "clusterFile" | "noClusterFile"> & {
+  /** Where the WireGuard pod runs (namespaces.wireguard), when there is a cluster file. */
+  wireguardNamespace?: string;
+};
 
 /** The cluster file's nodes and VPN users, or why there are none. */
 async function clusterFacts(clusterFile: string | null): Promise<ClusterFacts> {
@@ -107,6 +110,7 @@ async function clusterFacts(clusterFile: string | null): Promise<ClusterFacts> {
     return { clusterFile: null, noClusterFile: `The cluster file cannot be read: ${(error as Error).message}` };
   }
   return {
+    wireguardNamespace: cluster.namespaces.wireguard,
     clusterFile: {
       nodes: cluster.nodes.map((n) => ({ name: n.name, hostname: n.hostname, role: n.role, tags: n.tags })),
       users: cluster.vpn.users.map((u) => ({
@@ -118,6 +122,50 @@ async function clusterFacts(clusterFile: string | null): Promise<ClusterFacts> {
         nextcloudUser: u.nextcloudUser ?? null,
       })),
     },
+  };
+}
+
+type Peers = SnapshotInputs["peers"];
+
+/**
+ * The WireGuard server's peers by VPN address with their latest handshake: `wg show wg0
+ * dump` run in the pod through the API's exec (as `nixlab vpn list` asks it). Never
+ * throws: says why when the server could not be asked.
+ */
+async function askWireguard(kube: KubeClient, namespace: string, timeoutMs: number): Promise<Peers> {
+  try {
+    const pods = await kube.list("v1", "Pod", { namespace, labelSelector: "app=wireguard" });
+    const pod = pods.items.find((p) => p.status?.phase === "Running");
+    if (!pod) return { error: `no running WireGuard pod in ${namespace}` };
+    const r = await kube.exec(namespace, pod.metadata.name, "wireguard", ["wg", "show", "wg0", "dump"], timeoutMs);
+    if (r.exitCode !== 0) return { error: `wg show failed in ${pod.metadata.name}: ${r.stderr.trim().split("\n")[0]}` };
+    return handshakesByAddress(r.stdout);
+  } catch (error) {
+    return { error: (error as Error).message.split("\n")[0] ?? "" };
+  }
+}
+
+/** The peers of `wg show INTERFACE dump` output by each allowed /32, with their latest handshake (null: none yet). Pure. */
+export function handshakesByAddress(dump: string): Map<string, { latestHandshake: number | null }> {
+  const peers = new Map<string, { latestHandshake: number | null }>();
+  // The first line is the interface's own; then per peer: key, psk, endpoint, allowed ips, handshake, rx, tx, keepalive.
+  for (const line of dump.split("\n").slice(1)) {
+    const f = line.split("\t");
+    if (f.length < 8) continue;
+    const handshake = Number(f[4]);
+    for (const cidr of f[3]!.split(",")) {
+      if (cidr.endsWith("/32")) peers.set(cidr.slice(0, -3), { latestHandshake: handshake > 0 ? handshake : null });
+    }
+  }
+  return peers;
+}
+
+/** askWireguard at most every 30 s: an exec per page refresh would be a lot of work for a number that moves slowly. */
+function cachedPeers(): (kube: KubeClient, namespace: string, nowMs: number, timeoutMs: number) => Promise<Peers> {
+  let last: { at: number; peers: Promise<Peers> } | null = null;
+  return (kube, namespace, nowMs, timeoutMs) => {
+    if (!last || nowMs - last.at >= 30_000) last = { at: nowMs, peers: askWireguard(kube, namespace, timeoutMs) };
+    return last.peers;
   };
 }
 
@@ -144,6 +192,7 @@ export async function localSnapshot(
   sources: LocalSources,
   facts: () => Promise<ClusterFacts>,
   nowMs: number,
+  peers: ReturnType<typeof cachedPeers> = cachedPeers(),
 ): Promise<Snapshot> {
   const loaded = await loadPlan(sources.planPath);
   const store = new FileStateStore(sources.stateDir);
@@ -169,6 +218,11 @@ export async function localSnapshot(
   }
   const { recorded, groups } = fromStatus(report, state, live !== null);
   if (live && groups) live.groups = groups;
+  const { wireguardNamespace, ...file } = await facts();
+  const wireguard: Peers =
+    live && wireguardNamespace && !("error" in kube)
+      ? await peers(kube, wireguardNamespace, nowMs, sources.apiTimeoutMs)
+      : { error: "the cluster could not be asked" };
   return buildSnapshot({
     title: loaded.plan.name,
     nowMs,
@@ -177,8 +231,8 @@ export async function localSnapshot(
     recorded,
     lastRun: report.lastRun ?? null,
     live,
-    ...(await facts()),
-    peers: { error: "the WireGuard server was not asked" },
+    ...file,
+    peers: wireguard,
     warnings: report.warnings,
   });
 }
@@ -186,10 +240,11 @@ export async function localSnapshot(
 /** The local backend: the person at the workstation is the admin; there are no devices of theirs here. */
 export function localBackend(sources: LocalSources, nowMs: () => number = Date.now): DashboardBackend {
   const facts = cachedFacts(sources.clusterFile);
+  const peers = cachedPeers();
   return {
     mode: "local",
     viewer: () => ({ name: "local", admin: true }),
-    snapshot: () => localSnapshot(sources, facts, nowMs()),
+    snapshot: () => localSnapshot(sources, facts, nowMs(), peers),
     devices: async (viewer) => ({ viewer: viewer.name, devices: [] }),
     deviceConfig: async () => null,
     deviceQr: async () => null,

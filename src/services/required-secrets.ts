@@ -144,7 +144,7 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
             usedBy: `the in-cluster dashboard: ${u.name}'s own client config`,
             source: {
               kind: "user",
-              hint: `${u.name}'s WireGuard private key: \`nixlab vpn show ${u.name} | sed -n 's/^PrivateKey = //p' | nixlab secrets set ${devicePrivateKeySecret(u)}\``,
+              hint: `the private key of ${u.name}'s WireGuard client (the PrivateKey line of its config)`,
             },
             format: "wireguard-key",
             owner: "root",
