@@ -17,17 +17,21 @@ export interface Assets {
 // Two directories below the package root, like the CLI bundle's chunks: the same URL works from both.
 const webDir = new URL("../../src/dashboard/web/", import.meta.url);
 
-/** Bundles the page. Throws UserError when esbuild is missing or the sources do not build. */
-export async function bundleAssets(): Promise<Assets> {
-  let esbuild: typeof import("esbuild");
+/** esbuild, loaded on first use; UserError naming `what` could not be built when it is not installed. */
+export async function loadEsbuild(what: string): Promise<typeof import("esbuild")> {
   try {
-    esbuild = await import("esbuild");
+    return await import("esbuild");
   } catch (cause) {
-    throw new UserError("cannot build the dashboard page: esbuild is not installed", {
+    throw new UserError(`cannot build ${what}: esbuild is not installed`, {
       cause,
       details: ["  run `npm install` in the nixlab checkout"],
     });
   }
+}
+
+/** Bundles the page. Throws UserError when esbuild is missing or the sources do not build. */
+export async function bundleAssets(): Promise<Assets> {
+  const esbuild = await loadEsbuild("the dashboard page");
   const result = await esbuild.build({
     entryPoints: [fileURLToPath(new URL("main.ts", webDir))],
     absWorkingDir: fileURLToPath(new URL("../../", import.meta.url)),

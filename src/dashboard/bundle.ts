@@ -6,26 +6,17 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Cluster } from "../cluster/model.ts";
-import { UserError } from "../errors.ts";
 import type { CatalogInputs } from "../services/catalog.ts";
-import { bundleAssets } from "./assets.ts";
+import { bundleAssets, loadEsbuild } from "./assets.ts";
 
 /** The largest bundle a ConfigMap holds with room to spare (its data may total 1 MiB). */
 export const maxPodBundleBytes = 900 * 1024;
 
 const root = new URL("../../", import.meta.url);
 
-/** Bundles the pod's program with the page inside. Throws UserError when esbuild is missing or it grew too big. */
+/** Bundles the pod's program with the page inside. Throws UserError when esbuild is missing; Error when it grew too big. */
 export async function bundleDashboardPod(): Promise<string> {
-  let esbuild: typeof import("esbuild");
-  try {
-    esbuild = await import("esbuild");
-  } catch (cause) {
-    throw new UserError("cannot bundle the in-cluster dashboard: esbuild is not installed", {
-      cause,
-      details: ["  run `npm install` in the nixlab checkout"],
-    });
-  }
+  const esbuild = await loadEsbuild("the in-cluster dashboard");
   const assets = await bundleAssets();
   const result = await esbuild.build({
     entryPoints: [fileURLToPath(new URL("src/dashboard/pod.ts", root))],

@@ -23,6 +23,7 @@ import {
   type SnapshotInputs,
 } from "./model.ts";
 import type { DashboardBackend } from "./server.ts";
+import { nodeInputs, vpnUserInputs } from "./site.ts";
 
 /** What the local dashboard reads, and how long it waits for the API. */
 export interface LocalSources {
@@ -111,17 +112,7 @@ async function clusterFacts(clusterFile: string | null): Promise<ClusterFacts> {
   }
   return {
     wireguardNamespace: cluster.namespaces.wireguard,
-    clusterFile: {
-      nodes: cluster.nodes.map((n) => ({ name: n.name, hostname: n.hostname, role: n.role, tags: n.tags })),
-      users: cluster.vpn.users.map((u) => ({
-        name: u.name,
-        ip: u.ip,
-        group: u.group,
-        enabled: u.enabled,
-        expires: null,
-        nextcloudUser: u.nextcloudUser ?? null,
-      })),
-    },
+    clusterFile: { nodes: nodeInputs(cluster), users: vpnUserInputs(cluster) },
   };
 }
 

@@ -5,7 +5,7 @@
  * plus its inventory ConfigMap by name. An object that cannot be read is an error, never
  * "missing".
  */
-import { type KObject, type ObjectRef, refKey } from "../deploy/objects.ts";
+import { type KObject, type ObjectRef, refKey, refOfWait } from "../deploy/objects.ts";
 import { readiness } from "../deploy/readiness.ts";
 import { type LiveGroup, type LiveObject, objectKey, type PlanInput } from "./model.ts";
 
@@ -36,15 +36,6 @@ export async function readNodes(reader: ClusterReader): Promise<LiveObject[]> {
 
 /** Kinds whose readiness says whether a group works. */
 const workloadKinds = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "CustomResourceDefinition"]);
-const waitApiVersions: Record<string, string> = {
-  Deployment: "apps/v1",
-  StatefulSet: "apps/v1",
-  DaemonSet: "apps/v1",
-  Job: "batch/v1",
-  PersistentVolumeClaim: "v1",
-  HelmChart: "helm.cattle.io/v1",
-};
-
 /** What decides a group's readiness: its workloads, its wait targets, and its HelmCharts' install Jobs. */
 export function readinessTargets(plan: PlanInput, group: string): ObjectRef[] {
   const g = plan.groups.find((x) => x.name === group);
@@ -52,12 +43,7 @@ export function readinessTargets(plan: PlanInput, group: string): ObjectRef[] {
   const charts = plan.charts.filter((c) => g.charts.includes(c.key));
   const refs: ObjectRef[] = [
     ...charts.flatMap((c) => c.objects.filter((o) => workloadKinds.has(o.kind))),
-    ...g.waitFor.map((w) => ({
-      apiVersion: waitApiVersions[w.kind] ?? "v1",
-      kind: w.kind,
-      name: w.name,
-      namespace: w.namespace,
-    })),
+    ...g.waitFor.map((w) => refOfWait({ ...w, timeoutSeconds: 0 })),
   ].map((r) =>
     // k3s's helm controller installs a chart with a Job: the chart is ready when that Job completed.
     r.kind === "HelmChart"

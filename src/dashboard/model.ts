@@ -13,6 +13,7 @@
  * - `unknown`: the cluster could not be asked and there is no local record of it.
  * When the cluster cannot be asked, states are the local record's and say so (`live: false`).
  */
+import type { WaitKind } from "../plan/schema.ts";
 
 /** A group's state on the page (see the module comment). */
 export type GroupState = "ready" | "applying" | "not-ready" | "failed" | "blocked" | "never-deployed" | "unknown";
@@ -33,7 +34,7 @@ export interface PlanInput {
     name: string;
     dependsOn: string[];
     charts: string[];
-    waitFor: Array<{ kind: string; name: string; namespace: string }>;
+    waitFor: Array<{ kind: WaitKind; name: string; namespace: string }>;
   }>;
   charts: Array<{
     key: string;
@@ -136,7 +137,13 @@ export interface NodeView {
 }
 
 /** A VPN user of the cluster file, with the server's view when it answered. */
-export interface VpnUserView {
+export interface VpnUserView extends VpnUserInput {
+  /** Unix time (s) of the latest handshake; null: none yet, or unknown (see handshakes). */
+  lastHandshake: number | null;
+}
+
+/** A VPN user as the cluster file describes it. */
+export interface VpnUserInput {
   name: string;
   ip: string;
   group: string;
@@ -144,8 +151,6 @@ export interface VpnUserView {
   /** The last day the peer works (YYYY-MM-DD), when it expires. */
   expires: string | null;
   nextcloudUser: string | null;
-  /** Unix time (s) of the latest handshake; null: none yet, or unknown (see handshakes). */
-  lastHandshake: number | null;
 }
 
 /** A section that may be unavailable, with the reason. */
@@ -330,16 +335,6 @@ export function nodeViews(nodes: readonly NodeInput[], live: readonly LiveObject
     if (typeof version === "string") view.kubeletVersion = version;
     return view;
   });
-}
-
-/** A VPN user as the cluster file describes it. */
-export interface VpnUserInput {
-  name: string;
-  ip: string;
-  group: string;
-  enabled: boolean;
-  expires: string | null;
-  nextcloudUser: string | null;
 }
 
 /**

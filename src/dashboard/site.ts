@@ -44,6 +44,21 @@ export const templatePlaceholders = {
 export const personOf = (user: { name: string; nextcloudUser?: string | undefined }): string =>
   user.nextcloudUser === undefined ? `vpn:${user.name}` : `nextcloud:${user.nextcloudUser}`;
 
+/** The cluster file's nodes, as the page shows them. */
+export const nodeInputs = (cluster: Cluster): NodeInput[] =>
+  cluster.nodes.map((n) => ({ name: n.name, hostname: n.hostname, role: n.role, tags: [...n.tags] }));
+
+/** The cluster file's VPN users, as the page shows them. */
+export const vpnUserInputs = (cluster: Cluster): VpnUserInput[] =>
+  cluster.vpn.users.map((u) => ({
+    name: u.name,
+    ip: u.ip,
+    group: u.group,
+    enabled: u.enabled,
+    expires: null,
+    nextcloudUser: u.nextcloudUser ?? null,
+  }));
+
 /** The site of `cluster`, given its plan and how each user's template and inventory names are made. */
 export function buildSite(
   cluster: Cluster,
@@ -51,18 +66,14 @@ export function buildSite(
   inventories: Record<string, string>,
   template: (user: VpnUser) => string,
 ): Site {
+  const inputs = vpnUserInputs(cluster);
   return {
     title: cluster.config.domain,
     plan,
     inventories,
-    nodes: cluster.nodes.map((n) => ({ name: n.name, hostname: n.hostname, role: n.role, tags: [...n.tags] })),
-    users: cluster.vpn.users.map((u) => ({
-      name: u.name,
-      ip: u.ip,
-      group: u.group,
-      enabled: u.enabled,
-      expires: null,
-      nextcloudUser: u.nextcloudUser ?? null,
+    nodes: nodeInputs(cluster),
+    users: cluster.vpn.users.map((u, i) => ({
+      ...inputs[i]!,
       admin: u.group === "admin",
       person: personOf(u),
       configTemplate: u.enabled && u.dashboardConfig ? template(u) : null,
