@@ -203,7 +203,9 @@ export async function localSnapshot(
       live = { groups: new Map(), certificates, nodes };
     } catch (error) {
       if (!(error instanceof UserError) && !(error instanceof ApiError)) throw error;
-      api = { state: "unreachable", server: kube.server, message: (error as Error).message.split("\n")[0] ?? "" };
+      // The engine's message names the failure; its details say what to check.
+      const details = error instanceof UserError ? error.details : [];
+      api = { state: "unreachable", server: kube.server, message: [(error as Error).message, ...details].join(" ") };
       report = await deployStatus({ plan: loaded, store });
     }
   }

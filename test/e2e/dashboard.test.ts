@@ -292,6 +292,28 @@ describe.skipIf(!kubeconfig || (!hasChromium && !e2eRequired))("nixlab dashboard
       // alice's config is not shared: she sees her device, but no config.
       const alice = JSON.parse((await ask("/api/me/devices", "alice")).text);
       expect(alice.devices).toMatchObject([{ name: "alice", config: null }]);
+
+      // bob's page in the browser: his device, its QR code, nothing else, nothing from elsewhere.
+      const page = await browser.context.newPage();
+      const seen: string[] = [];
+      page.on("request", (r) => seen.push(r.url()));
+      await page.setExtraHTTPHeaders({ "X-Nixlab-User": "bob", "X-Nixlab-Dashboard-Token": dashboardToken });
+      await page.goto(pod.url);
+      await page.waitForSelector('body[data-loaded="devices"]');
+      expect(await page.$$eval("article.device", (els) => els.map((e) => e.getAttribute("data-device")))).toEqual([
+        "bob",
+      ]);
+      expect(
+        await page.$eval("img.qr", (img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      ).toBeGreaterThan(100);
+      const text = (await page.textContent("main")) ?? "";
+      expect(text).toContain("10.0.100.3");
+      for (const other of ["alice", "carol", "10.0.100.2", "10.0.100.4"]) expect(text).not.toContain(other);
+      if (process.env.UPDATE_SCREENSHOT === "1") {
+        writeFileSync(join(root, "docs/dashboard-devices.png"), await page.screenshot({ fullPage: true }));
+      }
+      expect(seen.filter((u) => new URL(u).origin !== new URL(pod.url).origin)).toEqual([]);
+      await page.close();
     } finally {
       const exited = new Promise((resolve) => pod.child.once("exit", resolve));
       pod.child.kill("SIGTERM");
