@@ -176,6 +176,43 @@ function cachedFacts(clusterFile: string | null): () => Promise<ClusterFacts> {
 }
 
 /**
+ * The engine's status of the plan, from the cluster when it can be read (with the
+ * Certificates and Nodes), else from the local record with why the cluster could not be read.
+ */
+async function askCluster(
+  sources: LocalSources,
+  loaded: LoadedPlan,
+  store: FileStateStore,
+): Promise<{ api: ApiView; report: StatusReport; live: SnapshotInputs["live"] }> {
+  const { kube } = sources;
+  if ("error" in kube) {
+    return {
+      api: { state: "not-configured", server: null, message: kube.error },
+      report: await deployStatus({ plan: loaded, store }),
+      live: null,
+    };
+  }
+  try {
+    const report = await deployStatus({ plan: loaded, store, kube, apiTimeoutMs: sources.apiTimeoutMs });
+    const [certificates, nodes] = await Promise.all([readCertificates(kube), readNodes(kube)]);
+    return {
+      api: { state: "reachable", server: kube.server },
+      report,
+      live: { groups: new Map(), certificates, nodes },
+    };
+  } catch (error) {
+    if (!(error instanceof UserError) && !(error instanceof ApiError)) throw error;
+    // The engine's message names the failure; its details say what to check.
+    const details = error instanceof UserError ? error.details : [];
+    return {
+      api: { state: "unreachable", server: kube.server, message: [(error as Error).message, ...details].join(" ") },
+      report: await deployStatus({ plan: loaded, store }),
+      live: null,
+    };
+  }
+}
+
+/**
  * One snapshot: plan, record, status and live sections (`facts`: the cluster file's).
  * Throws UserError when the plan cannot be read.
  */
@@ -188,30 +225,11 @@ export async function localSnapshot(
   const loaded = await loadPlan(sources.planPath);
   const store = new FileStateStore(sources.stateDir);
   const state = await store.load();
-  const { kube } = sources;
-  let api: ApiView;
-  let report: StatusReport;
-  let live: SnapshotInputs["live"] = null;
-  if ("error" in kube) {
-    api = { state: "not-configured", server: null, message: kube.error };
-    report = await deployStatus({ plan: loaded, store });
-  } else {
-    try {
-      report = await deployStatus({ plan: loaded, store, kube, apiTimeoutMs: sources.apiTimeoutMs });
-      const [certificates, nodes] = await Promise.all([readCertificates(kube), readNodes(kube)]);
-      api = { state: "reachable", server: kube.server };
-      live = { groups: new Map(), certificates, nodes };
-    } catch (error) {
-      if (!(error instanceof UserError) && !(error instanceof ApiError)) throw error;
-      // The engine's message names the failure; its details say what to check.
-      const details = error instanceof UserError ? error.details : [];
-      api = { state: "unreachable", server: kube.server, message: [(error as Error).message, ...details].join(" ") };
-      report = await deployStatus({ plan: loaded, store });
-    }
-  }
+  const { api, report, live } = await askCluster(sources, loaded, store);
   const { recorded, groups } = fromStatus(report, state, live !== null);
   if (live && groups) live.groups = groups;
   const { wireguardNamespace, ...file } = await facts();
+  const { kube } = sources;
   const wireguard: Peers =
     live && wireguardNamespace && !("error" in kube)
       ? await peers(kube, wireguardNamespace, nowMs, sources.apiTimeoutMs)

@@ -7,6 +7,7 @@
  */
 import { type KObject, type ObjectRef, refKey, refOfWait } from "../deploy/objects.ts";
 import { readiness } from "../deploy/readiness.ts";
+import type { WaitKind } from "../plan/schema.ts";
 import { type LiveGroup, type LiveObject, objectKey, type PlanInput } from "./model.ts";
 
 /** The read requests the dashboard sends (the deploy engine's Kubernetes client has them all). */
@@ -43,7 +44,7 @@ export function readinessTargets(plan: PlanInput, group: string): ObjectRef[] {
   const charts = plan.charts.filter((c) => g.charts.includes(c.key));
   const refs: ObjectRef[] = [
     ...charts.flatMap((c) => c.objects.filter((o) => workloadKinds.has(o.kind))),
-    ...g.waitFor.map((w) => refOfWait({ ...w, timeoutSeconds: 0 })),
+    ...g.waitFor.map((w) => refOfWait({ ...w, kind: w.kind as WaitKind, timeoutSeconds: 0 })),
   ].map((r) =>
     // k3s's helm controller installs a chart with a Job: the chart is ready when that Job completed.
     r.kind === "HelmChart"

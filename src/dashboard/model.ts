@@ -13,7 +13,6 @@
  * - `unknown`: the cluster could not be asked and there is no local record of it.
  * When the cluster cannot be asked, states are the local record's and say so (`live: false`).
  */
-import type { WaitKind } from "../plan/schema.ts";
 
 /** A group's state on the page (see the module comment). */
 export type GroupState = "ready" | "applying" | "not-ready" | "failed" | "blocked" | "never-deployed" | "unknown";
@@ -34,7 +33,8 @@ export interface PlanInput {
     name: string;
     dependsOn: string[];
     charts: string[];
-    waitFor: Array<{ kind: WaitKind; name: string; namespace: string }>;
+    /** kind: one of the plan's wait kinds (plan/schema.ts; not imported: the page's code shares this file). */
+    waitFor: Array<{ kind: string; name: string; namespace: string }>;
   }>;
   charts: Array<{
     key: string;

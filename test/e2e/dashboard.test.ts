@@ -374,7 +374,7 @@ describe.skipIf(!kubeconfig || (!hasChromium && !e2eRequired))("nixlab dashboard
     privateTestbed(tbDir, "restart.sh", "stop", "apiserver");
     const banner = browser.page.locator('[data-api="unreachable"]');
     await banner.waitFor({ timeout: 30_000 });
-    expect(await banner.textContent()).toMatch(/The Kubernetes API at https:\/\/127\.0\.0\.1:\d+ is unreachable/);
+    expect(await banner.textContent()).toMatch(/Cannot read the cluster at https:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
     await expect
       .poll(() => browser.page.getAttribute('svg.dag g.node[data-group="apps"]', "class"), { timeout: 15_000 })
       .toContain("recorded");

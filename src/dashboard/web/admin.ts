@@ -35,8 +35,8 @@ function apiBanner(snap: Snapshot): Child {
   if (api.state === "reachable") return null;
   const head =
     api.state === "unreachable"
-      ? `The Kubernetes API${api.server ? ` at ${api.server}` : ""} is unreachable.`
-      : "No Kubernetes cluster is configured.";
+      ? `Cannot read the cluster${api.server ? ` at ${api.server}` : ""}:`
+      : "No Kubernetes cluster is configured:";
   return h(
     "div",
     { class: "banner", role: "alert", "data-api": api.state },
