@@ -3,26 +3,26 @@ import pc from "picocolors";
 import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
+import { registerCompletion } from "./completion.ts";
 import { registerDashboard } from "./dashboard.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
+import { registerDoctor } from "./doctor.ts";
+import { addExamples } from "./examples.ts";
 import { registerGraph } from "./graph.ts";
 import { registerImport } from "./import.ts";
+import { registerInit } from "./init.ts";
 import { registerNodes } from "./nodes.ts";
 import { dropOutputOnClosedPipe } from "./pipe.ts";
 import { registerPlan } from "./plan.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerStatus } from "./status.ts";
-import { addVpnAccessCommand } from "./vpn-access.ts";
-
-/** The `vpn` command: access groups here; user management joins it (src/cli/vpn.ts). */
-function registerVpn(program: Command): void {
-  const vpn = program.command("vpn").description("VPN users and the access groups the WireGuard pod enforces");
-  addVpnAccessCommand(vpn);
-}
+import { registerVpn } from "./vpn.ts";
 
 /** Every command module exports one `register…(program)`; add yours to this list. */
 const registrations: ReadonlyArray<(program: Command) => void> = [
+  registerInit,
+  registerDoctor,
   registerCheck,
   registerBuild,
   registerPlan,
@@ -35,6 +35,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerStatus,
   registerDashboard,
   registerVpn,
+  registerCompletion,
 ];
 
 export function createProgram(): Command {
@@ -44,6 +45,7 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   for (const register of registrations) register(program);
+  addExamples(program);
   const overrideAll = (command: Command): void => {
     command.exitOverride();
     for (const sub of command.commands) overrideAll(sub);

@@ -12,6 +12,7 @@ import { FileStateStore } from "../deploy/state.ts";
 import { deployStatus, type StatusReport } from "../deploy/status.ts";
 import { UserError } from "../errors.ts";
 import { loadPlan, type LoadedPlan } from "../plan/load.ts";
+import { askPeers } from "../vpn/status.ts";
 import { readCertificates, readNodes } from "./live.ts";
 import {
   type ApiView,
@@ -119,36 +120,16 @@ async function clusterFacts(clusterFile: string | null): Promise<ClusterFacts> {
 type Peers = SnapshotInputs["peers"];
 
 /**
- * The WireGuard server's peers by VPN address with their latest handshake: `wg show wg0
- * dump` run in the pod through the API's exec (as `nixlab vpn list` asks it). Never
- * throws: says why when the server could not be asked.
+ * The WireGuard server's peers by VPN address: `wg show wg0 dump` in its pod through the
+ * API's exec, as `nixlab vpn list` asks it. Never throws: says why it could not ask.
  */
 async function askWireguard(kube: KubeClient, namespace: string, timeoutMs: number): Promise<Peers> {
   try {
-    const pods = await kube.list("v1", "Pod", { namespace, labelSelector: "app=wireguard" });
-    const pod = pods.items.find((p) => p.status?.phase === "Running");
-    if (!pod) return { error: `no running WireGuard pod in ${namespace}` };
-    const r = await kube.exec(namespace, pod.metadata.name, "wireguard", ["wg", "show", "wg0", "dump"], timeoutMs);
-    if (r.exitCode !== 0) return { error: `wg show failed in ${pod.metadata.name}: ${r.stderr.trim().split("\n")[0]}` };
-    return handshakesByAddress(r.stdout);
+    const answer = await askPeers(kube, namespace, timeoutMs);
+    return "error" in answer ? answer : answer.peers;
   } catch (error) {
     return { error: (error as Error).message.split("\n")[0] ?? "" };
   }
-}
-
-/** The peers of `wg show INTERFACE dump` output by each allowed /32, with their latest handshake (null: none yet). Pure. */
-export function handshakesByAddress(dump: string): Map<string, { latestHandshake: number | null }> {
-  const peers = new Map<string, { latestHandshake: number | null }>();
-  // The first line is the interface's own; then per peer: key, psk, endpoint, allowed ips, handshake, rx, tx, keepalive.
-  for (const line of dump.split("\n").slice(1)) {
-    const f = line.split("\t");
-    if (f.length < 8) continue;
-    const handshake = Number(f[4]);
-    for (const cidr of f[3]!.split(",")) {
-      if (cidr.endsWith("/32")) peers.set(cidr.slice(0, -3), { latestHandshake: handshake > 0 ? handshake : null });
-    }
-  }
-  return peers;
 }
 
 /** askWireguard at most every 30 s: an exec per page refresh would be a lot of work for a number that moves slowly. */

@@ -55,7 +55,7 @@ export const vpnUserInputs = (cluster: Cluster): VpnUserInput[] =>
     ip: u.ip,
     group: u.group,
     enabled: u.enabled,
-    expires: null,
+    expires: u.expires ?? null,
     nextcloudUser: u.nextcloudUser ?? null,
   }));
 

@@ -124,7 +124,7 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
     usedBy: `WireGuard peer ${u.name}`,
     source: {
       kind: "user",
-      hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)`,
+      hint: `the public key of ${u.name}'s WireGuard client (\`nixlab vpn rotate ${u.name}\` makes a key pair and prints the config)`,
     },
     format: "wireguard-key",
     owner: "root",
@@ -144,7 +144,7 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
             usedBy: `the in-cluster dashboard: ${u.name}'s own client config`,
             source: {
               kind: "user",
-              hint: `the private key of ${u.name}'s WireGuard client (the PrivateKey line of its config)`,
+              hint: `${u.name}'s private key, from \`nixlab vpn show ${u.name}\` (its PrivateKey line)`,
             },
             format: "wireguard-key",
             owner: "root",

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handshakesByAddress, localSnapshot } from "../../src/dashboard/data.ts";
+import { localSnapshot } from "../../src/dashboard/data.ts";
 import { HttpKube } from "../../src/deploy/http-kube.ts";
 import { runCli } from "../support/cli.ts";
 import { exampleYaml } from "../support/example.ts";
@@ -90,22 +90,5 @@ describe("nixlab dashboard's input errors", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the deploy plan .*nope\/deploy-plan\.json/);
     expect(missing.stderr).toContain("nixlab build");
-  });
-});
-
-describe("the WireGuard server's answer", () => {
-  it("each peer's latest handshake by its VPN address; none yet is null; malformed lines are skipped", () => {
-    const dump = [
-      "SERVERPRIVATE\tSERVERPUBLIC\t51820\toff",
-      "ALICEPUB\t(none)\t203.0.113.5:40000\t10.0.100.2/32\t1795970000\t1200\t3400\t25",
-      "BOBPUB\t(none)\t(none)\t10.0.100.3/32\t0\t0\t0\t25",
-      "garbage",
-    ].join("\n");
-    expect(handshakesByAddress(dump)).toEqual(
-      new Map([
-        ["10.0.100.2", { latestHandshake: 1795970000 }],
-        ["10.0.100.3", { latestHandshake: null }],
-      ]),
-    );
   });
 });
