@@ -4,6 +4,7 @@ import { UserError } from "../errors.ts";
 import { registerBuild } from "./build.ts";
 import { registerCheck } from "./check.ts";
 import { registerCompletion } from "./completion.ts";
+import { registerDashboard } from "./dashboard.ts";
 import { registerDeploy } from "./deploy.ts";
 import { registerDiff } from "./diff.ts";
 import { registerDoctor } from "./doctor.ts";
@@ -32,6 +33,7 @@ const registrations: ReadonlyArray<(program: Command) => void> = [
   registerDeploy,
   registerDiff,
   registerStatus,
+  registerDashboard,
   registerVpn,
   registerCompletion,
 ];

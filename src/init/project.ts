@@ -13,11 +13,10 @@ import { syncAgentSecrets } from "../nodes/node-secrets.ts";
 import { hardwareConfigPath } from "../nodes/render.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { wireguardPrivateKey, wireguardPublicKey } from "../secrets/generate.ts";
-import { createSecrets, openSecrets } from "../secrets/file.ts";
-import { ensureCreationRule } from "../secrets/project.ts";
 import { besideKeyName } from "../secrets/identities.ts";
 import { type SetUpResult, setUpSecrets } from "../secrets/setup.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
+import { openClientKeys, recordClientKeysRule } from "../vpn/key-store.ts";
 import { clusterFileText, clusterValue, publicKeySecretOf } from "./cluster-file.ts";
 import type { InitAnswers } from "./wizard.ts";
 
@@ -122,7 +121,7 @@ export async function writeProject(
     values,
   });
   const issued = vpnClients.filter((c) => secrets.filled.includes(publicKeySecretOf(c.name)));
-  const vpnClientKeys = issued.length > 0 ? await keepClientKeys(dir, issued, secrets) : undefined;
+  const vpnClientKeys = issued.length > 0 ? await keepClientKeys(issued, secrets) : undefined;
   writeFileAtomic(clusterFile, text, 0o644);
   // Agents decrypt only their own file; `build` would derive it too, but doctor and check look for it now.
   const agentSecrets = cluster.agents.length > 0 ? (await syncAgentSecrets(dir, secrets.identities)).path : undefined;
@@ -140,28 +139,16 @@ export async function writeProject(
   };
 }
 
-/**
- * The VPN clients' kept private keys: a SOPS file of their own beside secrets.yaml,
- * encrypted only to the admin's key (never to a node's), with a .sops.yaml rule of its
- * own, so a client config can be issued again (the layout `nixlab vpn` keeps them in).
- */
-export const clientKeysFileName = "vpn-clients.yaml";
-
+/** Keeps the issued clients' private keys where `nixlab vpn` keeps them (src/vpn/key-store.ts), so a config can be issued again. */
 async function keepClientKeys(
-  dir: string,
   clients: ReadonlyArray<{ name: string; privateKey: string }>,
   secrets: SetUpResult,
 ): Promise<{ path: string; users: string[] }> {
-  const path = join(dir, clientKeysFileName);
-  const admins = [...new Set(secrets.identities.map((i) => i.recipient))].filter((r) =>
-    secrets.file.recipients().includes(r),
-  );
-  const file = existsSync(path)
-    ? await openSecrets(path, secrets.identities)
-    : createSecrets(path, ensureCreationRule(path, admins).rule);
+  const { file } = (await openClientKeys(secrets.file, secrets.identities, true))!;
   for (const client of clients) file.set(client.name, client.privateKey);
   await file.save();
-  return { path, users: clients.map((c) => c.name) };
+  recordClientKeysRule(file, secrets.file.path);
+  return { path: file.path, users: clients.map((c) => c.name) };
 }
 
 /** Adds `name` to dir/.gitignore (created when missing) unless it is listed already. */

@@ -72,7 +72,7 @@ export async function openClientKeys(
 
 /**
  * Makes sure the kept-keys file has a .sops.yaml rule of its own (first in the list,
- * for its current recipients) so `nixlab secrets updatekeys -f vpn-clients.yaml` finds
+ * for its current recipients) so `nixlab secrets updatekeys --secrets vpn-clients.yaml` finds
  * it. Returns the .sops.yaml path when it was written, else null. Throws UserError
  * when .sops.yaml is malformed.
  */
