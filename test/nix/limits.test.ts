@@ -2,6 +2,7 @@
 // a stack overflow (RangeError), an out-of-memory abort or a hang (issue 14).
 import { describe, expect, it } from "vitest";
 import { evaluateNix, NixError, nixLimits, parseNix, printNix } from "../../src/nix/index.ts";
+import { haveNix, nixEvalMany, sameAsNix } from "./nix-peer.ts";
 
 function failure(run: () => unknown): NixError {
   try {
@@ -158,4 +159,35 @@ describe("printNix", () => {
     for (let i = 0; i < nixLimits.nesting - 1; i++) ok = { a: ok };
     expect(evaluateNix(printNix(ok))).toEqual(ok);
   });
+});
+
+describe.runIf(haveNix)("inside the limits, the same value as nix-instantiate", () => {
+  // The limits must not refuse what a real vars.nix does: each of these is near one limit.
+  const n = nixLimits.nesting - 1;
+  const near: Record<string, string> = {
+    parentheses: `${"(".repeat(n)}1${")".repeat(n)}`,
+    brackets: `${"[".repeat(n)}${"]".repeat(n)}`,
+    sets: `${"{a=".repeat(n)}1${";}".repeat(n)}`,
+    "else if chains": `${"if false then 1 else ".repeat(n)}2`,
+    "let … in chains": `${Array.from({ length: n }, (_, i) => `let x${i} = ${i}; in`).join(" ")} x${n - 1}`,
+    "recursion 200 calls deep": "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 200",
+    "a chain of 200 bindings": `let ${Array.from({ length: 200 }, (_, i) => (i === 0 ? "a0 = 0;" : `a${i} = a${i - 1} + 1;`)).join(" ")} in a199`,
+    "a list of 200,000 elements": "builtins.foldl' (a: x: a + x) 0 (builtins.genList (x: x) 200000)",
+    "a string of a million characters":
+      'let s = n: if n == 0 then "x" else let t = s (n - 1); in t + t; in builtins.stringLength (s 20)',
+    "a set of 50,000 attributes":
+      "builtins.length (builtins.attrNames (builtins.listToAttrs (builtins.genList (x: { name = toString x; value = x; }) 50000)))",
+    "fromJSON 250 levels deep": `builtins.fromJSON "${"[".repeat(250)}${"]".repeat(250)}"`,
+  };
+
+  it("evaluates each as Nix does", async () => {
+    const names = Object.keys(near);
+    const nix = await nixEvalMany(names.map((name) => near[name]!));
+    names.forEach((name, i) => {
+      const theirs = nix[i]!;
+      expect(theirs.ok, `${name}: ${theirs.ok ? "" : theirs.error}`).toBe(true);
+      const mine = evaluateNix(near[name]!);
+      expect(sameAsNix(mine, (theirs as { value: unknown }).value), name).toBe(true);
+    });
+  }, 120_000);
 });
