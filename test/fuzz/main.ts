@@ -2,6 +2,7 @@
 // 100,000 inputs per target by default; prints crashes and hangs per target and writes
 // each failing input to .fuzz/. `--only INDEX` replays one input in this process.
 import { parseArgs } from "node:util";
+import { UserError } from "../../src/errors.ts";
 import { fuzzLimits, fuzzTarget } from "./runner.ts";
 import { targets } from "./targets.ts";
 import { inputAt } from "./worker.ts";
@@ -28,7 +29,10 @@ if (values.only !== undefined) {
     await targets[name]!.run(input);
     process.stdout.write(`ok in ${Math.round(performance.now() - started)} ms\n`);
   } catch (error) {
-    process.stdout.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    const ms = Math.round(performance.now() - started);
+    // A UserError is a clear refusal, not a finding: its message is what the user sees.
+    if (error instanceof UserError) process.stdout.write(`refused in ${ms} ms: ${error.message}\n`);
+    else process.stdout.write(`crash in ${ms} ms: ${error instanceof Error ? error.stack : String(error)}\n`);
   }
 } else {
   const runs = Number(values.runs);
