@@ -268,7 +268,7 @@ function parseYamlDocument(text: string, name: string) {
 /**
  * Two equal keys in one mapping (JSON.parse and toJS keep the last without a word; keys
  * are compared as the strings they become, so `1:` and `"1":` clash too), keys that are
- * lists or mappings (toJS would turn them into text with a warning), and merge keys.
+ * lists, mappings or bytes (toJS would turn them into text with a warning), and merge keys.
  */
 function refuseBadKeys(doc: Document, at: (offset: number) => string, name: string): void {
   const found: string[] = [];
@@ -277,9 +277,10 @@ function refuseBadKeys(doc: Document, at: (offset: number) => string, name: stri
       const seen = new Set<string>();
       for (const pair of map.items) {
         const key = pair.key;
-        if (key !== null && !isScalar(key)) {
+        // A tagged scalar may hold bytes (`!!binary`) or a date: not text either.
+        if (key !== null && (!isScalar(key) || (typeof key.value === "object" && key.value !== null))) {
           found.push(
-            `  ${at((key as { range?: number[] }).range?.[0] ?? 0)}: a key must be plain text, not a list or a mapping`,
+            `  ${at((key as { range?: number[] }).range?.[0] ?? 0)}: a key must be plain text, not ${isScalar(key) ? "tagged bytes or a date" : "a list or a mapping"}`,
           );
           continue;
         }

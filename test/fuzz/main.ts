@@ -37,7 +37,7 @@ if (values.only !== undefined) {
 } else {
   const runs = Number(values.runs);
   process.stdout.write(
-    `fuzzing ${names.join(", ")}: ${runs.toLocaleString("en")} inputs each, seed ${seed}; a crash is an exception other than UserError or more than ${fuzzLimits.heapMb} MB, a hang more than ${fuzzLimits.seconds} s of CPU time\n`,
+    `fuzzing ${names.join(", ")}: ${runs.toLocaleString("en")} inputs each, seed ${seed}; a crash is an exception other than UserError, a Node warning or more than ${fuzzLimits.heapMb} MB, a hang more than ${fuzzLimits.seconds} s of CPU time\n`,
   );
   let failed = false;
   for (const name of names) {

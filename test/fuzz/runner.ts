@@ -1,8 +1,9 @@
 // The fuzz runner: each target runs in a worker thread with a 512 MB heap; the runner
 // watches every input's time. A crash is an exception other than UserError (the
-// project's "bad input" error, exit 2) or an out-of-memory abort; a hang is an input
-// that takes more than 2 s of CPU time (the thread's own, so a busy machine does not
-// count), or that never returns. After a crash or hang the worker restarts at the next input.
+// project's "bad input" error, exit 2), an out-of-memory abort or a Node warning
+// (printed on the user's terminal); a hang is an input that takes more than 2 s of CPU
+// time (the thread's own, so a busy machine does not count), or that never returns.
+// After a crash or hang the worker restarts at the next input.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";

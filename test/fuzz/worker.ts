@@ -32,6 +32,12 @@ async function main(task: WorkerTask): Promise<void> {
   const target = targets[task.target]!;
   const post = (m: WorkerMessage) => parentPort!.postMessage(m);
   let batch: unknown[] = [];
+  // A Node warning (e.g. the YAML library's "Keys with collection values") would be
+  // printed on the user's terminal beside nixlab's own message: a finding too.
+  let warning: string | undefined;
+  process.on("warning", (w) => {
+    warning ??= `${w.name}: ${w.message}`;
+  });
   for (let index = task.from; index < task.to; index++) {
     if (index % BATCH === 0 || batch.length === 0) {
       batch = fc.sample(target.inputs, { seed: task.seed + Math.floor(index / BATCH) * 7919, numRuns: BATCH });
@@ -56,6 +62,12 @@ async function main(task: WorkerTask): Promise<void> {
       }
     }
     const used = process.threadCpuUsage(cpu);
+    // Warnings are emitted on a later tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (warning !== undefined) {
+      post({ kind: "crash", index, input: target.show(input), error: `Node printed a warning: ${warning}` });
+      warning = undefined;
+    }
     const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
     post({
       kind: "done",
