@@ -9,7 +9,11 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { WorkerMessage, WorkerTask } from "./worker.ts";
 
-export const fuzzLimits = { seconds: 2, heapMb: 512, stuckSeconds: 30 } as const;
+/**
+ * `stackMb` is the main thread's stack (V8's default --stack-size, 984 KB), where the CLI
+ * parses and evaluates: a worker's own default (4 MB) would hide overflows users would hit.
+ */
+export const fuzzLimits = { seconds: 2, heapMb: 512, stackMb: 984 / 1024, stuckSeconds: 30 } as const;
 
 export interface Finding {
   kind: "crash" | "hang";
@@ -40,7 +44,7 @@ function runSlice(task: WorkerTask, report: FuzzReport, onProgress: (index: numb
   return new Promise((resolve) => {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       workerData: task,
-      resourceLimits: { maxOldGenerationSizeMb: fuzzLimits.heapMb },
+      resourceLimits: { maxOldGenerationSizeMb: fuzzLimits.heapMb, stackSizeMb: fuzzLimits.stackMb },
     });
     // Until the first input starts the worker is loading modules: only a generous limit.
     let current = { index: task.from, input: "(the worker did not start)", started: performance.now() + 120_000 };

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { clusterFromValue, parseClusterText } from "../../src/config/load.ts";
-import { evaluateNix, printNix } from "../../src/nix/index.ts";
+import { evaluateNix, NixError, printNix } from "../../src/nix/index.ts";
 import { renderCluster } from "../../src/render/build.ts";
 import { parseIdentities } from "../../src/secrets/age.ts";
 import { openSecrets } from "../../src/secrets/file.ts";
@@ -244,6 +244,21 @@ const nixTokens = [
   "\n",
 ];
 
+/**
+ * evaluateNix, where a stack overflow is a crash: evaluateNix turns one into a NixError as
+ * a last resort, but the nesting and depth limits exist so that it never happens.
+ */
+function evaluateWithinLimits(src: string, options: Parameters<typeof evaluateNix>[1]): unknown {
+  try {
+    return evaluateNix(src, options);
+  } catch (error) {
+    if (error instanceof NixError && /stack overflow/.test(error.message)) {
+      throw new Error(`the JS stack overflowed inside the limits: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
 const nixTarget: FuzzTarget<string> = {
   name: "nix",
   description:
@@ -255,8 +270,8 @@ const nixTarget: FuzzTarget<string> = {
     { weight: 1, arbitrary: heavy },
   ),
   run: (src) => {
-    const value = evaluateNix(src, { file: "fuzz.nix", baseDir: "/nonexistent/fuzz" });
-    const again = evaluateNix(printNix(value), { file: "printed.nix" });
+    const value = evaluateWithinLimits(src, { file: "fuzz.nix", baseDir: "/nonexistent/fuzz" });
+    const again = evaluateWithinLimits(printNix(value), { file: "printed.nix" });
     if (JSON.stringify(again) !== JSON.stringify(value)) throw new Error("printNix did not round-trip");
     return value;
   },
