@@ -1,46 +1,146 @@
+/**
+ * The command line. Each command lives in its own module (src/cli/<name>.ts) that exports
+ * `register…(program)`. To start fast, only the module of the command being run is loaded
+ * (the CLI bundle puts each in its own chunk, with its heavy dependencies: the Kubernetes
+ * client, age/SOPS, the Nix evaluator); the others are listed in --help by name and summary.
+ *
+ * To add a command: add one entry to `commands` below, in the order --help lists them.
+ * `summary` is the command's `.description(…)` (test/cli/main.test.ts checks they match);
+ * `load` imports its module and returns its register function; `needs` names a newer
+ * Node.js than the CLI's own (Node 20) when a dependency of the command requires one.
+ */
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { UserError } from "../errors.ts";
-import { registerBuild } from "./build.ts";
-import { registerCheck } from "./check.ts";
-import { registerDeploy } from "./deploy.ts";
-import { registerDiff } from "./diff.ts";
-import { registerGraph } from "./graph.ts";
-import { registerImport } from "./import.ts";
-import { registerNodes } from "./nodes.ts";
-import { registerPlan } from "./plan.ts";
-import { registerSecrets } from "./secrets.ts";
-import { registerStatus } from "./status.ts";
 
-/** Every command module exports one `register…(program)`; add yours to this list. */
-const registrations: ReadonlyArray<(program: Command) => void> = [
-  registerCheck,
-  registerBuild,
-  registerPlan,
-  registerGraph,
-  registerImport,
-  registerSecrets,
-  registerNodes,
-  registerDeploy,
-  registerDiff,
-  registerStatus,
+/** One top-level command: what --help says of it and how to load it. */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<(program: Command) => void>;
+  needs?: NodeRequirement;
+}
+
+/** A minimum Node.js version ([major, minor]) and who needs it. */
+export interface NodeRequirement {
+  node: readonly [number, number];
+  by: string;
+}
+
+/** The Kubernetes client's HTTP library (undici 8) needs Node.js 22.19. */
+const kubernetesClient: NodeRequirement = { node: [22, 19], by: "its Kubernetes client" };
+
+/** Every top-level command, in --help order. */
+export const commands: readonly CommandEntry[] = [
+  {
+    name: "check",
+    summary: "Validate the cluster file and render it in memory; every problem names its field and fix",
+    load: async () => (await import("./check.ts")).registerCheck,
+  },
+  {
+    name: "build",
+    summary: "Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)",
+    load: async () => (await import("./build.ts")).registerBuild,
+  },
+  {
+    name: "plan",
+    summary: "Show the deploy order: groups by step, their charts, namespaces, secrets and waits",
+    load: async () => (await import("./plan.ts")).registerPlan,
+  },
+  {
+    name: "graph",
+    summary: "Print the deploy groups' DAG, or with --flow which cluster-file fields reach which outputs",
+    load: async () => (await import("./graph.ts")).registerGraph,
+  },
+  {
+    name: "import",
+    summary: "Convert a Nix-only nixlab vars.nix into a cluster file (comments are dropped, values kept)",
+    load: async () => (await import("./import.ts")).registerImport,
+  },
+  {
+    name: "secrets",
+    summary: "Read and write the SOPS secrets file (age; compatible with sops)",
+    load: async () => (await import("./secrets.ts")).registerSecrets,
+  },
+  {
+    name: "nodes",
+    summary: "The NixOS nodes: list them, roll configurations out, install one",
+    load: async () => (await import("./nodes.ts")).registerNodes,
+  },
+  {
+    name: "deploy",
+    summary: "Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch",
+    load: async () => (await import("./deploy.ts")).registerDeploy,
+    needs: kubernetesClient,
+  },
+  {
+    name: "diff",
+    summary: "Show what deploy would change in the live cluster (server-side dry run; secret values masked)",
+    load: async () => (await import("./diff.ts")).registerDiff,
+    needs: kubernetesClient,
+  },
+  {
+    name: "status",
+    summary: "Per group: hash, applied, ready, and drift since the last deploy",
+    load: async () => (await import("./status.ts")).registerStatus,
+    needs: kubernetesClient,
+  },
 ];
 
-export function createProgram(): Command {
+/** Throws UserError when this Node.js is older than `needs` asks for the command `name`. */
+export function checkNodeVersion(
+  name: string,
+  needs: NodeRequirement | undefined,
+  version = process.versions.node,
+): void {
+  if (!needs) return;
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  const [wantMajor, wantMinor] = needs.node;
+  if (major > wantMajor || (major === wantMajor && minor >= wantMinor)) return;
+  throw new UserError(
+    `nixlab ${name} needs Node.js ${wantMajor}.${wantMinor} or newer for ${needs.by} (this is ${version}): install Node 24 from https://nodejs.org`,
+  );
+}
+
+/** The command `argv` runs (`nixlab help X` runs X's help), or undefined for the program's own options. */
+export function selectedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  return words[0] === "help" ? words[1] : words[0];
+}
+
+/**
+ * The program with the real definition of the commands named in `load` (all of them
+ * with "all") and a name-and-summary stand-in for the others, enough for --help and
+ * "did you mean". Throws only if a command module fails to load.
+ */
+export async function createProgram(load: readonly string[] | "all"): Promise<Command> {
   const program = new Command("nixlab")
     .description("One cluster file to a whole k3s homelab: NixOS nodes and every Kubernetes workload.")
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of registrations) register(program);
+  const wanted = (name: string) => load === "all" || load.includes(name);
+  const registers = await Promise.all(commands.map((c) => (wanted(c.name) ? c.load() : undefined)));
+  commands.forEach((entry, i) => {
+    const register = registers[i];
+    if (register) register(program);
+    else program.command(entry.name).description(entry.summary);
+  });
   for (const command of program.commands) command.exitOverride();
+  // After parsing, so that --help works on any Node.
+  program.hook("preAction", (_, action) => {
+    let top = action;
+    while (top.parent && top.parent !== program) top = top.parent;
+    checkNodeVersion(top.name(), commands.find((c) => c.name === top.name())?.needs);
+  });
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = createProgram();
   try {
+    const selected = selectedCommand(argv);
+    const program = await createProgram(selected === undefined ? [] : [selected]);
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {

@@ -3,6 +3,7 @@
  * nixlab.json or vars.nix. The only part of config/ that touches the file system.
  */
 import { existsSync, readFileSync } from "node:fs";
+import module from "node:module";
 import { basename, dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
@@ -66,12 +67,44 @@ interface RawSource {
   locate: (path: FieldPath) => string | undefined;
 }
 
+/**
+ * What `import … from "nixlab"` in a cluster file loads: the library entry of this very
+ * nixlab, so the file needs no node_modules beside it. From the CLI bundle (dist/<id>/)
+ * that is the bundle's index.mjs, from the sources src/index.ts.
+ */
+const libraryUrl = import.meta.url.endsWith(".ts")
+  ? new URL("../index.ts", import.meta.url).href
+  : new URL("./index.mjs", import.meta.url).href;
+
+let resolvingNixlab = false;
+
+/**
+ * Makes "nixlab" resolve to libraryUrl in modules loaded from now on (Node 22.15+; on older
+ * ones it resolves through node_modules as usual). Throws UserError when this Node cannot
+ * load TypeScript at all.
+ */
+function prepareModuleLoading(name: string, ext: string): void {
+  if ((ext === ".ts" || ext === ".mts") && !process.features.typescript) {
+    throw new UserError(
+      `${name} needs Node.js 22.18 or newer to load TypeScript (this is ${process.version}): install Node 24 from https://nodejs.org, or use nixlab.yaml`,
+      { exitCode: ExitCode.invalidInput },
+    );
+  }
+  if (resolvingNixlab || !module.registerHooks) return;
+  module.registerHooks({
+    resolve: (specifier, context, next) =>
+      specifier === "nixlab" ? { url: libraryUrl, shortCircuit: true } : next(specifier, context),
+  });
+  resolvingNixlab = true;
+}
+
 /** Reads a cluster file to a raw value without validating it. Throws UserError on syntax errors. */
 export async function readClusterSource(path: string): Promise<RawSource> {
   const name = basename(path);
   const ext = extname(path);
   if (ext === ".ts" || ext === ".mts" || ext === ".js" || ext === ".mjs") {
     let mod: { default?: unknown };
+    prepareModuleLoading(name, ext);
     try {
       mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
     } catch (error) {
