@@ -11,6 +11,7 @@ import { type Cluster, buildCluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
+import { duplicateKeys } from "./yaml-keys.ts";
 
 /** Cluster file names looked for in the working directory, in this order. */
 export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
@@ -139,12 +140,16 @@ export async function readClusterSource(path: string): Promise<RawSource> {
   }
   if (ext === ".yaml" || ext === ".yml") {
     const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0) {
+    // Duplicate keys in linear time (yaml-keys.ts), not by the library's pairwise check.
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false });
+    const errors = [...doc.errors.map((e) => ({ offset: e.pos[0], message: e.message })), ...duplicateKeys(doc)].sort(
+      (a, b) => a.offset - b.offset,
+    );
+    if (errors.length > 0) {
       throw new UserError(`${name} is not valid YAML`, {
         exitCode: ExitCode.invalidInput,
-        details: doc.errors.map((e) => {
-          const pos = lineCounter.linePos(e.pos[0]);
+        details: errors.map((e) => {
+          const pos = lineCounter.linePos(e.offset);
           return `  ${name}:${pos.line}:${pos.col}: ${e.message.split("\n")[0]}`;
         }),
       });
