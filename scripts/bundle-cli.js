@@ -113,10 +113,11 @@ export async function buildBundle(root = packageRoot) {
   });
   /** @type {Record<string, InputStamp>} */
   const inputs = {};
+  const { createRequire } = await builtin("node:module", () => import("node:module"));
   const dependencies = new Set([
     join(root, "package.json"),
     fileURLToPath(import.meta.url),
-    fileURLToPath(import.meta.resolve("esbuild/package.json")),
+    createRequire(join(root, "package.json")).resolve("esbuild/package.json"),
   ]);
   for (const input of Object.keys(result.metafile.inputs)) {
     // Plugin-made modules (namespace:path) have no file.
