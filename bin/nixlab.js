@@ -11,6 +11,13 @@ if (major < 20) {
   process.exit(1);
 }
 
+// V8's compiled code of the launcher and the bundle, kept between runs (Node 22.1+; older ones compile each time).
+if (process.getBuiltinModule) {
+  const cacheDir = process
+    .getBuiltinModule("node:url")
+    .fileURLToPath(new URL("../dist/.compile-cache", import.meta.url));
+  process.getBuiltinModule("node:module").enableCompileCache?.(cacheDir);
+}
 const bundler = await import("../scripts/bundle-cli.js");
 let entry = await bundler.freshBundle();
 if (!entry) {
@@ -30,8 +37,6 @@ if (!entry) {
     entry = new URL("../src/cli/main.ts", import.meta.url).href;
   }
 }
-// V8's compiled code for the bundle, kept between runs (Node 22.1+; older ones compile each time).
-process.getBuiltinModule?.("node:module").enableCompileCache?.(bundler.compileCacheDir());
 if (process.env.NIXLAB_DEBUG) process.setSourceMapsEnabled(true);
 const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

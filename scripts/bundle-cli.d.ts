@@ -1,7 +1,5 @@
 /** Types of bundle-cli.js (the CLI bundle in dist/); see its comments. */
 export declare const packageRoot: string;
-/** Where Node keeps V8's compiled code of the bundle between runs. */
-export declare function compileCacheDir(root?: string): string;
 /** The bundle's main.mjs URL when it matches its sources, else undefined. Never throws. */
 export declare function freshBundle(root?: string): Promise<string | undefined>;
 /** Bundles the CLI into dist/<id>/; the main.mjs URL. Throws when esbuild or the file system fails. */

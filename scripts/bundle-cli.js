@@ -38,12 +38,6 @@ const keepReplacedMs = 10 * 60 * 1000;
  * @typedef {{ id: string, inputs: Record<string, InputStamp> }} Manifest
  */
 
-/**
- * Where Node keeps V8's compiled code of the bundle between runs (module.enableCompileCache).
- * @param {string} [root]
- */
-export const compileCacheDir = (root = packageRoot) => join(root, "dist", ".compile-cache");
-
 /** @param {string} root */
 const manifestPath = (root) => join(root, "dist", "current.json");
 

@@ -12,7 +12,13 @@ import type { BenchCase, BenchRow } from "../types.ts";
 const RUNS = 15;
 const example = join(root, "examples/homelab");
 const bundler = pathToFileURL(join(root, "scripts/bundle-cli.js")).href;
-const moduleEval = (code: string) => [node, "--input-type=module", "-e", code];
+/** A module run by `node -e` with the launcher's compile cache, as bin/nixlab.js has it. */
+const moduleEval = (code: string) => [
+  node,
+  "--input-type=module",
+  "-e",
+  `(await import("node:module")).enableCompileCache(${JSON.stringify(join(root, "dist/.compile-cache"))}); ${code}`,
+];
 
 const startCase: BenchCase = async () => {
   await freshCli();
@@ -21,9 +27,7 @@ const startCase: BenchCase = async () => {
       { argv: [node, "-e", "0"] },
       { argv: moduleEval(`await (await import(${JSON.stringify(bundler)})).freshBundle()`) },
       {
-        argv: moduleEval(
-          `const b = await import(${JSON.stringify(bundler)}); (await import("node:module")).enableCompileCache(b.compileCacheDir()); await import(await b.freshBundle())`,
-        ),
+        argv: moduleEval(`const b = await import(${JSON.stringify(bundler)}); await import(await b.freshBundle())`),
       },
       { argv: [node, nixlab, "--version"] },
       { argv: [node, nixlab, "check", "--help"], cwd: example },

@@ -85,7 +85,7 @@ export class Kube {
   }
 
   static async connect(options: KubeConnectOptions = {}): Promise<Kube> {
-    const { KubeConfig } = await import("@kubernetes/client-node");
+    const { KubeConfig } = await import("./kube-client.ts");
     const kc = new KubeConfig();
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
@@ -326,7 +326,7 @@ export class Kube {
     command: string[],
     timeoutMs = 120_000,
   ): Promise<ExecResult> {
-    const { Exec } = await import("@kubernetes/client-node");
+    const { Exec } = await import("./kube-client.ts");
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const out: Buffer[] = [];

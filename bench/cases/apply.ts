@@ -1,0 +1,208 @@
+/**
+ * Applying 1000 objects (500 ConfigMaps, 500 Deployments) into a new namespace: `nixlab
+ * deploy` of a one-group plan beside the real `kubectl apply --server-side -f` of the same
+ * manifest, whole processes, on the same testbed apiserver (a private one under
+ * .testbed/bench-apply). kubectl is built from the pinned k8s.io/kubernetes
+ * (scripts/setup.d/42-kubectl.sh). Every run creates its objects in a namespace of its own.
+ * nixlab's figure also holds its readiness check (each Deployment observed by its
+ * controller), which kubectl apply does not do.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { Cluster } from "../../src/cluster/model.ts";
+import { renderPlan } from "../../src/render/plan.ts";
+import type { K8sObject } from "../../src/services/types.ts";
+import { atLeast, fmt, freshCli, median, node, nixlab, root, runOk, runProcess } from "../measure.ts";
+import type { BenchCase } from "../types.ts";
+
+const OBJECTS = 1000;
+const RUNS = 3;
+const tbDir = join(root, ".testbed/bench-apply");
+const kubectl = join(root, ".testbed/bin/kubectl");
+
+function testbed(action: "up" | "down"): string {
+  const r = spawnSync("bash", [join(root, `testbed/${action}.sh`)], {
+    encoding: "utf8",
+    env: { ...process.env, NIXLAB_TESTBED_DIR: tbDir },
+  });
+  if (r.status !== 0)
+    throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
+  return r.stdout.trim().split("\n").pop() ?? "";
+}
+
+/** OBJECTS objects for one namespace: ConfigMaps and Deployments in turn, or only ConfigMaps. */
+function objects(namespace: string, deployments: boolean): K8sObject[] {
+  return Array.from({ length: OBJECTS }, (_, i): K8sObject => {
+    const name = `bench-${i}`;
+    if (i % 2 === 0 || !deployments) {
+      return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data: { index: String(i) } };
+    }
+    const labels = { app: name };
+    return {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace, labels },
+      spec: {
+        // No pods: the deploy's readiness check then waits only for the controller to see each one.
+        replicas: 0,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: "app", image: "registry.example/bench:1", ports: [{ containerPort: 8080 }] }] },
+        },
+      },
+    };
+  });
+}
+
+/** A build directory holding a one-group plan whose only chart is `objects(namespace, …)`. */
+function planDir(dir: string, namespace: string, deployments: boolean): string {
+  const rendered = renderPlan({} as Cluster, {
+    releases: [
+      { kind: "manifests", key: "bench-objects", namespace, secrets: [], objects: objects(namespace, deployments) },
+    ],
+    secretRefs: [],
+    groups: [
+      {
+        name: "objects",
+        charts: ["bench-objects"],
+        dependsOn: [],
+        waitFor: [],
+        retry: { attempts: 3, delaySeconds: 1, maxDelaySeconds: 5 },
+      },
+    ],
+    hooks: [],
+    secretConsumers: new Map(),
+  });
+  for (const file of rendered.files) {
+    mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+    writeFileSync(join(dir, file.path), file.content);
+  }
+  return join(dir, "deploy-plan.json");
+}
+
+/** The same objects as one multi-document manifest, the namespace first, for kubectl. */
+function kubectlManifest(file: string, namespace: string, deployments: boolean): string {
+  const docs = [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    ...objects(namespace, deployments),
+  ];
+  writeFileSync(file, docs.map((d) => `---\n${JSON.stringify(d)}\n`).join(""));
+  return file;
+}
+
+interface Side {
+  ms: number;
+  maxRssMiB: number;
+  /** nixlab's requests per run (from its report); kubectl sends one per object. */
+  requests?: { reads: number; writes: number };
+  notReady: number;
+}
+
+/**
+ * RUNS rounds (after one warm-up) of nixlab deploy and kubectl apply of the same objects,
+ * each into a new namespace. A deploy that ends not-ready (exit 4: its readiness budget
+ * ran out) still applied everything; it is counted, and reported.
+ */
+async function race(work: string, kubeconfig: string, deployments: boolean): Promise<{ ours: Side; theirs: Side }> {
+  const ours: Side[] = [];
+  const theirs: Side[] = [];
+  const tag = deployments ? "mixed" : "cm";
+  for (let run = 0; run <= RUNS; run++) {
+    const plan = planDir(join(work, `nixlab-${tag}-${run}`), `apply-nixlab-${tag}-${run}`, deployments);
+    const state = join(work, `state-${tag}-${run}`);
+    const nixlabRun = await runProcess({
+      argv: [node, nixlab, "deploy", "--kubeconfig", kubeconfig, "--plan", plan, "--state", state, "--json"],
+    });
+    if (nixlabRun.code !== 0 && nixlabRun.code !== 4) {
+      throw new Error(`nixlab deploy exited ${nixlabRun.code}: ${nixlabRun.stderr.slice(-400)}`);
+    }
+    const report = JSON.parse(nixlabRun.stdout) as {
+      requests: { reads: number; writes: number };
+      groups: Array<{ phase: string }>;
+    };
+    const manifest = kubectlManifest(
+      join(work, `kubectl-${tag}-${run}.yaml`),
+      `apply-kubectl-${tag}-${run}`,
+      deployments,
+    );
+    const kubectlRun = await runOk({
+      argv: [kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "--field-manager", "bench", "-f", manifest],
+      env: { ...process.env, HOME: work },
+    });
+    if (run === 0) continue;
+    const notReady = report.groups.filter((g) => g.phase !== "ready").length;
+    ours.push({ ms: nixlabRun.ms, maxRssMiB: nixlabRun.maxRssMiB, requests: report.requests, notReady });
+    theirs.push({ ms: kubectlRun.ms, maxRssMiB: kubectlRun.maxRssMiB, notReady: 0 });
+  }
+  const summary = (sides: Side[]): Side => ({
+    ms: median(sides.map((x) => x.ms)),
+    maxRssMiB: median(sides.map((x) => x.maxRssMiB)),
+    ...(sides[0]?.requests
+      ? {
+          requests: {
+            reads: median(sides.map((x) => x.requests!.reads)),
+            writes: median(sides.map((x) => x.requests!.writes)),
+          },
+        }
+      : {}),
+    notReady: Math.max(...sides.map((x) => x.notReady)),
+  });
+  return { ours: summary(ours), theirs: summary(theirs) };
+}
+
+const applyCase: BenchCase = async () => {
+  if (!existsSync(kubectl)) throw new Error(`${kubectl} missing: run bash scripts/setup.d/42-kubectl.sh`);
+  await freshCli();
+  const work = mkdtempSync(join(tmpdir(), "nixlab-bench-apply-"));
+  try {
+    testbed("down");
+    const kubeconfig = testbed("up");
+    const mixed = await race(work, kubeconfig, true);
+    const configMaps = await race(work, kubeconfig, false);
+    const speedUp = mixed.theirs.ms / mixed.ours.ms;
+    const requests = (side: Side) => `${side.requests!.reads} reads + ${side.requests!.writes} writes`;
+    const why =
+      `applying alone (${OBJECTS} ConfigMaps): nixlab ${fmt(configMaps.ours.ms)} ms, kubectl ${fmt(configMaps.theirs.ms)} ms ` +
+      `(nixlab sends ${requests(configMaps.ours)}, kubectl ${OBJECTS + 1} writes); the rest is nixlab waiting for ` +
+      `its ${OBJECTS / 2} Deployments to be seen by their controller, which kubectl apply does not do` +
+      (mixed.ours.notReady ? `, and the wait ran out of its budget (deploy ended not-ready)` : "");
+    return [
+      {
+        name: `apply: ${OBJECTS} objects (ConfigMaps, Deployments) with nixlab deploy, process start included (median of ${RUNS})`,
+        value: mixed.ours.ms,
+        unit: "ms",
+        baseline: { name: "kubectl apply --server-side -f", value: mixed.theirs.ms },
+      },
+      {
+        name: "apply: speed-up over kubectl apply --server-side",
+        value: speedUp,
+        unit: "x",
+        ...atLeast(speedUp, 3, "≥ 3", why),
+      },
+      {
+        name: `apply: ${OBJECTS} ConfigMaps (nothing to wait for) with nixlab deploy (median of ${RUNS})`,
+        value: configMaps.ours.ms,
+        unit: "ms",
+        baseline: { name: "kubectl apply --server-side -f", value: configMaps.theirs.ms },
+      },
+      {
+        name: "apply: peak memory (max RSS), nixlab deploy",
+        value: mixed.ours.maxRssMiB,
+        unit: "MiB",
+        baseline: { name: "kubectl apply --server-side", value: mixed.theirs.maxRssMiB },
+      },
+    ];
+  } finally {
+    try {
+      testbed("down");
+    } catch {
+      // Nothing to stop when the testbed never came up.
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+};
+
+export default applyCase;
