@@ -3,7 +3,8 @@
  * GNU time) of several runs, interleaved between the commands compared so that a busy
  * machine slows them alike, reported as medians.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./types.ts";
 
@@ -133,4 +134,19 @@ export function atLeast(
     met,
     ...(met ? {} : { why: `short by ${fmt(((limit - value) / limit) * 100)}%${why ? `: ${why}` : ""}` }),
   };
+}
+
+/**
+ * Starts (testbed/up.sh; returns its kubeconfig path) or stops a private testbed whose run
+ * directory is `dir`, so a bench case never touches the e2e tests' testbed. Throws with
+ * the end of the script's stderr when it fails.
+ */
+export function testbed(action: "up" | "down", dir: string): string {
+  const r = spawnSync("bash", [join(root, `testbed/${action}.sh`)], {
+    encoding: "utf8",
+    env: { ...process.env, NIXLAB_TESTBED_DIR: dir },
+  });
+  if (r.status !== 0)
+    throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
+  return r.stdout.trim().split("\n").pop() ?? "";
 }

@@ -7,30 +7,19 @@
  * nixlab's figure also holds its readiness check (each Deployment observed by its
  * controller), which kubectl apply does not do.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Cluster } from "../../src/cluster/model.ts";
 import { renderPlan } from "../../src/render/plan.ts";
 import type { K8sObject } from "../../src/services/types.ts";
-import { atLeast, fmt, freshCli, median, node, nixlab, root, runOk, runProcess } from "../measure.ts";
+import { atLeast, fmt, freshCli, median, node, nixlab, root, runOk, runProcess, testbed } from "../measure.ts";
 import type { BenchCase } from "../types.ts";
 
 const OBJECTS = 1000;
 const RUNS = 3;
 const tbDir = join(root, ".testbed/bench-apply");
 const kubectl = join(root, ".testbed/bin/kubectl");
-
-function testbed(action: "up" | "down"): string {
-  const r = spawnSync("bash", [join(root, `testbed/${action}.sh`)], {
-    encoding: "utf8",
-    env: { ...process.env, NIXLAB_TESTBED_DIR: tbDir },
-  });
-  if (r.status !== 0)
-    throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
 
 /** OBJECTS objects for one namespace: ConfigMaps and Deployments in turn, or only ConfigMaps. */
 function objects(namespace: string, deployments: boolean): K8sObject[] {
@@ -158,8 +147,8 @@ const applyCase: BenchCase = async () => {
   await freshCli();
   const work = mkdtempSync(join(tmpdir(), "nixlab-bench-apply-"));
   try {
-    testbed("down");
-    const kubeconfig = testbed("up");
+    testbed("down", tbDir);
+    const kubeconfig = testbed("up", tbDir);
     const mixed = await race(work, kubeconfig, true);
     const configMaps = await race(work, kubeconfig, false);
     const speedUp = mixed.theirs.ms / mixed.ours.ms;
@@ -197,7 +186,7 @@ const applyCase: BenchCase = async () => {
     ];
   } finally {
     try {
-      testbed("down");
+      testbed("down", tbDir);
     } catch {
       // Nothing to stop when the testbed never came up.
     }

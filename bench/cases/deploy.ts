@@ -9,7 +9,6 @@
  * Medians of several runs; every cold deploy and replay on a testbed of its own.
  * k3s's helm controller is replaced by testbed/helm-standin.ts, as in the e2e tests.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -34,6 +33,7 @@ import {
   type ProcessRun,
   root,
   runOk,
+  testbed,
 } from "../measure.ts";
 import type { BenchCase } from "../types.ts";
 
@@ -41,16 +41,6 @@ const example = join(root, "examples/homelab");
 const delaySeconds = 3;
 const tbDir = join(root, ".testbed/bench");
 const crdDir = join(root, ".testbed/crds");
-
-function testbed(action: "up" | "down"): string {
-  const r = spawnSync("bash", [join(root, `testbed/${action}.sh`)], {
-    encoding: "utf8",
-    env: { ...process.env, NIXLAB_TESTBED_DIR: tbDir },
-  });
-  if (r.status !== 0)
-    throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
 
 /** A copy of the build where our own workloads also carry the simulated readiness delay. */
 function delayedBuild(src: string, dst: string): DeployPlan {
@@ -204,8 +194,8 @@ const deployCase: BenchCase = async () => {
     }
     const critical = criticalPathSeconds(plan);
     const fresh = async () => {
-      testbed("down");
-      const kubeconfig = testbed("up");
+      testbed("down", tbDir);
+      const kubeconfig = testbed("up", tbDir);
       const kube = await Kube.connect({ kubeconfig });
       await installCrds(kube, crdDir, ["helm.cattle.io_"]);
       const standin = startHelmStandIn({ kube, plan, crdDir, readyDelay: `${delaySeconds}s` });
@@ -345,7 +335,7 @@ const deployCase: BenchCase = async () => {
     ];
   } finally {
     try {
-      testbed("down");
+      testbed("down", tbDir);
     } catch {
       // Nothing to stop when the testbed never came up.
     }
