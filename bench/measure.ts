@@ -100,8 +100,8 @@ export async function compare(specs: readonly ProcessSpec[], runs: number): Prom
 /** The node binary running the bench: the one the repository pins (Node 24). */
 export const node = process.execPath;
 
-/** Formats a number for a sentence: whole above 10, else two decimals. */
-export const fmt = (n: number): string => (Math.abs(n) >= 10 ? n.toFixed(0) : n.toFixed(2));
+/** Formats a number for a sentence: whole numbers and those above 10 without decimals, else two. */
+export const fmt = (n: number): string => (Number.isInteger(n) || Math.abs(n) >= 10 ? n.toFixed(0) : n.toFixed(2));
 
 /**
  * Goal fields of a row whose value must stay at or below `limit` (in the row's own terms:

@@ -304,7 +304,14 @@ const deployCase: BenchCase = async () => {
         name: "deploy: speed-up of the cold deploy over the original",
         value: speedUp,
         unit: "x",
-        ...atLeast(speedUp, 2.5, "≥ 2.5"),
+        ...atLeast(
+          speedUp,
+          2.5,
+          "≥ 2.5",
+          `nixlab's cold deploy takes ${(coldS / critical).toFixed(2)}× the ideal critical path of ${fmt(critical)} s; ` +
+            "the rest is the testbed's own latency (apiserver, controllers, scheduler, kwok on this machine), which " +
+            "the replay pays too, so the fixed sleeps of the original weigh less",
+        ),
       },
       {
         name: "deploy: cold, peak memory (max RSS)",
