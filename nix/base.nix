@@ -12,6 +12,8 @@ in
 {
   networking.hostName = spec.hostname;
   networking.networkmanager.enable = true;
+  # k3s's CNI creates cni0, flannel.1 and a veth per pod; NetworkManager must not manage them.
+  networking.networkmanager.unmanaged = spec.network.unmanaged;
   # k3s and MetalLB manage their own iptables rules; a host firewall breaks CNI traffic.
   networking.firewall.enable = lib.mkForce false;
   time.timeZone = spec.timezone;
@@ -19,14 +21,18 @@ in
   boot.kernelModules = [ "wireguard" ];
 
   # GRUB for both firmware kinds: the 1 MiB BIOS boot partition and the ESP; disko
-  # fills in boot.loader.grub.devices from the disk layout.
+  # fills in boot.loader.grub.devices from the disk layout (a /dev/disk/by-id path when
+  # the cluster file gives one). GRUB copies each generation's kernel and initrd to the
+  # ESP, so the number it keeps is bounded by the ESP's size.
   boot.loader.grub = {
     enable = true;
     efiSupport = true;
     efiInstallAsRemovable = true;
+    configurationLimit = spec.boot.configurationLimit;
   };
 
-  # Reached as <hostname>.local by `nixlab nodes apply` and colmena.
+  # Reached as <hostname>.local (unless the cluster file gives an address) by agents,
+  # `nixlab nodes apply` and colmena.
   services.avahi = {
     enable = true;
     nssmdns4 = true;

@@ -1,13 +1,18 @@
-# The master's deploy engine: a oneshot unit running the bundled nixlab CLI, and an
-# activation step that installs each generation's plan and manifests ("the release")
-# and restarts the unit only when they changed.
+# The master's deploy engine: a oneshot unit running the bundled nixlab CLI; an
+# activation step that installs each generation's plan and manifests ("the release");
+# and a trigger unit that restarts the deploy, without waiting for it, only when the
+# release changed.
 #
-# Fixes of the seed's k8s-deploy (services.md §7): the activation step never waits for
-# a deploy (16: restart --no-block, and the unit is kept out of multi-user.target's
-# ordering so a switch does not wait for it either); it runs after sops-nix has
-# decrypted this generation's secrets, and the unit's command is a fixed path into the
-# release, so whichever unit definition systemd has loaded runs this generation's
-# engine, plan and manifests (17).
+# Fixes of the seed's k8s-deploy (services.md §7): a switch never waits for a deploy (16:
+# restart --no-block, and the unit is kept out of multi-user.target's ordering); the
+# deploy starts only after sops-nix has installed this generation's secrets, and the
+# unit's command is a fixed path into the release, so whichever unit definition systemd
+# has loaded runs this generation's engine, plan and manifests (17).
+#
+# Both ways sops-nix installs secrets are covered without naming its steps: as an
+# activation script (the default), secrets are in place before switch-to-configuration
+# (re)starts units; as the sops-install-secrets unit (sops.useSystemdActivation, implied
+# by systemd-sysusers or userborn), the trigger is ordered after that unit.
 {
   lib,
   pkgs,
@@ -44,6 +49,7 @@ lib.mkIf (d != null) {
       "network-online.target"
       "sysinit.target"
       "basic.target"
+      "sops-install-secrets.service"
     ];
     before = [ "shutdown.target" ];
     conflicts = [ "shutdown.target" ];
@@ -73,12 +79,26 @@ lib.mkIf (d != null) {
     };
   };
 
-  system.activationScripts.nixlab-release = {
-    # setupSecrets is sops-nix's step: /run/secrets holds this generation's secrets.
-    deps = [
-      "specialfs"
-      "setupSecrets"
+  # Started at boot and restarted by a switch only when the release changed (its restart
+  # trigger); it only queues a restart of the deploy, so neither waits for a deploy.
+  systemd.services.nixlab-release = {
+    description = "nixlab: start a deploy of a new release";
+    wantedBy = [ "multi-user.target" ];
+    after = [
+      "sops-install-secrets.service"
+      "k3s.service"
     ];
+    restartTriggers = [ release ];
+    serviceConfig = {
+      Type = "oneshot";
+      RemainAfterExit = true;
+      ExecStart = "${pkgs.systemd}/bin/systemctl restart --no-block nixlab-deploy.service";
+    };
+  };
+
+  # Installs the release link; the nixlab-release unit above starts the deploy.
+  system.activationScripts.nixlab-release = {
+    deps = [ "specialfs" ];
     text = ''
       nixlab_release=${release}
       if [ "$(readlink ${releaseLink} 2>/dev/null || true)" != "$nixlab_release" ]; then
@@ -86,9 +106,6 @@ lib.mkIf (d != null) {
         ln -sfn "$nixlab_release" ${releaseLink}.new
         mv -T ${releaseLink}.new ${releaseLink}
         echo "nixlab: installed deploy release $nixlab_release"
-        # During boot systemd is not running yet and this fails harmlessly: the unit then
-        # starts through multi-user.target.
-        ${pkgs.systemd}/bin/systemctl restart --no-block nixlab-deploy.service 2>/dev/null || true
       fi
     '';
   };

@@ -3,17 +3,49 @@
 {
   description = "nixlab cluster: NixOS configurations of every node";
 
+  # Pinned: the revisions nixlab knows work (src/nodes/inputs.ts says why; docs/nodes.md
+  # says how to bump them). rev + narHash make Nix check what it fetched and let it reuse
+  # a store copy offline; nixpkgs follows the stable branch and is held by flake.lock.
   inputs = {
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.05";
-    disko = {
-      url = "github:nix-community/disko";
-      inputs.nixpkgs.follows = "nixpkgs";
-    };
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
     sops-nix = {
-      url = "github:Mic92/sops-nix";
+      type = "github";
+      owner = "Mic92";
+      repo = "sops-nix";
+      rev = "56b24064fdcaedca53553b1a6d607fd23b613a24";
+      narHash = "sha256-478kKQBvK6SYTOdN2h9jhKJv94nbXRbFMfuL1WshErg=";
       inputs.nixpkgs.follows = "nixpkgs";
     };
-    impermanence.url = "github:nix-community/impermanence";
+    disko = {
+      type = "github";
+      owner = "nix-community";
+      repo = "disko";
+      rev = "878ec37d6a8f52c6c801d0e2a2ad554c75b9353c";
+      narHash = "sha256-qWKbLUJpavIpvOdX1fhHYm0WGerytFHRoh9lVck6Bh0=";
+      inputs.nixpkgs.follows = "nixpkgs";
+    };
+    impermanence = {
+      type = "github";
+      owner = "nix-community";
+      repo = "impermanence";
+      rev = "7b1d382faf603b6d264f58627330f9faa5cba149";
+      narHash = "sha256-03+JxvzmfwRu+5JafM0DLbxgHttOQZkUtDWBmeUkN8Y=";
+      inputs.nixpkgs.follows = "nixpkgs";
+      # Only impermanence's own tests use it: nothing to fetch.
+      inputs.home-manager.follows = "";
+    };
+    colmena = {
+      type = "github";
+      owner = "zhaofengli";
+      repo = "colmena";
+      rev = "5bf4ce6a24adba74a5184f4a9bef01d545a09473";
+      narHash = "sha256-ypTPb2eKcOBbOoyvPV0j4ZOXs4kayo73/2KI456QnE0=";
+      inputs.nixpkgs.follows = "nixpkgs";
+      inputs.stable.follows = "nixpkgs";
+      # Only colmena's CI and flake-compat shim use these.
+      inputs.nix-github-actions.follows = "";
+      inputs.flake-compat.follows = "";
+    };
   };
 
   outputs =
@@ -23,6 +55,7 @@
       disko,
       sops-nix,
       impermanence,
+      colmena,
       ...
     }:
     let
@@ -59,7 +92,10 @@
         }
       ) specs;
 
-      # `colmena apply --on @worker` works on this hive as well as `nixlab nodes apply`.
+      # `colmena apply --on @worker` works on this hive as well as `nixlab nodes apply`:
+      # current colmena reads colmenaHive (made by the pinned colmena's makeHive), older
+      # colmena the plain colmena output.
+      colmenaHive = colmena.lib.makeHive self.outputs.colmena;
       colmena =
         {
           meta = {

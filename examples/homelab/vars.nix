@@ -25,6 +25,7 @@ in
   wireguardIp = "192.168.1.194";
   nginxIp = "192.168.1.193";
   upstreamDns = "192.168.1.1";
+  lanCidr = "192.168.1.0/24";
 
   wireguardUsers = {
     alice = vpnUser "alice" "10.0.100.2" {
@@ -45,4 +46,12 @@ in
       description = "Guest tablet, no Nextcloud";
     };
   };
+
+  # VPN access is enforced by the WireGuard pod's firewall; `check` and `build` verify
+  # these against the compiled policy (docs/vpn.md).
+  vpnTests = [
+    { from = "carol"; to = "nextcloud:443"; expect = "deny"; description = "guests never reach Nextcloud"; }
+    { from = "family"; to = "lan"; expect = "allow"; }
+    { from = "guests"; to = "cluster"; expect = "deny"; }
+  ];
 }

@@ -26,6 +26,7 @@ export function registerBuild(program: Command): void {
         details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
       });
     }
+    for (const w of nodes?.warnings ?? []) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
       a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
     );

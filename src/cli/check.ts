@@ -1,8 +1,13 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Cluster } from "../cluster/model.ts";
 import { nodeInputProblems } from "../nodes/index.ts";
 import { renderCluster } from "../render/build.ts";
+import { missingFromText } from "../secrets/project.ts";
+import { requiredSecrets } from "../services/required-secrets.ts";
+import { vpnWarnings } from "../vpn/validate.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
 
 export function registerCheck(program: Command): void {
@@ -22,7 +27,11 @@ export function registerCheck(program: Command): void {
       vpnUsers: cluster.vpn.enabledUsers.length,
       charts: plan.charts.length,
       groups: plan.groups.length,
-      warnings: nodeInputProblems(cluster, dirname(cluster.source)),
+      warnings: [
+        ...nodeInputProblems(cluster, dirname(cluster.source)),
+        ...missingSecretWarnings(cluster),
+        ...vpnWarnings(cluster),
+      ],
     };
     if (options.json) return printJson(summary);
     for (const w of summary.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
@@ -31,4 +40,14 @@ export function registerCheck(program: Command): void {
         `${plural(summary.vpnUsers, "VPN user")}, ${plural(summary.charts, "chart")} in ${plural(summary.groups, "group")}\n`,
     );
   });
+}
+
+/** One warning per secret the cluster needs that secrets.yaml (next to the cluster file) lacks. */
+function missingSecretWarnings(cluster: Cluster): string[] {
+  const path = join(dirname(cluster.source), "secrets.yaml");
+  if (!existsSync(path)) return []; // nodeInputProblems reports the missing file
+  const missing = missingFromText(readFileSync(path, "utf8"), requiredSecrets(cluster));
+  return (missing ?? []).map(
+    (r) => `secrets.yaml has no ${r.name} (${r.usedBy}); run \`nixlab secrets init\` to add it`,
+  );
 }

@@ -12,6 +12,7 @@
 import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { UserError } from "../errors.ts";
+import { checkNodeVersion, kubernetesClient, type NodeRequirement } from "../node-version.ts";
 
 /** One top-level command: what --help says of it and how to load it. */
 export interface CommandEntry {
@@ -21,14 +22,7 @@ export interface CommandEntry {
   needs?: NodeRequirement;
 }
 
-/** A minimum Node.js version ([major, minor]) and who needs it. */
-export interface NodeRequirement {
-  node: readonly [number, number];
-  by: string;
-}
-
-/** The Kubernetes client's HTTP library (undici 8) needs Node.js 22.19. */
-const kubernetesClient: NodeRequirement = { node: [22, 19], by: "its Kubernetes client" };
+const vpnSummary = "VPN users and the access groups the WireGuard pod enforces";
 
 /** Every top-level command, in --help order. */
 export const commands: readonly CommandEntry[] = [
@@ -85,22 +79,16 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./status.ts")).registerStatus,
     needs: kubernetesClient,
   },
+  {
+    name: "vpn",
+    summary: vpnSummary,
+    // Access groups here; user management joins it (src/cli/vpn.ts).
+    load: async () => {
+      const { addVpnAccessCommand } = await import("./vpn-access.ts");
+      return (program) => addVpnAccessCommand(program.command("vpn").description(vpnSummary));
+    },
+  },
 ];
-
-/** Throws UserError when this Node.js is older than `needs` asks for the command `name`. */
-export function checkNodeVersion(
-  name: string,
-  needs: NodeRequirement | undefined,
-  version = process.versions.node,
-): void {
-  if (!needs) return;
-  const [major = 0, minor = 0] = version.split(".").map(Number);
-  const [wantMajor, wantMinor] = needs.node;
-  if (major > wantMajor || (major === wantMajor && minor >= wantMinor)) return;
-  throw new UserError(
-    `nixlab ${name} needs Node.js ${wantMajor}.${wantMinor} or newer for ${needs.by} (this is ${version}): install Node 24 from https://nodejs.org`,
-  );
-}
 
 /** The command `argv` runs (`nixlab help X` runs X's help), or undefined for the program's own options. */
 export function selectedCommand(argv: readonly string[]): string | undefined {
@@ -126,12 +114,17 @@ export async function createProgram(load: readonly string[] | "all"): Promise<Co
     if (register) register(program);
     else program.command(entry.name).description(entry.summary);
   });
-  for (const command of program.commands) command.exitOverride();
+  const overrideAll = (command: Command): void => {
+    command.exitOverride();
+    for (const sub of command.commands) overrideAll(sub);
+  };
+  for (const command of program.commands) overrideAll(command);
   // After parsing, so that --help works on any Node.
   program.hook("preAction", (_, action) => {
     let top = action;
     while (top.parent && top.parent !== program) top = top.parent;
-    checkNodeVersion(top.name(), commands.find((c) => c.name === top.name())?.needs);
+    const needs = commands.find((c) => c.name === top.name())?.needs;
+    if (needs) checkNodeVersion(`nixlab ${top.name()}`, needs);
   });
   return program;
 }

@@ -1,14 +1,10 @@
 /** `nixlab nodes list|apply|install`: the NixOS side of the cluster. */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
-import { installSteps } from "../nodes/install.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
-import { defaultKeyFile } from "../secrets/identities.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
@@ -57,39 +53,103 @@ export function registerNodes(program: Command): void {
 
   nodes
     .command("apply")
-    .description("Build and activate the nodes' configurations with nixos-rebuild over SSH (<user>@<host>.local)")
+    .description(
+      "Roll the nodes' configurations out with nixos-rebuild over SSH: switch and test are health-gated " +
+        "(cordon, drain, switch, wait Ready, uncordon; back to the previous system when unhealthy)",
+    )
     .option("--on <selector>", "nodes to apply: names, globs, @tags, comma-separated (default: all)")
-    .option("--limit <n>", "most nodes rebuilt at once", positiveInt, 4)
+    .option("--limit <n>", "most agents rolled (or nodes rebuilt, without the gate) at once", positiveInt, 4)
     .addOption(new Option("--goal <goal>", "what nixos-rebuild does").choices(goals).default("switch"))
     .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
     .option("--log-dir <dir>", "where each node's full log goes (default: .nixlab/logs/apply-<time>/)")
-    .action(async (opts: { on?: string; limit: number; goal: Goal; build: string; logDir?: string }) => {
-      const all = readBuildSpecs(resolve(opts.build));
-      const selected = selectNodes(all, opts.on);
-      const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
-      const outcomes = await applyNodes({
-        buildDir: opts.build,
-        nodes: selected,
-        goal: opts.goal,
-        limit: opts.limit,
-        logDir,
-        print: (line) => process.stdout.write(`${line}\n`),
-      });
-      if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
-    });
+    .option("--kubeconfig <file>", "kubeconfig of the cluster (default: KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--health-timeout <seconds>", "how long a node may take to be Ready again", positiveInt, 300)
+    .option("--drain-timeout <seconds>", "how long evicting a node's pods may take", positiveInt, 300)
+    .option("--no-health-gate", "no cordon, drain or health check: rebuild the nodes as they are (cluster unreachable)")
+    .action(
+      async (opts: {
+        on?: string;
+        limit: number;
+        goal: Goal;
+        build: string;
+        logDir?: string;
+        kubeconfig?: string;
+        context?: string;
+        healthTimeout: number;
+        drainTimeout: number;
+        healthGate: boolean;
+      }) => {
+        const all = readBuildSpecs(resolve(opts.build));
+        const selected = selectNodes(all, opts.on);
+        const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
+        const print = (line: string) => process.stdout.write(`${line}\n`);
+        const gated = opts.healthGate && (opts.goal === "switch" || opts.goal === "test");
+        if (!gated) {
+          const outcomes = await applyNodes({
+            buildDir: opts.build,
+            nodes: selected,
+            goal: opts.goal,
+            limit: opts.limit,
+            logDir,
+            print,
+          });
+          if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
+          return;
+        }
+        // The Kubernetes client loads only for a gated rollout (start time of other commands).
+        const { Kube } = await import("../deploy/kube.ts");
+        const { KubeNodeHealth } = await import("../nodes/node-health.ts");
+        const { rollNodes, sshMachine } = await import("../nodes/rollout.ts");
+        const kube = await Kube.connect({
+          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+          ...(opts.context ? { context: opts.context } : {}),
+        }).catch((cause: unknown) => {
+          throw new UserError(`cannot load the kubeconfig: ${(cause as Error).message}`, {
+            exitCode: ExitCode.invalidInput,
+            details: ["  pass --kubeconfig FILE (see docs/nodes.md), or --no-health-gate to roll out unchecked"],
+          });
+        });
+        try {
+          const outcomes = await rollNodes({
+            nodes: selected,
+            goal: opts.goal,
+            limit: opts.limit,
+            print,
+            cluster: new KubeNodeHealth(kube),
+            machine: sshMachine({ buildDir: opts.build, logDir }),
+            healthTimeoutMs: opts.healthTimeout * 1000,
+            drainTimeoutMs: opts.drainTimeout * 1000,
+          });
+          if (outcomes.some((o) => !o.ok)) process.exitCode = ExitCode.failure;
+        } finally {
+          kube.close();
+        }
+      },
+    );
 
-  nodes
-    .command("install")
-    .description("First install of a node: run as root on the machine booted from the NixOS installer")
-    .argument("<host>", "the node's hostname")
-    .option("--build <dir>", "the build directory (copied onto the machine)", "build")
-    .option(
-      "--age-key-file <file>",
-      "the age private key that decrypts secrets.yaml (default: SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)",
-    )
-    .option("--yes", "really erase the node's disk")
-    .action(async (host: string, opts: { build: string; ageKeyFile?: string; yes?: boolean }) => {
-      const specs = readBuildSpecs(resolve(opts.build));
+  addConfigOption(
+    nodes
+      .command("install")
+      .description(
+        "First install of a node booted from the NixOS installer: its own keys, disko, nixos-install (over SSH with --target)",
+      )
+      .argument("<host>", "the node's hostname")
+      .option("--target <user@host>", "the installer over SSH (default: run on this machine, as root)")
+      .option("--build <dir>", "the build directory `nixlab build` wrote", "build")
+      .option(
+        "--age-key-file <file>",
+        "your age key, which opens secrets.yaml (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+      )
+      .option("--mount <dir>", "where disko mounts the new system on the target", "/mnt")
+      .option("--yes", "really erase the node's disk"),
+  ).action(
+    async (
+      host: string,
+      opts: ConfigOptions & { target?: string; build: string; ageKeyFile?: string; mount: string; yes?: boolean },
+    ) => {
+      const build = resolve(opts.build);
+      const specs = readBuildSpecs(build);
       const spec = specs.find((s) => s.hostname === host || s.name === host);
       if (!spec) {
         throw new UserError(`no node ${host} in ${opts.build}`, {
@@ -97,49 +157,61 @@ export function registerNodes(program: Command): void {
           details: [`  nodes: ${specs.map((s) => s.hostname).join(", ")}`],
         });
       }
-      const fallback = defaultKeyFile();
-      const ageKey =
-        opts.ageKeyFile ?? (process.env.SOPS_AGE_KEY_FILE || (existsSync(fallback) ? fallback : undefined));
-      if (ageKey === undefined) {
-        throw new UserError("no age key given", {
+      const { describeKeyChanges, installArchive, installScript, prepareNodeKeys, runOnTarget } = await import(
+        "../nodes/install.ts"
+      );
+      const { discoverIdentities } = await import("../secrets/identities.ts");
+      const cluster = await loadFromOptions(opts);
+      const clusterDir = dirname(cluster.source);
+      const script = installScript(spec, opts.mount);
+      const where = opts.target ? `on ${opts.target}` : "on this machine";
+      if (!opts.yes) {
+        throw new UserError(`not installing ${spec.hostname}: this ERASES ${spec.disk.device} ${where}`, {
           exitCode: ExitCode.invalidInput,
           details: [
-            "  pass --age-key-file FILE (the key `nixlab secrets init` made): the node decrypts its secrets with it",
+            ...describeKeyChanges(clusterDir, spec).map((l) => `  ${l}`),
+            `then, as root ${where}:`,
+            ...script.split("\n").map((l) => `    ${l}`),
+            "  rerun with --yes (and the right --target) to go ahead",
           ],
         });
       }
-      if (!existsSync(ageKey))
-        throw new UserError(`age key ${ageKey} does not exist`, { exitCode: ExitCode.invalidInput });
-      const steps = installSteps(spec, { buildDir: opts.build, ageKeyFile: ageKey });
-      const show = steps.map((s, i) => `  ${i + 1}. ${s.title}\n     $ ${s.argv.join(" ")}`);
-      if (!opts.yes) {
-        throw new UserError(`not installing ${spec.hostname}: this ERASES ${spec.disk.device} on this machine`, {
+      if (!opts.target && process.getuid?.() !== 0) {
+        throw new UserError(
+          "nodes install without --target must run as root (on the machine, from the NixOS installer)",
+        );
+      }
+      const admin = await discoverIdentities(opts.ageKeyFile ? { ageKeyFile: opts.ageKeyFile } : {});
+      if (admin.length === 0) {
+        throw new UserError("no age key found to open secrets.yaml", {
           exitCode: ExitCode.invalidInput,
-          details: ["  the steps would be:", ...show, "  rerun with --yes on the right machine to go ahead"],
+          details: ["  pass --age-key-file FILE (the key `nixlab secrets init` made)"],
         });
       }
-      if (process.getuid?.() !== 0)
-        throw new UserError("nodes install must run as root (on the machine, from the NixOS installer)");
-      for (const [i, step] of steps.entries()) {
-        process.stdout.write(`==> ${i + 1}/${steps.length} ${step.title}\n`);
-        const code = await run(step.argv);
-        if (code !== 0) {
-          throw new UserError(
-            `step ${i + 1} failed (${code === null ? "could not start" : `exit code ${code}`}): ${step.argv[0]}`,
-            {
-              details: [`  $ ${step.argv.join(" ")}`],
-            },
-          );
-        }
+      const prepared = await prepareNodeKeys(clusterDir, build, spec, admin);
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      say(`==> ${spec.hostname}: new age key and SSH host key; ${prepared.configPath} lists its recipient`);
+      say(`==> ${spec.hostname}'s own key opens ${spec.sops.file}: ${prepared.verified.join(", ")}`);
+      const sshOptions = (process.env.NIX_SSHOPTS ?? "").split(/\s+/).filter((o) => o !== "");
+      const code = await runOnTarget(
+        { target: opts.target ?? null, sshOptions },
+        script,
+        installArchive(build, prepared.keys),
+      );
+      if (code !== 0) {
+        throw new UserError(
+          `installing ${spec.hostname} failed ${where} (${code === null ? "could not start" : `exit code ${code}`})`,
+          {
+            details: [
+              "  the output above says which step; .sops.yaml already lists the node's new recipient,",
+              "  and installing again replaces it with the next one",
+            ],
+          },
+        );
       }
-      process.stdout.write(`${spec.hostname} is installed; reboot into it and it joins the cluster\n`);
-    });
-}
-
-function run(argv: string[]): Promise<number | null> {
-  return new Promise((done) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
-    child.on("error", () => done(null));
-    child.on("close", (code) => done(code));
-  });
+      say(`${spec.hostname} is installed; reboot it and it joins the cluster`);
+      say(`its SSH host key: ${prepared.keys.ssh.fingerprint}; for ~/.ssh/known_hosts:`);
+      say(`  ${spec.deployment.targetHost} ${prepared.keys.ssh.publicKey.trim()}`);
+    },
+  );
 }

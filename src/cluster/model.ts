@@ -3,18 +3,16 @@
  * parts derive from it (master, agents' server address, VPN user sets, namespaces).
  * Built by `buildCluster` only after `validateConfig` found no problem.
  */
-import {
-  type ClusterConfig,
-  type NamespaceKey,
-  type WireguardUserConfig,
-  namespaceDefaults,
-} from "../config/schema.ts";
-import { vpnNetwork } from "./net.ts";
+import { type ClusterConfig, type NamespaceKey, namespaceDefaults } from "../config/schema.ts";
+import { type VpnGroup, defaultVpnGroup, resolveVpnGroups } from "../vpn/groups.ts";
+import { parseCidr, vpnNetwork } from "./net.ts";
 
 export interface NodeInfo {
   /** The key in `nodes`. */
   name: string;
   hostname: string;
+  /** Where the node is reached: its configured address, else <hostname>.local (mDNS). */
+  address: string;
   master: boolean;
   role: "server" | "agent";
   disk: string;
@@ -26,7 +24,10 @@ export interface VpnUser {
   /** The key in `wireguardUsers`. */
   name: string;
   ip: string;
-  group: WireguardUserConfig["group"];
+  /** The access group (built-in or `vpnGroups`); `defaultVpnGroup` when the file names none. */
+  group: string;
+  /** True when the file names no group, so the user got `defaultVpnGroup`. */
+  groupDefaulted: boolean;
   publicKeySecret: string;
   /** The client's AllowedIPs, split at commas and trimmed. */
   allowedIPs: string[];
@@ -43,7 +44,7 @@ export interface Cluster {
   nodes: NodeInfo[];
   master: NodeInfo;
   agents: NodeInfo[];
-  /** The k3s server URL agents join: https://<master hostname>:6443. */
+  /** The k3s server URL agents join: https://<master address>:6443 (the master's address, else <hostname>.local). */
   serverAddr: string;
   namespaces: Record<NamespaceKey, string>;
   vpn: {
@@ -53,8 +54,14 @@ export interface Cluster {
     /** Every user, sorted by name (byte order, as Nix iterates attribute sets). */
     users: VpnUser[];
     enabledUsers: VpnUser[];
-    /** Enabled users with a nextcloudUser: they get an SSO route. */
+    /** Enabled users with a nextcloudUser: they may get an SSO route (if their group reaches Nextcloud). */
     ssoUsers: VpnUser[];
+    /** The LAN (the `lan` destination): lanCidr, or the /24 holding metallbPool. */
+    lan: string;
+    /** True when lanCidr is not set and `lan` was derived from metallbPool. */
+    lanDefaulted: boolean;
+    /** Every access group, built-in first; see src/vpn/groups.ts. */
+    groups: VpnGroup[];
   };
 }
 
@@ -70,6 +77,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
       return {
         name,
         hostname: n.hostname,
+        address: n.address ?? `${n.hostname}.local`,
         master: n.master,
         role: n.master ? "server" : "agent",
         disk: n.disk,
@@ -86,7 +94,8 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
       return {
         name,
         ip: u.ip,
-        group: u.group,
+        group: u.group ?? defaultVpnGroup,
+        groupDefaulted: u.group === undefined,
         publicKeySecret: u.publicKeySecret,
         allowedIPs: u.allowedIPs
           .split(",")
@@ -104,7 +113,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
     nodes,
     master,
     agents: nodes.filter((n) => !n.master),
-    serverAddr: `https://${master.hostname}:6443`,
+    serverAddr: `https://${urlHost(master.address)}:6443`,
     namespaces: { ...namespaceDefaults, ...stripUndefined(config.namespaces ?? {}) },
     vpn: {
       subnet: vpnNetwork.subnet,
@@ -113,8 +122,22 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
       users,
       enabledUsers,
       ssoUsers: enabledUsers.filter((u) => u.nextcloudUser !== undefined),
+      lan: config.lanCidr ?? defaultLan(config.metallbPool),
+      lanDefaulted: config.lanCidr === undefined,
+      groups: resolveVpnGroups(config.vpnGroups),
     },
   };
+}
+
+/** The /24 that holds the MetalLB pool (or the pool itself when it is wider): the usual home LAN. */
+function defaultLan(metallbPool: string): string {
+  const pool = parseCidr(metallbPool)!;
+  return pool.prefix <= 24 ? pool.text : parseCidr(`${pool.address.toString()}/24`)!.text;
+}
+
+/** An address as the host part of a URL (IPv6 in brackets). */
+function urlHost(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
 }
 
 function stripUndefined<T extends Record<string, string | undefined>>(o: T): Record<string, string> {

@@ -15,16 +15,28 @@ const doc = <T extends z.ZodType>(schema: T, description: string, example?: unkn
 export const nodeSchema = z.strictObject({
   hostname: doc(z.string(), "The node's hostname (NixOS networking.hostName, reached as <hostname>.local).", "node1"),
   master: doc(z.boolean().default(false), "Exactly one node is the master: it runs the k3s server and every workload."),
-  disk: doc(z.string(), "The whole disk disko partitions and wipes on install.", "/dev/sda"),
+  address: doc(
+    z.string().optional(),
+    "A fixed address of the node (IP or a name your LAN's DNS resolves). Agents join the master at its address, " +
+      "rollouts reach nodes there; without it <hostname>.local (mDNS) is used.",
+    "192.168.1.10",
+  ),
+  disk: doc(
+    z.string(),
+    "The whole disk disko partitions and wipes on install. Prefer /dev/disk/by-id/…: /dev/sdX names can change between boots.",
+    "/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456",
+  ),
   espSize: doc(z.string().default("500M"), "Size of the EFI system partition (K, M, G or T suffix).", "500M"),
   tags: doc(z.array(z.string()).default([]), "Tags for selecting nodes (`nixlab nodes apply --on @tag`).", ["worker"]),
 });
 
-export const wireguardGroups = ["admin", "family", "friends", "guests"] as const;
-
 export const wireguardUserSchema = z.strictObject({
   ip: doc(z.string(), "The peer's address inside the VPN subnet 10.0.100.0/24 (.2–.254).", "10.0.100.2"),
-  group: doc(z.enum(wireguardGroups).optional(), "Access group label (not enforced by the cluster).", "family"),
+  group: doc(
+    z.string().optional(),
+    "Access group, enforced by the VPN's firewall: admin, family, friends, guests or one of `vpnGroups` (none: guests, the internet only).",
+    "family",
+  ),
   publicKeySecret: doc(
     z.string(),
     "Name of the SOPS secret that holds the peer's WireGuard public key.",
@@ -91,6 +103,27 @@ export const extraGroupSchema = z.strictObject({
   retry: doc(retrySchema.optional(), "Retry policy of the group's applies."),
 });
 
+export const vpnGroupSchema = z.strictObject({
+  description: doc(z.string().optional(), "What the group is for, for people."),
+  allow: doc(
+    z.array(z.string()).default([]),
+    "Destinations the group reaches: DEST[:PORTS][/PROTOCOL], DEST a name (lan, internet, cluster, vpn, nextcloud, pihole, ingress, vpn-dns, any), an address or a CIDR.",
+    ["lan", "pihole:53", "ingress:443/tcp"],
+  ),
+  deny: doc(
+    z.array(z.string()).default([]),
+    "Destinations the group never reaches, even when an allow rule covers them (deny wins).",
+    ["192.168.1.1:22"],
+  ),
+});
+
+export const vpnTestSchema = z.strictObject({
+  from: doc(z.string(), "A VPN user or a group (a user of that name wins).", "carol"),
+  to: doc(z.string(), "A destination, written like a group rule.", "nextcloud:443"),
+  expect: doc(z.enum(["allow", "deny"]), "allow: all of `to` is reachable; deny: none of it is."),
+  description: doc(z.string().optional(), "Why the test exists, for people."),
+});
+
 export const namespaceKeys = [
   "dns",
   "pihole",
@@ -144,6 +177,19 @@ export const clusterConfigSchema = z.strictObject({
   nginxIp: doc(z.string(), "The ingress controller's address, inside metallbPool.", "192.168.1.193"),
   upstreamDns: doc(z.string(), "The DNS server Pi-hole forwards to (often the router).", "192.168.1.1"),
   wireguardUsers: doc(z.record(z.string(), wireguardUserSchema).default({}), "VPN peers, by name."),
+  lanCidr: doc(
+    z.string().optional(),
+    "Your LAN's network: what the VPN destination `lan` reaches (default: the /24 that holds metallbPool).",
+    "192.168.1.0/24",
+  ),
+  vpnGroups: doc(
+    z.record(z.string(), vpnGroupSchema).default({}),
+    "VPN access groups: your own, or a built-in one (admin, family, friends, guests) redefined. See docs/vpn.md.",
+  ),
+  vpnTests: doc(
+    z.array(vpnTestSchema).default([]),
+    "Assertions about VPN access that `check` and `build` verify against the compiled policy.",
+  ),
   // Overrides: everything below is optional and defaults to the seed's behaviour.
   namespaces: doc(
     z
@@ -181,6 +227,8 @@ export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type NodeConfig = z.output<typeof nodeSchema>;
 export type WireguardUserConfig = z.output<typeof wireguardUserSchema>;
 export type ExtraService = z.output<typeof extraServiceSchema>;
+export type VpnGroupConfigValue = z.output<typeof vpnGroupSchema>;
+export type VpnTestConfig = z.output<typeof vpnTestSchema>;
 export type ExtraGroup = z.output<typeof extraGroupSchema>;
 export type WaitTargetConfig = z.output<typeof waitTargetSchema>;
 

@@ -9,6 +9,8 @@ import { cidrContains, cidrSize, parseCidr, parseIP, parseIPv4, vpnNetwork } fro
 import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
+import { buildCluster } from "../cluster/model.ts";
+import { vpnConfigProblems, vpnPolicyProblems } from "../vpn/validate.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
 import { type ConfigProblem, type FieldPath, closest, formatPath, showValue } from "./problems.ts";
 
@@ -20,6 +22,9 @@ export function validateConfig(raw: unknown): ValidationResult {
   const problems = parsed.success ? [] : parsed.error.issues.flatMap(fromZodIssue);
   if (isRecord(raw)) problems.push(...crossFieldProblems(raw));
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortProblems(problems) };
+  // The VPN policy compiles only from a valid file; its rules and vpnTests are checked last.
+  const policyProblems = vpnPolicyProblems(buildCluster(parsed.data, "<validate>"));
+  if (policyProblems.length > 0) return { ok: false, problems: policyProblems };
   return { ok: true, config: parsed.data };
 }
 
@@ -139,6 +144,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A node's address: an IP, or a DNS name of dot-separated labels. */
+const isNodeAddress = (text: string): boolean =>
+  parseIP(text) !== null || (text.length <= 253 && text.split(".").every((label) => dnsLabel.test(label)));
 /** VPN user names become ConfigMap keys, Caddy matchers, file and Kubernetes names. */
 const vpnUserName = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const secretName = /^[A-Za-z0-9_]{1,128}$/;
@@ -189,6 +197,7 @@ function crossFieldProblems(raw: Record<string, unknown>): ConfigProblem[] {
   checkAddresses(raw, add);
   checkVpnUsers(raw.wireguardUsers, add);
   checkOverrides(raw, add);
+  out.push(...vpnConfigProblems(raw));
   return out;
 }
 
@@ -272,6 +281,14 @@ function checkNodes(nodes: unknown, add: Add): void {
           "give every node its own hostname",
         );
       } else hostnames.set(hostname, name);
+    }
+    const address = str(node.address);
+    if (address !== undefined && !isNodeAddress(address)) {
+      add(
+        ["nodes", name, "address"],
+        `${showValue(address)} is not an address`,
+        'use an IPv4 or IPv6 address or a DNS name, e.g. "192.168.1.10" or "node1.lan"',
+      );
     }
     const disk = str(node.disk);
     if (disk !== undefined && !/^\/dev\/[A-Za-z0-9._:+@/-]+$/.test(disk)) {

@@ -8,6 +8,7 @@ import http from "node:http";
 import https from "node:https";
 import { PassThrough } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { loadKubeClient } from "./kube-client.ts";
 import { fieldManager, groupOf, type KObject, type ObjectRef, refKey } from "./objects.ts";
 
 export class ApiError extends Error {
@@ -85,7 +86,7 @@ export class Kube {
   }
 
   static async connect(options: KubeConnectOptions = {}): Promise<Kube> {
-    const { KubeConfig } = await import("./kube-client.ts");
+    const { KubeConfig } = await loadKubeClient();
     const kc = new KubeConfig();
     if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
@@ -326,7 +327,7 @@ export class Kube {
     command: string[],
     timeoutMs = 120_000,
   ): Promise<ExecResult> {
-    const { Exec } = await import("./kube-client.ts");
+    const { Exec } = await loadKubeClient();
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     const out: Buffer[] = [];

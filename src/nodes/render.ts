@@ -5,7 +5,7 @@
  */
 import type { Cluster } from "../cluster/model.ts";
 import type { RenderedFile } from "../render/plan.ts";
-import { type NodeSpec, nodeSpecProblems, nodeSpecs } from "./spec.ts";
+import { type NodeSpec, agentSecretsFile, masterSecretsFile, nodeSpecProblems, nodeSpecs } from "./spec.ts";
 import { staticFile, staticModules } from "./static.ts";
 
 export interface NodeRenderInputs {
@@ -22,6 +22,8 @@ export interface NodeRenderInputs {
 export interface NodeRenderResult {
   files: RenderedFile[];
   problems: string[];
+  /** What builds but may hurt later (e.g. a disk named /dev/sdX), one line each. */
+  warnings: string[];
   /** The spec of every node, in cluster order (what nodes/<hostname>.json holds). */
   specs: NodeSpec[];
 }
@@ -41,6 +43,7 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
   const files: RenderedFile[] = [];
   const problems: string[] = [];
   const specs = nodeSpecs(cluster);
+  const warnings = specs.flatMap(diskWarnings);
 
   files.push({ path: "flake.nix", content: staticFile("flake.nix") });
   for (const name of staticModules) files.push({ path: `nix/${name}`, content: staticFile(name) });
@@ -61,14 +64,26 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
     }
   }
 
-  const secrets = inputs.readClusterFile?.("secrets.yaml") ?? null;
+  const secrets = inputs.readClusterFile?.(masterSecretsFile) ?? null;
   if (secrets === null) {
     problems.push(
-      `secrets.yaml is missing next to the cluster file (in ${inputs.clusterDir}); the nodes decrypt their secrets from it. ` +
+      `${masterSecretsFile} is missing next to the cluster file (in ${inputs.clusterDir}); the nodes decrypt their secrets from it. ` +
         "Create it with `nixlab secrets init`.",
     );
   } else {
-    files.push({ path: "secrets.yaml", content: secrets });
+    files.push({ path: masterSecretsFile, content: secrets });
+  }
+  if (specs.some((s) => s.sops.file === agentSecretsFile)) {
+    const agentSecrets = inputs.readClusterFile?.(agentSecretsFile) ?? null;
+    if (agentSecrets === null) {
+      problems.push(
+        `${agentSecretsFile} is missing next to the cluster file (in ${inputs.clusterDir}); the agents decrypt their secrets from it. ` +
+          `\`nixlab build\` derives it from ${masterSecretsFile} when one of your age keys opens that file: ` +
+          "pass --age-key-file or set SOPS_AGE_KEY_FILE.",
+      );
+    } else {
+      files.push({ path: agentSecretsFile, content: agentSecrets });
+    }
   }
   // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
   const lock = inputs.readClusterFile?.("flake.lock") ?? null;
@@ -81,5 +96,16 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
   } else {
     files.push({ path: engineBundlePath, content: inputs.engineBundle });
   }
-  return { files, problems, specs };
+  return { files, problems, warnings, specs };
+}
+
+/** Kernel disk names (sda, vdb, hdc) follow probe order, which can change between boots. */
+function diskWarnings(spec: NodeSpec): string[] {
+  const m = /^\/dev\/([shv]d[a-z]+)$/.exec(spec.disk.device);
+  if (!m) return [];
+  return [
+    `node ${spec.name}: disk ${spec.disk.device} is a kernel name that can point at another disk after a reboot or a new disk; ` +
+      `install and GRUB then use the wrong one. Use its stable name: \`ls -l /dev/disk/by-id/ | grep ${m[1]}\` on the machine, ` +
+      `and set nodes.${spec.name}.disk to /dev/disk/by-id/<that name>.`,
+  ];
 }

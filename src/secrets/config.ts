@@ -16,6 +16,8 @@ export interface CreationRule extends CryptRules {
   shamirThreshold: number;
   macOnlyEncrypted: boolean;
   pathRegex?: string;
+  /** Position of the rule in creation_rules. */
+  index: number;
 }
 
 /** The nearest .sops.yaml at or above `dir` (at most 100 levels, like sops), or null. */
@@ -108,6 +110,7 @@ export function creationRuleFor(configPath: string, filePath: string): CreationR
       keyGroups,
       shamirThreshold: typeof r.shamir_threshold === "number" ? r.shamir_threshold : 0,
       macOnlyEncrypted: r.mac_only_encrypted === true,
+      index: i,
     };
     if (typeof r.path_regex === "string") out.pathRegex = r.path_regex;
     const ruleKeys: Array<[keyof CryptRules, string]> = [

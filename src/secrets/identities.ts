@@ -3,11 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import type { AgeIdentity } from "./age.ts";
-
-/** age.ts on first use: commands that only need the key paths (`nodes`) never load age-encryption. */
-const parseIdentities: typeof import("./age.ts").parseIdentities = async (...args) =>
-  (await import("./age.ts")).parseIdentities(...args);
+import { type AgeIdentity, parseIdentities } from "./age.ts";
 
 /** sops-nix's key on a NixOS node (services.md §4: sops.age.keyFile). */
 export const NODE_KEY_FILE = "/persist/etc/sops-nix/keys.txt";

@@ -124,3 +124,20 @@ export function checkRequired(file: SecretsFile, requirements: readonly SecretRe
   }
   return report;
 }
+
+/**
+ * The required secrets a SOPS file (YAML or JSON text) has no key for, read from its
+ * cleartext key names without decrypting anything. Null when the text is not a SOPS
+ * file's mapping. Pure.
+ */
+export function missingFromText(text: string, requirements: readonly SecretRequirement[]): SecretRequirement[] | null {
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text);
+  } catch {
+    return null;
+  }
+  if (doc.errors.length > 0 || !isMap(doc.contents)) return null;
+  const names = new Set(doc.contents.items.map((pair) => String((pair.key as { value?: unknown })?.value ?? pair.key)));
+  return names.has("sops") ? requirements.filter((r) => !names.has(r.name)) : null;
+}

@@ -5,6 +5,7 @@
 import type { Cluster } from "../cluster/model.ts";
 import type { PlanHook } from "../render/plan-types.ts";
 import { nextcloud, nextcloudSsoHook } from "./apps/nextcloud.ts";
+import { gateName } from "./apps/nextcloud-sso-gate.ts";
 import { signalProxy } from "./apps/signal-proxy.ts";
 import { ingressNginx } from "./core/ingress-nginx.ts";
 import { longhorn } from "./core/longhorn.ts";
@@ -70,6 +71,7 @@ export function buildCatalog(cluster: Cluster): Catalog {
     [`${ns.nextcloud}/nextcloud-admin`, [deployment("nextcloud", ns.nextcloud)]],
     [`${ns.nextcloud}/nextcloud-db`, [deployment("nextcloud", ns.nextcloud)]],
     [`${ns.nextcloud}/nextcloud-redis`, [deployment("nextcloud", ns.nextcloud)]],
+    [`${ns.nextcloud}/${gateName}`, [deployment(gateName, ns.nextcloud)]],
   ]);
 
   return { releases, secretRefs, groups, hooks: [nextcloudSsoHook(cluster)], secretConsumers };

@@ -34,7 +34,7 @@ export const builtinGroupCharts: Record<(typeof builtinGroupNames)[number], read
     "wireguard-deployment",
     "wireguard-service",
   ],
-  apps: ["signal-proxy", "nextcloud", "nextcloud-network-policy"],
+  apps: ["signal-proxy", "nextcloud", "nextcloud-network-policy", "nextcloud-sso-gate"],
 };
 
 export const builtinChartKeys: readonly string[] = Object.values(builtinGroupCharts).flat();
@@ -116,7 +116,12 @@ export function builtinGroups(cluster: Cluster): GroupDefinition[] {
     group(
       "apps",
       ["core-config", "networking-services", "external-access"],
-      [helm("nextcloud", 600), deployment("nextcloud", ns.nextcloud, 300), deployment("signal-proxy", ns.signalProxy)],
+      [
+        helm("nextcloud", 600),
+        deployment("nextcloud", ns.nextcloud, 300),
+        deployment("nextcloud-sso-gate", ns.nextcloud),
+        deployment("signal-proxy", ns.signalProxy),
+      ],
     ),
   ];
 }

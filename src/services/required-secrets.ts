@@ -93,6 +93,12 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
       owner: "root",
     },
     { name: "nextcloud_redis_password", usedBy: "Nextcloud Redis", source: password, owner: "root" },
+    {
+      name: "nextcloud_sso_token",
+      usedBy: "the VPN's Nextcloud sign-in proxy and the gate in front of Nextcloud",
+      source: { kind: "random", bytes: 32, encoding: "hex" },
+      owner: "root",
+    },
   ];
   const users: SecretRequirement[] = cluster.vpn.enabledUsers.map((u) => ({
     name: u.publicKeySecret,
@@ -121,6 +127,7 @@ export const reservedSecretNames: readonly string[] = [
   "nextcloud_db_password",
   "nextcloud_db_postgres_password",
   "nextcloud_redis_password",
+  "nextcloud_sso_token",
   "user_password",
   "private_ssh_key",
 ];

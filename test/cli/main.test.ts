@@ -1,8 +1,9 @@
 /** The command list in src/cli/main.ts: what --help says, what each command loads, which Node it needs. */
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { checkNodeVersion, commands, createProgram, selectedCommand } from "../../src/cli/main.ts";
+import { commands, createProgram, selectedCommand } from "../../src/cli/main.ts";
 import { UserError } from "../../src/errors.ts";
+import { checkNodeVersion } from "../../src/node-version.ts";
 import { runCli } from "../support/cli.ts";
 
 describe("the command list", () => {
@@ -51,15 +52,14 @@ describe("checkNodeVersion", () => {
   const needs = { node: [22, 19] as const, by: "its Kubernetes client" };
 
   it("passes a new enough Node", () => {
-    expect(() => checkNodeVersion("deploy", needs, "22.19.0")).not.toThrow();
-    expect(() => checkNodeVersion("deploy", needs, "24.1.0")).not.toThrow();
-    expect(() => checkNodeVersion("check", undefined, "20.0.0")).not.toThrow();
+    expect(() => checkNodeVersion("nixlab deploy", needs, "22.19.0")).not.toThrow();
+    expect(() => checkNodeVersion("nixlab deploy", needs, "24.1.0")).not.toThrow();
   });
 
   it("says in one line which Node a command needs and how to get it", () => {
     let error: unknown;
     try {
-      checkNodeVersion("deploy", needs, "20.20.2");
+      checkNodeVersion("nixlab deploy", needs, "20.20.2");
     } catch (e) {
       error = e;
     }
@@ -67,7 +67,7 @@ describe("checkNodeVersion", () => {
     expect((error as UserError).message).toBe(
       "nixlab deploy needs Node.js 22.19 or newer for its Kubernetes client (this is 20.20.2): install Node 24 from https://nodejs.org",
     );
-    expect(() => checkNodeVersion("deploy", needs, "22.18.9")).toThrow(UserError);
+    expect(() => checkNodeVersion("nixlab deploy", needs, "22.18.9")).toThrow(UserError);
   });
 
   it("is asked by the commands whose client needs it", () => {

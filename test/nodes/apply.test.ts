@@ -227,7 +227,17 @@ describe("nixlab nodes apply (CLI)", () => {
 
   it("exits 0 when every selected node succeeded", async () => {
     fresh({ NIXLAB_FAKE_SLEEP: "0.05" });
-    const text = await cli(["nodes", "apply", "--on", "node1", "--build", build, "--log-dir", join(work, "logs-cli2")]);
+    const text = await cli([
+      "nodes",
+      "apply",
+      "--on",
+      "node1",
+      "--no-health-gate",
+      "--build",
+      build,
+      "--log-dir",
+      join(work, "logs-cli2"),
+    ]);
     expect(recorded().map((c) => c.host)).toEqual(["node1"]);
     expect(text).toContain("summary: 1 of 1 ok");
     expect(process.exitCode ?? 0).toBe(0);

@@ -33,9 +33,9 @@ describe("nixlab nodes list", () => {
     const text = await cli(["nodes", "list", "--config", join(exampleDir, "nixlab.config.ts")]);
     expect(text.split("\n")).toEqual([
       "HOST   ROLE    TAGS              DISK          MASTER",
-      "node1  server  @master,@storage  /dev/nvme0n1  https://node1:6443",
-      "node2  agent   @worker,@storage  /dev/sda      https://node1:6443",
-      "node3  agent   @worker           /dev/sda      https://node1:6443",
+      "node1  server  @master,@storage  /dev/nvme0n1  https://node1.local:6443",
+      "node2  agent   @worker,@storage  /dev/sda      https://node1.local:6443",
+      "node3  agent   @worker           /dev/sda      https://node1.local:6443",
       "",
     ]);
   });
@@ -47,7 +47,7 @@ describe("nixlab nodes list", () => {
       "node2:agent",
       "node3:agent",
     ]);
-    expect(rows[2]).toMatchObject({ tags: ["worker"], espSize: "1G", master: "https://node1:6443" });
+    expect(rows[2]).toMatchObject({ tags: ["worker"], espSize: "1G", master: "https://node1.local:6443" });
   });
 });
 
@@ -86,7 +86,7 @@ describe("node spec validation", () => {
     ).toBe(false);
     expect(
       tamper((s) => {
-        s.sops.file = "../secrets.yaml";
+        s.sops.file = "../secrets.yaml" as "secrets.yaml";
       }),
     ).toBe(false);
     expect(

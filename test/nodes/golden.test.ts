@@ -14,6 +14,7 @@ const result = renderExample(await exampleCluster());
 const pinned: Array<[string, string]> = [
   ["files.txt", `${result.files.map((f) => f.path).join("\n")}\n`],
   ["problems.txt", result.problems.map((p) => `${p}\n`).join("")],
+  ["warnings.txt", result.warnings.map((w) => `${w}\n`).join("")],
   // nodes/<host>.json are pinned with the whole build in test/golden/homelab/, and
   // flake.nix is nix/flake.nix copied verbatim.
 ];

@@ -12,7 +12,12 @@ describe("renderNodeFiles", () => {
     const r = renderNodeFiles(cluster, {
       clusterDir: "/c",
       readHardwareConfig: hardware,
-      readClusterFile: (p) => (p === "secrets.yaml" ? fakeSecrets : p === "flake.lock" ? '{"version":7}\n' : null),
+      readClusterFile: (p) =>
+        p === "secrets.yaml" || p === "secrets.agents.yaml"
+          ? fakeSecrets
+          : p === "flake.lock"
+            ? '{"version":7}\n'
+            : null,
       engineBundle: fakeEngine,
     });
     expect(r.problems).toEqual([]);
@@ -27,11 +32,13 @@ describe("renderNodeFiles", () => {
       "nodes/node3.json",
       "hosts/node3/hardware-configuration.nix",
       "secrets.yaml",
+      "secrets.agents.yaml",
       "flake.lock",
       "engine/nixlab.mjs",
     ]);
     expect(byPath.get("hosts/node2/hardware-configuration.nix")).toBe(hardware("node2"));
     expect(byPath.get("secrets.yaml")).toBe(fakeSecrets);
+    expect(byPath.get("secrets.agents.yaml")).toBe(fakeSecrets);
     expect(JSON.parse(byPath.get("nodes/node3.json")!).hostname).toBe("node3");
     expect(r.specs.map((s) => s.hostname)).toEqual(["node1", "node2", "node3"]);
   });
@@ -57,6 +64,7 @@ describe("renderNodeFiles", () => {
     const r = renderNodeFiles(cluster, { clusterDir: "/c", readHardwareConfig: hardware });
     expect(r.problems).toEqual([
       "secrets.yaml is missing next to the cluster file (in /c); the nodes decrypt their secrets from it. Create it with `nixlab secrets init`.",
+      "secrets.agents.yaml is missing next to the cluster file (in /c); the agents decrypt their secrets from it. `nixlab build` derives it from secrets.yaml when one of your age keys opens that file: pass --age-key-file or set SOPS_AGE_KEY_FILE.",
       "the deploy engine was not bundled (engine/nixlab.mjs); the master node1 needs it",
     ]);
     expect(r.files.some((f) => f.path === "flake.lock")).toBe(false);

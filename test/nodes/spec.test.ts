@@ -21,21 +21,29 @@ describe("node specs of the example cluster", () => {
     expect(k3s.serverAddr).toBeNull();
     expect(k3s.extraFlags).toEqual([
       "--cluster-init",
+      "--tls-san=node1",
+      "--tls-san=node1.local",
       "--disable=servicelb",
       "--disable=traefik",
       "--disable=local-storage",
       "--write-kubeconfig-mode=0640",
       "--write-kubeconfig-group=kubeconfig",
       "--node-label=node.longhorn.io/create-default-disk=true",
+      "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
     ]);
   });
 
-  it("make the workers agents joining https://node1:6443", () => {
+  it("make the workers agents joining https://node1.local:6443 (mDNS), with only their own secrets file", () => {
     for (const host of ["node2", "node3"]) {
       const spec = byHost(host);
       expect(spec.role).toBe("agent");
-      expect(spec.k3s.serverAddr).toBe("https://node1:6443");
-      expect(spec.k3s.extraFlags).toEqual(["--node-label=node.longhorn.io/create-default-disk=true"]);
+      expect(spec.k3s.serverAddr).toBe("https://node1.local:6443");
+      expect(spec.sops.file).toBe("secrets.agents.yaml");
+      expect(spec.sops.secrets.map((x) => x.name).sort()).toEqual(["k3s_token", "user_password"]);
+      expect(spec.k3s.extraFlags).toEqual([
+        "--node-label=node.longhorn.io/create-default-disk=true",
+        "--kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward",
+      ]);
       expect(spec.k3s.kubeconfig).toBeNull();
       expect(spec.deploy).toBeNull();
     }
@@ -82,8 +90,8 @@ describe("node specs of the example cluster", () => {
     expect(byHost("node3").disk.espSize).toBe("1G");
     expect(disk.subvolumes).toEqual([
       { name: "/root", mountpoint: "/", mountOptions: [] },
-      { name: "/persist", mountpoint: "/persist", mountOptions: ["subvol=persist", "noatime"] },
-      { name: "/nix", mountpoint: "/nix", mountOptions: ["subvol=nix", "noatime"] },
+      { name: "/persist", mountpoint: "/persist", mountOptions: ["noatime"] },
+      { name: "/nix", mountpoint: "/nix", mountOptions: ["noatime"] },
     ]);
     expect(byHost("node1").rollback).toEqual({
       device: "/dev/root_vg/root",

@@ -27,7 +27,7 @@ export function renderExample(cluster: Cluster): NodeRenderResult {
       const path = join(exampleDir, "hosts", hostname, "hardware-configuration.nix");
       return existsSync(path) ? readFileSync(path, "utf8") : null;
     },
-    readClusterFile: (path) => (path === "secrets.yaml" ? fakeSecrets : null),
+    readClusterFile: (path) => (path === "secrets.yaml" || path === "secrets.agents.yaml" ? fakeSecrets : null),
     engineBundle: fakeEngine,
   });
 }

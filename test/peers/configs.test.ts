@@ -16,6 +16,7 @@ const execFileAsync = promisify(execFile);
 const cluster = exampleCluster((v) => {
   v.wireguardUsers["dave-y"] = {
     ip: "10.0.100.9",
+    group: "family",
     publicKeySecret: "dave_y_key",
     allowedIPs: "192.168.1.0/24",
     nextcloudUser: "dave.y@home",

@@ -33,7 +33,7 @@ describe("deploy groups (services.md §5)", () => {
       ],
       [
         "apps",
-        ["signal-proxy", "nextcloud", "nextcloud-network-policy"],
+        ["signal-proxy", "nextcloud", "nextcloud-network-policy", "nextcloud-sso-gate"],
         ["core-config", "networking-services", "external-access"],
       ],
     ]);
@@ -76,6 +76,7 @@ describe("deploy groups (services.md §5)", () => {
       "carol_wg_public_key",
       "server-private-key",
       "server-public-key",
+      "sso-token",
       "wg-server-endpoint",
     ]);
     expect(wg.group).toBe("vpn-services");
@@ -144,17 +145,48 @@ describe("Helm charts as k3s HelmChart objects", () => {
 });
 
 describe("defects of the original fixed in the rendered catalog (services.md §7)", () => {
-  it("21: no client can send X-Remote-User to Nextcloud except through the VPN proxy", () => {
+  it("21: no client can send X-Remote-User to Nextcloud except through the VPN proxy and its gate", () => {
     const nginx = values("ingress-nginx").controller;
     expect(nginx.proxySetHeaders).toEqual({ "X-Remote-User": "" });
     expect(nginx.config["enable-underscores-in-headers"]).toBe("false");
-    const [policy] = manifest("nextcloud-network-policy");
-    expect(policy.kind).toBe("NetworkPolicy");
-    expect(
-      policy.spec.ingress[0].from.map(
-        (f: any) => f.namespaceSelector?.matchLabels["kubernetes.io/metadata.name"] ?? "same-namespace",
-      ),
-    ).toEqual(["nginx-system", "wireguard-system", "same-namespace"]);
+    expect(nginx.config["use-forwarded-headers"]).toBe("false");
+    const [web, gate] = manifest("nextcloud-network-policy");
+    expect(web.kind).toBe("NetworkPolicy");
+    // Nextcloud's web pods: the ingress controller (blanks the header), the token gate, and themselves.
+    expect(web.spec.ingress).toEqual([
+      {
+        from: [
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "nginx-system" } } },
+          { podSelector: { matchLabels: { app: "nextcloud-sso-gate" } } },
+          {
+            podSelector: {
+              matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" },
+            },
+          },
+        ],
+      },
+    ]);
+    // The gate: only the WireGuard pod (where the sign-in proxy runs), on its port.
+    expect(gate.spec.podSelector).toEqual({ matchLabels: { app: "nextcloud-sso-gate" } });
+    expect(gate.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "wireguard-system" } },
+            podSelector: { matchLabels: { app: "wireguard" } },
+          },
+        ],
+        ports: [{ port: 8080, protocol: "TCP" }],
+      },
+    ]);
+    // Both proxies read the token from a Secret filled from nextcloud_sso_token, never from a ConfigMap.
+    for (const name of ["wireguard-secrets", "nextcloud-sso-gate"])
+      expect(plan.secrets.find((s) => s.name === name)!.keys).toContainEqual(
+        expect.objectContaining({ sopsSecret: "nextcloud_sso_token" }),
+      );
+    const [wgConfig] = manifest("wireguard-config");
+    expect(wgConfig.data.Caddyfile).toContain("header_up X-Nixlab-Sso-Token {$NIXLAB_SSO_TOKEN}");
+    expect(wgConfig.data.Caddyfile).toContain("http://nextcloud-sso-gate.nextcloud.svc.cluster.local:8080");
   });
 
   it("22: Pi-hole's admin UI and API use the pihole_password secret", () => {
@@ -207,11 +239,13 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(dep.spec.template.metadata.annotations["nixlab.dev/config-hash"]).toMatch(/^[0-9a-f]{16}$/);
     expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "nextcloud-tls").secret.optional).toBe(true);
     const env = dep.spec.template.spec.containers[0].env.map((e: any) => e.name);
-    expect(env).toEqual(["PUID", "PGID", "TZ"]);
-    expect(dep.spec.template.spec.securityContext).toBeUndefined();
+    expect(env).toEqual(["PUID", "PGID", "TZ", "USE_COREDNS"]);
+    expect(dep.spec.template.spec.securityContext).toEqual({
+      sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }],
+    });
     const other = renderCluster(
       exampleCluster((v) => {
-        v.wireguardUsers.carol.nextcloudUser = "carol";
+        v.wireguardUsers.bob.nextcloudUser = "bobby";
       }),
     ).files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
     expect(other).not.toBe(files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content);
@@ -294,6 +328,7 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
       "client-alice.conf",
       "client-bob.conf",
       "client-carol.conf",
+      "firewall.nft",
       "setup.sh",
       "wg0.conf.template",
     ]);

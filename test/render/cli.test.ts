@@ -11,17 +11,17 @@ describe("nixlab check, plan and graph", () => {
     const text = await runCli(["check", "-c", exampleYaml]);
     expect(text.code).toBe(0);
     expect(plain(text.stdout)).toMatch(
-      /^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 19 charts in 9 groups\n$/,
+      /^ok .*nixlab\.yaml: 3 nodes \(master node1\), 3 VPN users, 20 charts in 9 groups\n$/,
     );
     const json = JSON.parse((await runCli(["check", "-c", exampleYaml, "--json"])).stdout);
-    expect(json).toMatchObject({ ok: true, nodes: 3, master: "node1", vpnUsers: 3, charts: 19, groups: 9 });
+    expect(json).toMatchObject({ ok: true, nodes: 3, master: "node1", vpnUsers: 3, charts: 20, groups: 9 });
   });
 
   it("plan shows the groups step by step with charts, secrets and waits", async () => {
     const { code, stdout } = await runCli(["plan", "-c", exampleYaml]);
     expect(code).toBe(0);
     const text = plain(stdout);
-    expect(text).toContain("Deploy plan for home.example.com: 9 groups, 19 charts, 8 namespaces");
+    expect(text).toContain("Deploy plan for home.example.com: 9 groups, 20 charts, 8 namespaces");
     expect(text).toContain("── step 3 (2 groups in parallel) ──");
     expect(text).toMatch(/dns-services {2}after networking-services/);
     expect(text).toMatch(/externaldns-pihole +helm external-dns 1\.21\.1 +→ dns-system/);

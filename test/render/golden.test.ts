@@ -23,8 +23,20 @@ function readTree(dir: string): Map<string, string> {
 
 async function build(config: string): Promise<Map<string, string>> {
   const out = join(mkdtempSync(join(tmpdir(), "nixlab-build-")), "build");
-  const result = await runCli(["build", "--config", config, "--out", out]);
-  expect(result.stderr).toBe("");
+  // The example's key opens secrets.yaml, so build checks secrets.agents.yaml is current.
+  const saved = process.env.SOPS_AGE_KEY_FILE;
+  process.env.SOPS_AGE_KEY_FILE = join(root, "examples/homelab/age-key.txt");
+  const result = await runCli(["build", "--config", config, "--out", out]).finally(() => {
+    if (saved === undefined) delete process.env.SOPS_AGE_KEY_FILE;
+    else process.env.SOPS_AGE_KEY_FILE = saved;
+  });
+  // The only warnings: the example's workers name their disk /dev/sda (test/golden/nodes/warnings.txt).
+  const warnings = result.stderr.split("\n").filter((l) => l !== "");
+  expect(
+    warnings.every((l) => /^warning: node node[23]: disk \/dev\/sda is a kernel name/.test(l)),
+    result.stderr,
+  ).toBe(true);
+  expect(warnings).toHaveLength(2);
   expect(result.code).toBe(0);
   return readTree(out);
 }
@@ -39,6 +51,7 @@ describe("nixlab build of the bundled example", () => {
     const sources: Record<string, string> = {
       "flake.nix": "nix/flake.nix",
       "secrets.yaml": "examples/homelab/secrets.yaml",
+      "secrets.agents.yaml": "examples/homelab/secrets.agents.yaml",
     };
     for (const path of [...built.keys()]) {
       const source = path.startsWith("nix/")

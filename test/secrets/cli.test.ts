@@ -98,10 +98,12 @@ suite("nixlab secrets CLI", () => {
     const v = await values();
     expect(Object.keys(v)).toEqual(required);
     expect(v.k3s_token).toMatch(/^[0-9a-f]{64}$/);
+    // The VPN sign-in proxy's token for the gate in front of Nextcloud (issue 9).
+    expect(v.nextcloud_sso_token).toMatch(/^[0-9a-f]{64}$/);
     expect(v.cloudflare_token).toBe("REPLACE_ME");
     for (const [k, value] of Object.entries(v))
       if (typeof value === "string" && value !== "REPLACE_ME" && k.includes("password")) secrets.push(value);
-    secrets.push(v.k3s_token as string, v.wireguard_server_private_key as string);
+    secrets.push(v.k3s_token as string, v.wireguard_server_private_key as string, v.nextcloud_sso_token as string);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: keyFile, HOME: home });
     expect(d.status, d.stderr).toBe(0);
     expect(d.stdout).toContain(`k3s_token: ${v.k3s_token}`);

@@ -4,7 +4,8 @@ import type { Cluster } from "../../cluster/model.ts";
 import type { PlanHook } from "../../render/plan-types.ts";
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { Service } from "../types.ts";
-import { helmRelease, meta } from "../util.ts";
+import { helmRelease } from "../util.ts";
+import { gateRelease, gateSecretRef, nextcloudPolicies } from "./nextcloud-sso-gate.ts";
 
 export const proxyConfigPhp = `<?php
 $CONFIG = [
@@ -96,40 +97,9 @@ export const nextcloud: Service = (cluster) => {
         kind: "manifests",
         namespace: ns,
         secrets: [],
-        objects: [
-          {
-            // Defence in depth for the SSO header (defect 21): Nextcloud's web pods accept
-            // connections only from the ingress controller (which blanks X-Remote-User),
-            // the VPN's Caddy, and their own namespace.
-            apiVersion: "networking.k8s.io/v1",
-            kind: "NetworkPolicy",
-            metadata: meta("nextcloud-web", ns),
-            spec: {
-              podSelector: {
-                matchLabels: { "app.kubernetes.io/name": "nextcloud", "app.kubernetes.io/component": "app" },
-              },
-              policyTypes: ["Ingress"],
-              ingress: [
-                {
-                  from: [
-                    {
-                      namespaceSelector: {
-                        matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.nginx },
-                      },
-                    },
-                    {
-                      namespaceSelector: {
-                        matchLabels: { "kubernetes.io/metadata.name": cluster.namespaces.wireguard },
-                      },
-                    },
-                    { podSelector: {} },
-                  ],
-                },
-              ],
-            },
-          },
-        ],
+        objects: nextcloudPolicies(cluster),
       },
+      gateRelease(cluster),
     ],
     secretRefs: [
       ref("nextcloud-admin", "password", "nextcloud_admin_password", "nextcloud-admin-secret"),
@@ -138,14 +108,15 @@ export const nextcloud: Service = (cluster) => {
       ref("nextcloud-db", "db-username", "nextcloud_db_username", "nextcloud-db-username-secret"),
       ref("nextcloud-db", "postgres-password", "nextcloud_db_postgres_password", "nextcloud-db-postgres-secret"),
       ref("nextcloud-redis", "password", "nextcloud_redis_password", "nextcloud-redis-secret"),
+      gateSecretRef(cluster),
     ],
   };
 };
 
 /**
  * Nextcloud's VPN SSO: user_saml in environment-variable mode reads the user from
- * X-Remote-User, which only the VPN's Caddy can set (see ingress-nginx and the
- * NetworkPolicy above). occ runs as the web user (defect 32); every setting is
+ * X-Remote-User, which reaches Nextcloud only from the VPN's sign-in proxy through the
+ * token gate (nextcloud-sso-gate.ts); the ingress blanks it. occ runs as the web user (defect 32); every setting is
  * verified, not just the app's enabled state.
  */
 export function nextcloudSsoHook(cluster: Cluster): PlanHook {

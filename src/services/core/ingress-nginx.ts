@@ -5,8 +5,8 @@ import { helmRelease } from "../util.ts";
 /**
  * Request headers the controller blanks before proxying to any backend. An empty
  * proxy_set_header value makes nginx drop the header, so a client can never send the
- * identity header Nextcloud's VPN SSO trusts (defect 21). Only the VPN's Caddy proxy,
- * which talks to Nextcloud's Service directly, sets it.
+ * identity header Nextcloud's VPN SSO trusts (defect 21). Only the VPN's sign-in proxy
+ * sets it, through the token gate (apps/nextcloud-sso-gate.ts).
  */
 export const strippedRequestHeaders = { "X-Remote-User": "" };
 
@@ -28,7 +28,10 @@ export const ingressNginx: Service = (cluster) => ({
           "server-tokens": "false",
           "ssl-protocols": "TLSv1.2 TLSv1.3",
           "ssl-ciphers": "HIGH:!aNULL:!MD5",
-          "use-forwarded-headers": "true",
+          // Clients' X-Forwarded-For is never believed: nothing trusted proxies in front of
+          // the controller (MetalLB hands it the client's own address, externalTrafficPolicy
+          // Local), and a forged one would defeat source-address rules (issue 9).
+          "use-forwarded-headers": "false",
           "proxy-buffer-size": "16k",
           "client-header-buffer-size": "16k",
           "large-client-header-buffers": "4 16k",

@@ -48,6 +48,9 @@ export function tlsIngress(o: TlsIngressOptions): K8sObject {
   };
 }
 
+/** RFC 1918 private networks: the LAN, and the pod network VPN peers arrive from. */
+export const privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
 export const piholeExternalIngress: Service = (cluster) => {
   const ns = cluster.namespaces.pihole;
   return {
@@ -63,6 +66,10 @@ export const piholeExternalIngress: Service = (cluster) => {
             namespace: ns,
             host: `pihole.${cluster.config.domain}`,
             serviceName: "pihole-web",
+            // The admin UI answers only private addresses (the LAN, VPN peers through the
+            // WireGuard pod): the public port-forward to the ingress never reaches it.
+            // The controller believes no X-Forwarded-For, so the source is the real one.
+            annotations: { "nginx.ingress.kubernetes.io/whitelist-source-range": privateRanges.join(",") },
           }),
         ],
       },

@@ -20,7 +20,10 @@ export const pihole: Service = (cluster) => {
           persistentVolumeClaim: { enabled: true },
           replicaCount: cluster.config.replicas,
           monitoring: { enabled: false, serviceMonitor: { enabled: false } },
-          ingress: { enabled: true, hosts: ["pihole.home", "pihole.test"] },
+          // No chart Ingress: it served the admin UI over plain HTTP for any Host header
+          // that reaches the ingress controller, the public port-forward included (issue 9).
+          // pihole.<domain> (pihole-external-ingress) is HTTPS-only and LAN/VPN-only.
+          ingress: { enabled: false },
           serviceWeb: {
             type: "LoadBalancer",
             loadBalancerIP: piholeIp,

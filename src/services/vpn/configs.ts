@@ -6,8 +6,9 @@
  */
 import type { Cluster, VpnUser } from "../../cluster/model.ts";
 import { cidrContains, parseCidr, parseIP } from "../../cluster/net.ts";
-
-const vpnSubnet = "10.0.100.0/24";
+import { compilePolicy, reachesNextcloud } from "../../vpn/policy.ts";
+import { gateUrl, ssoTokenEnv, ssoTokenHeader, tokenGuard } from "../apps/nextcloud-sso-gate.ts";
+import { firewallPath } from "./firewall.ts";
 
 /** The placeholder of a peer's public key: __ALICE_PUBLIC_KEY__, __DAVE-Y_PUBLIC_KEY__. */
 export const peerPlaceholder = (user: VpnUser): string => `__${user.name.toUpperCase()}_PUBLIC_KEY__`;
@@ -15,29 +16,22 @@ export const peerPlaceholder = (user: VpnUser): string => `__${user.name.toUpper
 export const clientKey = (user: VpnUser): string => `client-${user.name}.conf`;
 /** Caddy matcher name of a user: @vpn_dave_y. */
 export const caddyMatcher = (user: VpnUser): string => `vpn_${user.name.replaceAll("-", "_")}`;
-export const nextcloudUpstream = (cluster: Cluster): string =>
-  `http://nextcloud.${cluster.namespaces.nextcloud}.svc.cluster.local:8080`;
 
+/**
+ * The server's wg0.conf. The access-group firewall (firewall.ts) is loaded by PreUp,
+ * before wg-quick creates wg0, and a failure stops wg0 from coming up: no peer is ever
+ * forwarded unfiltered. ip_forward comes from the pod's sysctls (the container is not
+ * privileged, so /proc/sys is read-only). NIXLAB_FIREWALL points elsewhere in tests.
+ */
 export function wg0Template(cluster: Cluster): string {
   const { serverIp, port } = cluster.vpn;
-  const rules = [
-    "FORWARD -i wg0 -j ACCEPT",
-    "FORWARD -o wg0 -j ACCEPT",
-    `POSTROUTING -s ${vpnSubnet} ! -d ${vpnSubnet} -j MASQUERADE`,
-    `INPUT -p udp --dport ${port} -j ACCEPT`,
-  ];
-  const iptables = (op: "A" | "D", rule: string) =>
-    rule.startsWith("POSTROUTING") ? `iptables -t nat -${op} ${rule}` : `iptables -${op} ${rule}`;
   const lines = [
     "[Interface]",
     `Address = ${serverIp}/24`,
     `ListenPort = ${port}`,
     "PrivateKey = __SERVER_PRIVATE_KEY__",
-    "# Forward VPN traffic and masquerade it towards the LAN and the internet",
-    "PostUp = echo 1 > /proc/sys/net/ipv4/ip_forward",
-    ...rules.map((r) => `PostUp = ${iptables("A", r)}`),
-    "",
-    ...rules.map((r) => `PostDown = ${iptables("D", r)}`),
+    "# The VPN access groups: forwarding, filtering and masquerading (nftables, atomic)",
+    `PreUp = nft -f "\${NIXLAB_FIREWALL:-${firewallPath}}"`,
   ];
   for (const user of cluster.vpn.enabledUsers) {
     lines.push("", "[Peer]", `PublicKey = ${peerPlaceholder(user)}`, `AllowedIPs = ${user.ip}/32`);
@@ -79,21 +73,37 @@ const caddyQuote = (s: string): string => `"${s.replaceAll("\\", "\\\\").replace
 
 /**
  * Caddy on 10.0.100.1:443 inside the WireGuard pod: a VPN peer's source address picks
- * the Nextcloud user it is signed in as. Caddy replaces any client-sent X-Remote-User.
+ * the Nextcloud user it is signed in as (WireGuard binds the address to the peer's key).
+ * Caddy replaces any client-sent X-Remote-User and adds the token the gate in front of
+ * Nextcloud checks. Only users whose group reaches `nextcloud` get a route.
+ * NIXLAB_CERT_DIR and NIXLAB_SSO_UPSTREAM replace in-cluster paths in tests.
  */
 export function caddyfile(cluster: Cluster): string {
   const host = `nextcloud.${cluster.config.domain}`;
-  const lines = ["{", "\tadmin off", "\tauto_https off", "}", "", ":443 {", "\ttls /certs/tls.crt /certs/tls.key", ""];
-  for (const user of cluster.vpn.ssoUsers) {
+  const certs = "{$NIXLAB_CERT_DIR:/certs}";
+  const lines = [
+    "{",
+    "\tadmin off",
+    "\tauto_https off",
+    "}",
+    "",
+    ":443 {",
+    `\ttls ${certs}/tls.crt ${certs}/tls.key`,
+    "",
+  ];
+  const policy = compilePolicy(cluster);
+  const signIn = new Map(policy.groups.map((g) => [g.name, reachesNextcloud(policy, g.name)]));
+  for (const user of cluster.vpn.ssoUsers.filter((u) => signIn.get(u.group))) {
     const m = caddyMatcher(user);
     lines.push(
       `\t@${m} remote_ip ${user.ip}`,
       `\thandle @${m} {`,
-      `\t\treverse_proxy ${nextcloudUpstream(cluster)} {`,
+      `\t\treverse_proxy {$NIXLAB_SSO_UPSTREAM:${gateUrl(cluster)}} {`,
       `\t\t\theader_up Host ${host}`,
       `\t\t\theader_up X-Remote-User ${caddyQuote(user.nextcloudUser!)}`,
       // PHP maps X_Remote_User to the same variable; never let a client supply it.
       "\t\t\theader_up -X_Remote_User",
+      `\t\t\theader_up ${ssoTokenHeader} {$${ssoTokenEnv}}`,
       "\t\t}",
       "\t}",
       "",
@@ -182,8 +192,9 @@ export function setupScript(cluster: Cluster): string {
  */
 export const caddyRunScript = `#!/bin/sh
 set -u
-cert=/certs/tls.crt
-key=/certs/tls.key
+${tokenGuard}
+cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
+key="\${NIXLAB_CERT_DIR:-/certs}/tls.key"
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 0' TERM INT
 fingerprint() { cat "$cert" "$key" 2>/dev/null | md5sum; }
@@ -193,7 +204,7 @@ while :; do
     sleep 30 & wait $!
   done
   current=$(fingerprint)
-  caddy run --config /etc/caddy/Caddyfile --adapter caddyfile &
+  caddy run --config "\${NIXLAB_CADDYFILE:-/etc/caddy/Caddyfile}" --adapter caddyfile &
   pid=$!
   while sleep 60 & wait $!; do
     if ! kill -0 "$pid" 2>/dev/null; then

@@ -2,6 +2,8 @@
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
+import { ssoTokenEnv, ssoTokenSecret } from "../apps/nextcloud-sso-gate.ts";
+import { clusterFirewall } from "./firewall.ts";
 import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
 
 export const wireguardSecret = "wireguard-secrets";
@@ -16,6 +18,7 @@ export const wireguard: Service = (cluster) => {
     Caddyfile: caddyfile(cluster),
     Corefile: corefile(cluster),
     "caddy-run.sh": caddyRunScript,
+    "firewall.nft": clusterFirewall(cluster),
     "setup.sh": setupScript(cluster),
     "wg0.conf.template": wg0Template(cluster),
   };
@@ -41,6 +44,9 @@ export const wireguard: Service = (cluster) => {
         // New peers, keys or Caddy routes roll the pod (defect 29).
         metadata: { labels, annotations: configHashAnnotation(data) },
         spec: {
+          // Forwarding for wg0 without a privileged container; the kubelet allows this
+          // sysctl (nodes' k3s flag --kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward).
+          securityContext: { sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }] },
           initContainers: [
             {
               name: "setup-config",
@@ -63,21 +69,28 @@ export const wireguard: Service = (cluster) => {
                 { name: "PUID", value: "1000" },
                 { name: "PGID", value: "1000" },
                 { name: "TZ", value: cluster.config.timezone },
+                // The vpn-dns container answers on :53; the image's own CoreDNS must not race it.
+                { name: "USE_COREDNS", value: "false" },
               ],
               ports: [{ name: "wireguard", containerPort: cluster.vpn.port, protocol: "UDP" }],
               resources: {
                 requests: { cpu: "100m", memory: "128Mi" },
                 limits: { cpu: "500m", memory: "256Mi" },
               },
-              // Privileged for ip_forward and iptables in the pod's network namespace; the
-              // wireguard module is loaded by the host (boot.kernelModules), not from the pod.
-              securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN"] } },
-              volumeMounts: [{ name: "wireguard-data", mountPath: "/config" }],
+              // NET_ADMIN for wg0 and nftables in the pod's own network namespace, nothing
+              // more: not privileged, no host /lib/modules (the host loads the wireguard
+              // module: boot.kernelModules).
+              securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } },
+              volumeMounts: [
+                { name: "wireguard-data", mountPath: "/config" },
+                { name: "firewall", mountPath: "/etc/nixlab", readOnly: true },
+              ],
             },
             {
               name: "caddy",
               image: image(cluster, "caddy"),
               command: ["/bin/sh", "/etc/caddy/caddy-run.sh"],
+              env: [{ name: ssoTokenEnv, valueFrom: { secretKeyRef: { name: wireguardSecret, key: "sso-token" } } }],
               ports: [{ name: "https", containerPort: 443, protocol: "TCP" }],
               resources: {
                 requests: { cpu: "50m", memory: "64Mi" },
@@ -107,6 +120,10 @@ export const wireguard: Service = (cluster) => {
           volumes: [
             { name: "wireguard-data", persistentVolumeClaim: { claimName: "wireguard-data" } },
             { name: "config-template", configMap: { name: configMapName } },
+            {
+              name: "firewall",
+              configMap: { name: configMapName, items: [{ key: "firewall.nft", path: "firewall.nft" }] },
+            },
             { name: "wireguard-secrets", secret: { secretName: wireguardSecret, defaultMode: 0o400 } },
             {
               name: "caddy-config",
@@ -135,6 +152,7 @@ export const wireguard: Service = (cluster) => {
     ["wireguard-server-endpoint", "wg-server-endpoint", "wireguard_server_endpoint"],
     ["wireguard-server-key", "server-private-key", "wireguard_server_private_key"],
     ["wireguard-server-public-key", "server-public-key", "wireguard_server_public_key"],
+    ["wireguard-sso-token", "sso-token", ssoTokenSecret],
   ];
   const secretRefs: SecretRef[] = [
     ...fixedRefs.map(([name, secretKey, sopsSecret]) => ({
