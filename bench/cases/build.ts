@@ -66,7 +66,9 @@ function clusterDir(dir: string, users: number): string {
       join(dir, "hosts", `node${i}`, "hardware-configuration.nix"),
     );
   }
-  copyFileSync(join(root, "examples/homelab/secrets.yaml"), join(dir, "secrets.yaml"));
+  for (const file of ["secrets.yaml", "secrets.agents.yaml", ".sops.yaml"]) {
+    copyFileSync(join(root, "examples/homelab", file), join(dir, file));
+  }
   const file = join(dir, "nixlab.yaml");
   writeFileSync(file, stringify(generated(NODES, users)));
   return file;
@@ -76,8 +78,11 @@ const buildCase: BenchCase = async () => {
   await freshCli();
   const dir = mkdtempSync(join(tmpdir(), "nixlab-bench-build-"));
   try {
+    // The admin's age key, as on a workstation: build checks the agents' secrets file against secrets.yaml.
+    const env = { ...process.env, SOPS_AGE_KEY_FILE: join(root, "examples/homelab/age-key.txt") };
     const build = (config: string, out: string) => ({
       argv: [node, nixlab, "build", "--config", config, "--out", out],
+      env,
     });
     const exampleConfig = join(root, "examples/homelab/nixlab.yaml");
     const goalConfig = clusterDir(join(dir, `u${USERS[0]}`), USERS[0]!);
@@ -88,9 +93,9 @@ const buildCase: BenchCase = async () => {
         { argv: [node, "-e", "0"] },
         build(exampleConfig, join(dir, "out-example")),
         build(goalConfig, join(dir, "out-goal")),
-        { argv: [node, nixlab, "build", "--help"] },
+        { argv: [node, nixlab, "build", "--help"], env },
         { argv: [node, "--input-type=module", "-e", yamlOnly], cwd: root },
-        { argv: [node, nixlab, "check", "--config", goalConfig] },
+        { argv: [node, nixlab, "check", "--config", goalConfig], env },
       ],
       5,
     );
