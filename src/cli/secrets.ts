@@ -3,10 +3,14 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { findClusterFile, loadCluster } from "../config/load.ts";
+import { findClusterFile } from "../config/find.ts";
 import { UserError } from "../errors.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { SecretsFile } from "../secrets/index.ts";
+
+/** The cluster file's parser and validator load only for init and check (get, set, list never read it). */
+const loadCluster: typeof import("../config/load.ts").loadCluster = async (options) =>
+  (await import("../config/load.ts")).loadCluster(options);
 
 /** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
 const lib = () => import("../secrets/index.ts");

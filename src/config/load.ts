@@ -2,25 +2,19 @@
  * Finding, reading and validating the cluster file: nixlab.config.ts, nixlab.yaml,
  * nixlab.json or vars.nix. The only part of config/ that touches the file system.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import module from "node:module";
-import { basename, dirname, extname, resolve } from "node:path";
+import { basename, dirname, extname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { type Cluster, buildCluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
+import { clusterFileNames, findClusterFile, type LoadOptions } from "./find.ts";
 import { duplicateKeys } from "./yaml-keys.ts";
 
-/** Cluster file names looked for in the working directory, in this order. */
-export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
-
-export interface LoadOptions {
-  /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
-  config?: string;
-  cwd?: string;
-}
+export { clusterFileNames, findClusterFile, type LoadOptions };
 
 /** Raised for an invalid cluster file; `problems` are also in `details`, one per line. */
 export class ConfigError extends UserError {
@@ -39,27 +33,6 @@ export class ConfigError extends UserError {
     this.problems = problems;
     this.file = file;
   }
-}
-
-/** The path of the cluster file to use. Throws UserError when there is none. */
-export function findClusterFile(options: LoadOptions = {}): string {
-  const cwd = options.cwd ?? process.cwd();
-  if (options.config !== undefined) {
-    const path = resolve(cwd, options.config);
-    if (!existsSync(path))
-      throw new UserError(`cluster file ${options.config} does not exist`, {
-        exitCode: ExitCode.invalidInput,
-      });
-    return path;
-  }
-  for (const name of clusterFileNames) {
-    const path = resolve(cwd, name);
-    if (existsSync(path)) return path;
-  }
-  throw new UserError(`no cluster file in ${cwd}`, {
-    exitCode: ExitCode.invalidInput,
-    details: [`  create one of ${clusterFileNames.join(", ")} (see examples/homelab/), or pass --config FILE`],
-  });
 }
 
 interface RawSource {
