@@ -9,8 +9,7 @@
  * `load` imports its module and returns its register function; `needs` names a newer
  * Node.js than the CLI's own (Node 20) when a dependency of the command requires one.
  */
-import { Command, CommanderError } from "commander";
-import pc from "picocolors";
+import type { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { checkNodeVersion, kubernetesClient, type NodeRequirement } from "../node-version.ts";
 
@@ -102,9 +101,10 @@ export function selectedCommand(argv: readonly string[]): string | undefined {
  * "did you mean". Throws only if a command module fails to load.
  */
 export async function createProgram(load: readonly string[] | "all"): Promise<Command> {
+  const { Command } = await import("commander");
   const program = new Command("nixlab")
     .description("One cluster file to a whole k3s homelab: NixOS nodes and every Kubernetes workload.")
-    .version("0.1.0")
+    .version(version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   const wanted = (name: string) => load === "all" || load.includes(name);
@@ -129,19 +129,29 @@ export async function createProgram(load: readonly string[] | "all"): Promise<Co
   return program;
 }
 
+/** nixlab's version, as `--version` prints it. */
+export const version = "0.1.0";
+
 /** Runs the CLI and returns the process exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The version needs no parser: commander loads for everything else.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
   try {
     const selected = selectedCommand(argv);
     const program = await createProgram(selected === undefined ? [] : [selected]);
     await program.parseAsync([...argv], { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
-    return reportError(error);
+    return await reportError(error);
   }
 }
 
-function reportError(error: unknown): number {
+async function reportError(error: unknown): Promise<number> {
+  const { CommanderError } = await import("commander");
+  const { default: pc } = await import("picocolors");
   if (error instanceof CommanderError) {
     // commander has already printed help/version or the usage error.
     return error.exitCode === 0 ? 0 : 2;

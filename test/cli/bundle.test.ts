@@ -152,7 +152,7 @@ describe("bin/nixlab.js", () => {
     const first = bundleId();
     const main = join(pkg, "src/cli/main.ts");
     const source = readFileSync(main, "utf8");
-    writeFileSync(main, source.replace('.version("0.1.0")', '.version("0.1.0-edited")'));
+    writeFileSync(main, source.replace('export const version = "0.1.0";', 'export const version = "0.1.0-edited";'));
     expect(version().stdout.trim()).toBe("0.1.0-edited");
     expect(bundleId()).not.toBe(first);
 
