@@ -31,7 +31,7 @@ let
     cp ${nixlab.root + "/${d.engine}"} $out/nixlab.mjs
     cat > $out/deploy <<EOF
     #!${pkgs.runtimeShell}
-    exec ${lib.getExe pkgs.nodejs} $out/nixlab.mjs deploy --plan $out/deploy-plan.json --secrets-dir ${lib.escapeShellArg d.secretsDir} --state ${lib.escapeShellArg d.stateDir} --log-format plain
+    exec ${lib.getExe pkgs.nodejs} $out/nixlab.mjs deploy --plan $out/deploy-plan.json --secrets-dir ${lib.escapeShellArg d.secretsDir} --state ${lib.escapeShellArg d.stateDir} --api-timeout 300 --log-format plain
     EOF
     chmod +x $out/deploy
   '';

@@ -7,8 +7,8 @@ export interface NodeRequirement {
   by?: string;
 }
 
-/** The Kubernetes client's HTTP library (undici 8) needs Node.js 22.19. */
-export const kubernetesClient: NodeRequirement = { node: [22, 19], by: "its Kubernetes client" };
+/** @kubernetes/client-node's HTTP library (undici 8) needs Node.js 22.19. */
+export const kubernetesClient: NodeRequirement = { node: [22, 19] };
 
 /** Throws UserError (one line: what needs which Node, how to get it) when `version` is older than `needs`. */
 export function checkNodeVersion(subject: string, needs: NodeRequirement, version = process.versions.node): void {

@@ -10,9 +10,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiError, type Kube } from "../src/deploy/kube.ts";
+import { ApiError, type KubeClient } from "../src/deploy/client.ts";
 import { type KObject, parseManifest } from "../src/deploy/objects.ts";
-import type { DeployPlan, WaitTarget } from "../src/render/plan-types.ts";
+import type { DeployPlan, WaitTarget } from "../src/plan/schema.ts";
 
 const manager = "helm-standin";
 const generationAnnotation = "testbed.nixlab.dev/chart-generation";
@@ -32,7 +32,7 @@ export interface HelmStandIn {
 }
 
 export interface HelmStandInOptions {
-  kube: Kube;
+  kube: KubeClient;
   plan: DeployPlan;
   crdDir: string;
   /** kwok delay before the chart's workload pods are Ready, e.g. "2s". */
@@ -69,7 +69,7 @@ function workload(t: WaitTarget, container: string, readyDelay?: string): KObjec
   return { apiVersion: "apps/v1", kind: t.kind, metadata: { name: t.name, namespace: t.namespace }, spec };
 }
 
-export async function installCrds(kube: Kube, crdDir: string, prefixes: readonly string[]): Promise<void> {
+export async function installCrds(kube: KubeClient, crdDir: string, prefixes: readonly string[]): Promise<void> {
   const files = readdirSync(crdDir).filter((f) => prefixes.some((p) => f.startsWith(p)) && f.endsWith(".yaml"));
   for (const f of files.sort()) {
     for (const crd of parseManifest(readFileSync(join(crdDir, f), "utf8"), f)) await kube.apply(crd, { manager });
@@ -133,6 +133,12 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
     queue = queue
       .then(() => install(chart))
       .catch((error: unknown) => {
+        // The apiserver went away (a fault test restarts it): install again when it is back.
+        if (error instanceof ApiError && !abort.signal.aborted) {
+          handled.delete(chart.metadata.name);
+          setTimeout(() => enqueue(chart), 500).unref();
+          return;
+        }
         failure ??= error;
       });
   };
@@ -177,7 +183,8 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
               queue = queue
                 .then(() => provision(kube, ev.object))
                 .catch((error: unknown) => {
-                  failure ??= error;
+                  // An apiserver outage: the next list provisions what is still pending.
+                  if (!(error instanceof ApiError)) failure ??= error;
                 });
             }
             return false;
@@ -205,7 +212,7 @@ export function startHelmStandIn(options: HelmStandInOptions): HelmStandIn {
 }
 
 /** A PersistentVolume pre-bound to a pending claim (what a dynamic provisioner would create). */
-async function provision(kube: Kube, pvc: KObject): Promise<void> {
+async function provision(kube: KubeClient, pvc: KObject): Promise<void> {
   if (pvc.status?.phase !== "Pending" || pvc.spec?.volumeName) return;
   const ns = pvc.metadata.namespace!;
   await kube.apply(

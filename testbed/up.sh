@@ -68,8 +68,9 @@ if [ ! -f "$pki/admin.crt" ]; then
   chmod 600 "$pki"/*.key
 fi
 
-start() { # start NAME COMMAND…: background, own session, pid and log under run/
+start() { # start NAME COMMAND…: background, own session, pid, log and command line under run/
   local name=$1; shift
+  printf '%q ' "$@" >"$run/$name.cmd"
   setsid "$@" >"$run/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
 }

@@ -14,11 +14,13 @@ import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { Kube } from "../../src/deploy/kube.ts";
+import { HttpKube } from "../../src/deploy/http-kube.ts";
+import { loadKubeconfig } from "../../src/deploy/kubeconfig.ts";
+import { systemClock } from "../../src/deploy/clock.ts";
 import { type KObject, refOf } from "../../src/deploy/objects.ts";
-import { openSopsSource, secretObject, resolveSecrets } from "../../src/deploy/secrets.ts";
+import { type SecretSource, secretObject, resolveSecrets, sopsSource } from "../../src/deploy/secrets.ts";
 import { waitReady } from "../../src/deploy/wait.ts";
-import type { DeployPlan } from "../../src/render/plan-types.ts";
+import type { DeployPlan } from "../../src/plan/schema.ts";
 import { installCrds, readyDelayAnnotation, startHelmStandIn } from "../../testbed/helm-standin.ts";
 import { startCountingProxy } from "../../test/e2e/counting-proxy.ts";
 import {
@@ -104,12 +106,7 @@ function criticalPathSeconds(plan: DeployPlan): number {
 }
 
 /** The original k8s-deploy (services.md §6.2) step by step, with its sleeps, on our client. */
-async function replayOriginal(
-  kube: Kube,
-  plan: DeployPlan,
-  manifests: string,
-  sops: Awaited<ReturnType<typeof openSopsSource>>,
-): Promise<void> {
+async function replayOriginal(kube: HttpKube, plan: DeployPlan, manifests: string, sops: SecretSource): Promise<void> {
   const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
   await kube.request("GET", "/version");
   for (const ns of plan.namespaces) {
@@ -156,7 +153,7 @@ async function replayOriginal(
         w.kind === "HelmChart"
           ? { apiVersion, kind: "Job", namespace: "kube-system", name: `helm-install-${w.name}` }
           : { apiVersion, kind: w.kind, namespace: w.namespace, name: w.name };
-      await waitReady(kube, ref, { timeoutMs: w.timeoutSeconds * 1000 });
+      await waitReady(kube, ref, { timeoutMs: w.timeoutSeconds * 1000, clock: systemClock });
     }
   }
 }
@@ -183,7 +180,7 @@ const deployCase: BenchCase = async () => {
     });
     const plan = delayedBuild(join(work, "raw"), join(work, "build"));
     const planPath = join(work, "build/deploy-plan.json");
-    const sops = await openSopsSource(join(example, "secrets.yaml"), { ageKeyFile: join(example, "age-key.txt") });
+    const sops = sopsSource(join(example, "secrets.yaml"), { ageKeyFile: join(example, "age-key.txt") });
     // The master deploys from sops-nix's /run/secrets: the same values as files.
     const secretsDir = join(work, "run-secrets");
     for (const s of plan.secrets) {
@@ -196,7 +193,7 @@ const deployCase: BenchCase = async () => {
     const fresh = async () => {
       testbed("down", tbDir);
       const kubeconfig = testbed("up", tbDir);
-      const kube = await Kube.connect({ kubeconfig });
+      const kube = new HttpKube(loadKubeconfig({ kubeconfig }));
       await installCrds(kube, crdDir, ["helm.cattle.io_"]);
       const standin = startHelmStandIn({ kube, plan, crdDir, readyDelay: `${delaySeconds}s` });
       const stop = async () => {

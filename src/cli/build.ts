@@ -1,12 +1,17 @@
-import { dirname, relative } from "node:path";
+import { relative } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { ExitCode, UserError } from "../errors.ts";
-import { buildNodeFiles } from "../nodes/index.ts";
-import { renderCluster } from "../render/build.ts";
-import { criticalPath } from "../render/dag.ts";
-import { writeBuildDir } from "../render/write.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import { criticalPath } from "../plan/dag.ts";
+import { buildToDir } from "../render/write.ts";
+import {
+  type ConfigOptions,
+  addConfigOption,
+  loadFromOptions,
+  noteOnStderr,
+  plural,
+  printJson,
+  refuseUnusableSecrets,
+} from "./common.ts";
 
 export function registerBuild(program: Command): void {
   addConfigOption(
@@ -18,19 +23,10 @@ export function registerBuild(program: Command): void {
       .option("--json", "print what was written as JSON"),
   ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
     const cluster = await loadFromOptions(options);
-    const { plan, files: k8sFiles } = renderCluster(cluster);
-    const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
-    if (nodes && nodes.problems.length > 0) {
-      throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {
-        exitCode: ExitCode.invalidInput,
-        details: [...nodes.problems.map((p) => `  ${p}`), "  (--no-nodes renders only the Kubernetes side)"],
-      });
-    }
-    for (const w of nodes?.warnings ?? []) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
-    const files = [...k8sFiles, ...(nodes?.files ?? [])].sort((a, b) =>
-      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-    );
-    writeBuildDir(options.out, files);
+    for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
+    const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, { nodes: options.nodes });
+    for (const w of warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
+    for (const note of notes) noteOnStderr(note);
     if (options.json) {
       return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
     }
@@ -56,7 +52,7 @@ export function registerBuild(program: Command): void {
     if (nodes) {
       out(
         "nodes",
-        `${plural(nodes.specs.length, "NixOS configuration")} (${nodes.specs.map((s) => `${s.hostname}:${s.role}`).join(", ")}), flake.nix, engine bundle`,
+        `${plural(nodes.length, "NixOS configuration")} (${nodes.map((s) => `${s.hostname}:${s.role}`).join(", ")}), flake.nix, engine bundle`,
       );
     }
     out("wrote", `${plural(files.length, "file")}, plan ${plan.hash.slice(0, 12)}`);

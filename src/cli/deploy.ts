@@ -1,149 +1,99 @@
 import type { Command } from "commander";
+import { deploy } from "../deploy/engine.ts";
+import { plainProgress, type ProgressSink } from "../deploy/progress-plain.ts";
+import { ttyProgress } from "../deploy/progress-tty.ts";
+import { FileStateStore } from "../deploy/state.ts";
+import { formatSummary } from "../deploy/summary.ts";
 import { ExitCode, UserError } from "../errors.ts";
-import { type DeployEvent, deploy } from "../deploy/engine.ts";
-import { Kube } from "../deploy/kube.ts";
-import { formatSummary, plainProgress, type ProgressSink, ttyProgress } from "../deploy/progress.ts";
-import { DirSecretSource, openSopsSource, type SecretSource } from "../deploy/secrets.ts";
-import { loadPlan } from "../deploy/plan.ts";
 import { printJson } from "./common.ts";
+import {
+  addKubeOptions,
+  addSecretOptions,
+  type KubeOptions,
+  kubeFromOptions,
+  planFromOptions,
+  type SecretOptions,
+  secondsOption,
+  secretsFromOptions,
+  withJsonErrors,
+} from "./kube-options.ts";
 
-export interface KubeOptions {
-  kubeconfig?: string;
-  context?: string;
-  plan: string;
-  state: string;
-}
-
-/** Options shared by deploy, diff and status. */
-export function addKubeOptions(command: Command): Command {
-  return command
-    .option("--kubeconfig <file>", "kubeconfig to use (default: $KUBECONFIG or ~/.kube/config)")
-    .option("--context <name>", "kubeconfig context (default: its current context)")
-    .option("--plan <file>", "deploy plan written by `nixlab build`", "build/deploy-plan.json")
-    .option(
-      "--state <dir>",
-      "state dir: group hashes, readiness, lock (/var/lib/nixlab on the master)",
-      ".nixlab/state",
-    );
-}
-
-export async function connect(options: KubeOptions): Promise<Kube> {
-  try {
-    return await Kube.connect({
-      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
-      ...(options.context ? { context: options.context } : {}),
-    });
-  } catch (error) {
-    throw new UserError(`cannot load the kubeconfig: ${(error as Error).message}`, {
-      exitCode: ExitCode.invalidInput,
-      details: ["Pass --kubeconfig FILE (on the master: /etc/rancher/k3s/k3s.yaml)."],
-    });
-  }
-}
-
-export async function secretSource(options: {
-  secrets?: string;
-  secretsDir?: string;
-  ageKeyFile?: string;
-}): Promise<SecretSource | undefined> {
-  if (options.secrets && options.secretsDir) {
-    throw new UserError("pass either --secrets or --secrets-dir, not both", { exitCode: ExitCode.invalidInput });
-  }
-  if (options.secretsDir) return new DirSecretSource(options.secretsDir);
-  if (options.secrets) {
-    return await openSopsSource(options.secrets, options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
-  }
-  return undefined;
-}
-
-interface DeployCliOptions extends KubeOptions {
-  secrets?: string;
-  secretsDir?: string;
-  ageKeyFile?: string;
+interface DeployCliOptions extends KubeOptions, SecretOptions {
   only?: string[];
   strict?: boolean;
   concurrency: string;
   waitLock: string;
-  apiTimeout: string;
-  json?: boolean;
   logFormat: string;
 }
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UserError(`${flag} must be a whole number, got ${value}`, { exitCode: ExitCode.invalidInput });
-  return n;
+export function registerDeploy(program: Command): void {
+  const command = program
+    .command("deploy")
+    .description(
+      "Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch",
+    )
+    .option("--only <group...>", "deploy only these groups (their dependencies must already be ready)")
+    .option("--strict", "a group that does not become ready in time fails the deploy (exit 1 instead of 4)")
+    .option("--concurrency <n>", "groups deployed at the same time", "8")
+    .option("--wait-lock <seconds>", "wait this long for another running deploy instead of exiting 3", "0")
+    .option("--log-format <format>", "auto (live table on a terminal), plain (log lines, for systemd)", "auto");
+  addKubeOptions(addSecretOptions(command, "(decrypted in memory)")).action((options: DeployCliOptions) =>
+    withJsonErrors("deploy", options.json, () => run(options)),
+  );
 }
 
-export function registerDeploy(program: Command): void {
-  addKubeOptions(
-    program
-      .command("deploy")
-      .description(
-        "Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch",
-      )
-      .option("--secrets <file>", "SOPS file with the secret values (decrypted in memory)")
-      .option("--secrets-dir <dir>", "directory of decrypted secrets, one file per name (sops-nix: /run/secrets)")
-      .option(
-        "--age-key-file <file>",
-        "age identity for --secrets (default: SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)",
-      )
-      .option("--only <group...>", "deploy only these groups (their dependencies must already be ready)")
-      .option("--strict", "a group that does not become ready in time fails the deploy (exit 1 instead of 4)")
-      .option("--concurrency <n>", "groups deployed at the same time", "8")
-      .option("--wait-lock <seconds>", "wait this long for another running deploy instead of exiting 3", "0")
-      .option("--api-timeout <seconds>", "how long to wait for the Kubernetes API to answer", "300")
-      .option("--log-format <format>", "auto (live table on a terminal), plain (log lines, for systemd)", "auto")
-      .option("--json", "print the change set and group results as JSON on stdout"),
-  ).action(async (options: DeployCliOptions) => {
-    if (!["auto", "plain"].includes(options.logFormat)) {
-      throw new UserError(`--log-format must be auto or plain, got ${options.logFormat}`, {
-        exitCode: ExitCode.invalidInput,
-      });
-    }
-    const concurrency = positiveInt(options.concurrency, "--concurrency");
-    const lockWaitMs = positiveInt(options.waitLock, "--wait-lock") * 1000;
-    const apiWaitMs = positiveInt(options.apiTimeout, "--api-timeout") * 1000;
-    const secrets = await secretSource(options);
-    const kube = await connect(options);
-    const tty = options.logFormat === "auto" && !options.json && process.stderr.isTTY;
-    let sink: ProgressSink;
-    if (tty) {
-      const { plan } = await loadPlan(options.plan);
-      sink = ttyProgress(
-        plan.groups.map((g) => g.name),
+async function run(options: DeployCliOptions): Promise<void> {
+  if (!["auto", "plain"].includes(options.logFormat)) {
+    throw new UserError(`--log-format must be auto or plain, got ${options.logFormat}`, {
+      exitCode: ExitCode.invalidInput,
+    });
+  }
+  const concurrency = Number(options.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UserError(`--concurrency must be a whole number of at least 1, got ${options.concurrency}`, {
+      exitCode: ExitCode.invalidInput,
+    });
+  }
+  const lockWaitMs = secondsOption(options.waitLock, "--wait-lock");
+  const apiTimeoutMs = secondsOption(options.apiTimeout, "--api-timeout");
+  const { loaded, clusterFile } = await planFromOptions(options);
+  const secrets = secretsFromOptions(options, clusterFile);
+  const kube = kubeFromOptions(options);
+  const tty = options.logFormat === "auto" && !options.json && process.stderr.isTTY;
+  const sink: ProgressSink = tty
+    ? ttyProgress(
+        loaded.plan.groups.map((g) => g.name),
         process.stderr,
-      );
-    } else sink = plainProgress(process.stderr);
-    // SIGINT/SIGTERM stop waits; state keeps what was applied, the lock is released.
-    const abort = new AbortController();
-    const stop = () => abort.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-    try {
-      const report = await deploy({
-        kube,
-        planPath: options.plan,
-        stateDir: options.state,
-        ...(secrets ? { secrets } : {}),
-        ...(options.only ? { only: options.only } : {}),
-        strict: !!options.strict,
-        concurrency,
-        lockWaitMs,
-        apiWaitMs,
-        signal: abort.signal,
-        onEvent: (e: DeployEvent) => sink.onEvent(e),
-      });
-      sink.stop();
-      if (options.json) printJson(report);
-      else process.stdout.write(formatSummary(report, !!process.stdout.isTTY));
-      process.exitCode = abort.signal.aborted ? ExitCode.failure : report.exitCode;
-    } finally {
-      sink.stop();
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      kube.close();
-    }
-  });
+      )
+    : plainProgress(process.stderr);
+  // SIGINT/SIGTERM stop the run: waits end, the state keeps what was applied, the lock is released.
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    const report = await deploy({
+      plan: loaded,
+      kube,
+      store: new FileStateStore(options.state),
+      ...(secrets ? { secrets } : {}),
+      ...(options.only ? { only: options.only } : {}),
+      strict: !!options.strict,
+      concurrency,
+      lockWaitMs,
+      apiTimeoutMs,
+      signal: abort.signal,
+      sink: (e) => sink.onEvent(e),
+    });
+    // The table's last frame first: the summary's verdict is the last thing shown.
+    sink.stop();
+    if (options.json) printJson(report);
+    else process.stdout.write(formatSummary(report, !!process.stdout.isTTY));
+    process.exitCode = report.exitCode;
+  } finally {
+    sink.stop();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    kube.close();
+  }
 }

@@ -1,61 +1,87 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { diffPlan } from "../deploy/diff.ts";
-import { addKubeOptions, connect, type KubeOptions, secretSource } from "./deploy.ts";
+import { ExitCode, UserError } from "../errors.ts";
 import { printJson } from "./common.ts";
+import {
+  addKubeOptions,
+  addSecretOptions,
+  type KubeOptions,
+  kubeFromOptions,
+  planFromOptions,
+  type SecretOptions,
+  reportRetries,
+  secondsOption,
+  secretsFromOptions,
+  withJsonErrors,
+} from "./kube-options.ts";
 
-interface DiffCliOptions extends KubeOptions {
-  secrets?: string;
-  secretsDir?: string;
-  ageKeyFile?: string;
+interface DiffCliOptions extends KubeOptions, SecretOptions {
   only?: string[];
-  json?: boolean;
+  skipSecrets?: boolean;
 }
 
 export function registerDiff(program: Command): void {
-  addKubeOptions(
-    program
-      .command("diff")
-      .description("Show what deploy would change in the live cluster (server-side dry run; secret values masked)")
-      .option("--secrets <file>", "SOPS file, to compare Secrets too (values are never printed)")
-      .option("--secrets-dir <dir>", "directory of decrypted secrets (sops-nix: /run/secrets)")
-      .option("--age-key-file <file>", "age identity for --secrets")
-      .option("--only <group...>", "diff only these groups")
-      .option("--json", "print the per-object result as JSON"),
-  ).action(async (options: DiffCliOptions) => {
-    const secrets = await secretSource(options);
-    const kube = await connect(options);
-    try {
-      const color = !options.json && process.stdout.isTTY;
-      const paint = (op: " " | "-" | "+", line: string) =>
-        op === "+" ? pc.green(line) : op === "-" ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line;
-      const diffs = await diffPlan({
-        kube,
-        planPath: options.plan,
-        ...(secrets ? { secrets } : {}),
-        ...(options.only ? { only: options.only } : {}),
-        ...(color ? { color: paint } : {}),
-      });
-      if (options.json) printJson(diffs);
-      else {
-        for (const d of diffs) {
-          if (d.action === "unchanged") continue;
-          if (d.action === "failed") process.stdout.write(`${pc.red("failed")} ${d.object}: ${d.message}\n`);
-          else process.stdout.write(d.diff);
-        }
-        const n = (a: string) => diffs.filter((d) => d.action === a).length;
-        process.stdout.write(
-          `${n("create")} to create, ${n("change")} to change, ${n("unchanged")} unchanged, ${n("failed")} failed\n`,
-        );
-      }
-      // Like diff(1): 1 when there are differences, so scripts can tell.
-      process.exitCode = diffs.some((d) => d.action === "failed")
-        ? 2
-        : diffs.some((d) => d.action !== "unchanged")
-          ? 1
-          : 0;
-    } finally {
-      kube.close();
+  const command = program
+    .command("diff")
+    .description("Show what deploy would change in the live cluster (server-side dry run; secret values masked)")
+    .option("--only <group...>", "diff only these groups (pruning is shown only without --only)")
+    .option(
+      "--skip-secrets",
+      "compare everything but the Secrets (listed as skipped), when no secret values are at hand",
+    );
+  addKubeOptions(addSecretOptions(command, "to compare Secrets (values are never printed)")).action(
+    (options: DiffCliOptions) => withJsonErrors("diff", options.json, () => errorsAreTwo(() => run(options))),
+  );
+}
+
+/** Like `kubectl diff`: 1 means "differences", so every error is 2 or more. */
+async function errorsAreTwo(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof UserError && error.exitCode === ExitCode.failure) {
+      throw new UserError(error.message, { exitCode: ExitCode.invalidInput, details: error.details, cause: error });
     }
-  });
+    throw error;
+  }
+}
+
+async function run(options: DiffCliOptions): Promise<void> {
+  const apiTimeoutMs = secondsOption(options.apiTimeout, "--api-timeout");
+  const { loaded, clusterFile } = await planFromOptions(options);
+  const secrets = options.skipSecrets ? undefined : secretsFromOptions(options, clusterFile);
+  const kube = kubeFromOptions(options);
+  try {
+    const color = !options.json && process.stdout.isTTY;
+    const paint = (op: " " | "-" | "+", line: string) =>
+      op === "+" ? pc.green(line) : op === "-" ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line;
+    const report = await diffPlan({
+      plan: loaded,
+      kube,
+      ...(secrets ? { secrets } : {}),
+      ...(options.skipSecrets ? { skipSecrets: true } : {}),
+      ...(options.only ? { only: options.only } : {}),
+      apiTimeoutMs,
+      sink: reportRetries,
+      ...(color ? { color: paint } : {}),
+    });
+    if (options.json) printJson(report);
+    else {
+      for (const d of report.objects) {
+        if (d.action === "unchanged") continue;
+        if (d.action === "failed") process.stdout.write(`${pc.red("failed")} ${d.object}: ${d.message}\n`);
+        else if (d.action === "skipped") process.stdout.write(`skipped ${d.object}: ${d.message}\n`);
+        else process.stdout.write(`${d.message ? `# ${d.object}: ${d.message}\n` : ""}${d.diff}`);
+      }
+      const c = report.counts;
+      process.stdout.write(
+        `${c.create} to create, ${c.change} to change, ${c.delete} to delete, ${c.unchanged} unchanged` +
+          `${c.skipped ? `, ${c.skipped} skipped` : ""}, ${c.failed} failed\n`,
+      );
+    }
+    process.exitCode = report.exitCode;
+  } finally {
+    kube.close();
+  }
 }

@@ -6,19 +6,17 @@
  *
  * To add a command: add one entry to `commands` below, in the order --help lists them.
  * `summary` is the command's `.description(…)` (test/cli/main.test.ts checks they match);
- * `load` imports its module and returns its register function; `needs` names a newer
- * Node.js than the CLI's own (Node 20) when a dependency of the command requires one.
+ * `load` imports its module and returns its register function.
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.ts";
-import { checkNodeVersion, kubernetesClient, type NodeRequirement } from "../node-version.ts";
+import { dropOutputOnClosedPipe } from "./pipe.ts";
 
 /** One top-level command: what --help says of it and how to load it. */
 export interface CommandEntry {
   name: string;
   summary: string;
   load: () => Promise<(program: Command) => void>;
-  needs?: NodeRequirement;
 }
 
 const vpnSummary = "VPN users and the access groups the WireGuard pod enforces";
@@ -64,19 +62,16 @@ export const commands: readonly CommandEntry[] = [
     name: "deploy",
     summary: "Bring the cluster to the deploy plan: groups in dependency order, server-side apply, readiness by watch",
     load: async () => (await import("./deploy.ts")).registerDeploy,
-    needs: kubernetesClient,
   },
   {
     name: "diff",
     summary: "Show what deploy would change in the live cluster (server-side dry run; secret values masked)",
     load: async () => (await import("./diff.ts")).registerDiff,
-    needs: kubernetesClient,
   },
   {
     name: "status",
     summary: "Per group: hash, applied, ready, and drift since the last deploy",
     load: async () => (await import("./status.ts")).registerStatus,
-    needs: kubernetesClient,
   },
   {
     name: "vpn",
@@ -119,13 +114,6 @@ export async function createProgram(load: readonly string[] | "all"): Promise<Co
     for (const sub of command.commands) overrideAll(sub);
   };
   for (const command of program.commands) overrideAll(command);
-  // After parsing, so that --help works on any Node.
-  program.hook("preAction", (_, action) => {
-    let top = action;
-    while (top.parent && top.parent !== program) top = top.parent;
-    const needs = commands.find((c) => c.name === top.name())?.needs;
-    if (needs) checkNodeVersion(`nixlab ${top.name()}`, needs);
-  });
   return program;
 }
 
@@ -134,6 +122,7 @@ export const version = "0.1.0";
 
 /** Runs the CLI and returns the process exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
+  dropOutputOnClosedPipe();
   // The version needs no parser: commander loads for everything else.
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     process.stdout.write(`${version}\n`);

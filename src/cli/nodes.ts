@@ -5,7 +5,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr, printJson } from "./common.ts";
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -80,7 +80,7 @@ export function registerNodes(program: Command): void {
         drainTimeout: number;
         healthGate: boolean;
       }) => {
-        const all = readBuildSpecs(resolve(opts.build));
+        const all = readBuildSpecs(resolve(opts.build), noteOnStderr);
         const selected = selectNodes(all, opts.on);
         const logDir = resolve(opts.logDir ?? join(".nixlab", "logs", `apply-${stamp(new Date())}`));
         const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -98,18 +98,25 @@ export function registerNodes(program: Command): void {
           return;
         }
         // The Kubernetes client loads only for a gated rollout (start time of other commands).
-        const { Kube } = await import("../deploy/kube.ts");
+        const { HttpKube } = await import("../deploy/http-kube.ts");
+        const { loadKubeconfig } = await import("../deploy/kubeconfig.ts");
         const { KubeNodeHealth } = await import("../nodes/node-health.ts");
         const { rollNodes, sshMachine } = await import("../nodes/rollout.ts");
-        const kube = await Kube.connect({
-          ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-          ...(opts.context ? { context: opts.context } : {}),
-        }).catch((cause: unknown) => {
-          throw new UserError(`cannot load the kubeconfig: ${(cause as Error).message}`, {
-            exitCode: ExitCode.invalidInput,
-            details: ["  pass --kubeconfig FILE (see docs/nodes.md), or --no-health-gate to roll out unchecked"],
+        // kubectl's loading rules; a problem names the file or context and the choices.
+        let connection: ReturnType<typeof loadKubeconfig>;
+        try {
+          connection = loadKubeconfig({
+            ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+            ...(opts.context ? { context: opts.context } : {}),
           });
-        });
+        } catch (error) {
+          if (!(error instanceof UserError)) throw error;
+          throw new UserError(error.message, {
+            exitCode: error.exitCode,
+            details: [...error.details, "  or pass --no-health-gate to roll out unchecked (see docs/nodes.md)"],
+          });
+        }
+        const kube = new HttpKube(connection);
         try {
           const outcomes = await rollNodes({
             nodes: selected,
@@ -149,7 +156,7 @@ export function registerNodes(program: Command): void {
       opts: ConfigOptions & { target?: string; build: string; ageKeyFile?: string; mount: string; yes?: boolean },
     ) => {
       const build = resolve(opts.build);
-      const specs = readBuildSpecs(build);
+      const specs = readBuildSpecs(build, noteOnStderr);
       const spec = specs.find((s) => s.hostname === host || s.name === host);
       if (!spec) {
         throw new UserError(`no node ${host} in ${opts.build}`, {

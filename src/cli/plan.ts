@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { renderCluster } from "../render/build.ts";
-import { dagLevels } from "../render/dag.ts";
-import type { DeployPlan } from "../render/plan-types.ts";
+import { dagLevels } from "../plan/dag.ts";
+import type { DeployPlan } from "../plan/schema.ts";
 import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
 
 /** The plan as text: groups by level (each level may run concurrently), with charts and waits. */

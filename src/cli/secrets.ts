@@ -1,10 +1,10 @@
 // `nixlab secrets …`: thin wrappers over src/secrets. Values only ever go to stdout
 // for `get`; progress and errors name keys, never values.
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
-import { findClusterFile } from "../config/find.ts";
-import { UserError } from "../errors.ts";
+import { ExitCode, UserError } from "../errors.ts";
+import { secretsFilePath } from "../secrets/locate.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { SecretsFile } from "../secrets/index.ts";
 
@@ -31,21 +31,10 @@ function withCommon(command: Command): Command {
     .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
 }
 
-function secretsPath(options: SecretsOptions): string {
-  if (options.file) return resolve(options.file);
-  let clusterFile: string | undefined;
-  try {
-    clusterFile = findClusterFile(options.config === undefined ? {} : { config: options.config });
-  } catch (error) {
-    // Without a cluster file the secrets file is looked for in the working directory.
-    if (options.config !== undefined) throw error;
-  }
-  return join(clusterFile ? dirname(clusterFile) : process.cwd(), "secrets.yaml");
-}
-
 async function open(options: SecretsOptions): Promise<SecretsFile> {
-  const { discoverIdentities, openSecrets } = await lib();
-  const path = secretsPath(options);
+  const { discoverIdentities, openSecrets, removeStaleEditDirs } = await lib();
+  for (const note of removeStaleEditDirs()) info(note);
+  const path = secretsFilePath(options);
   const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
   return openSecrets(path, identities);
 }
@@ -63,7 +52,13 @@ async function readStdin(): Promise<string> {
     );
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  const text = (await lib()).utf8Exact(Buffer.concat(chunks));
+  if (text === null)
+    throw new UserError(
+      "the value on stdin is not UTF-8 text, and nixlab stores values exactly, so nothing was set; encode binary data first, e.g. `base64 < FILE | nixlab secrets set KEY`",
+      { exitCode: ExitCode.invalidInput },
+    );
+  return text;
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -196,6 +191,7 @@ export function registerSecrets(program: Command): void {
           (r) => `placeholder: ${r.name} (${r.source.kind === "user" ? r.source.hint : r.usedBy})`,
         ),
         ...report.notText.map((r) => `not text: ${r.name} (${r.usedBy})`),
+        ...report.invalid.map(({ req, problem }) => `invalid: ${req.name} ${problem} (${req.usedBy})`),
       ];
       if (lines.length === 0) {
         out(`ok ${file.path}: all ${requiredSecrets(cluster).length} required secrets are set`);
@@ -211,7 +207,8 @@ export function registerSecrets(program: Command): void {
 
   withCommon(secrets.command("updatekeys"))
     .description("Re-encrypt the data key for the recipients .sops.yaml gives this file (values unchanged)")
-    .action(async (options: SecretsOptions) => {
+    .option("--yes", "change the recipients as shown (without it, a change is only shown)")
+    .action(async (options: SecretsOptions & { yes?: boolean }) => {
       const { creationRuleFor, findConfigFile } = await lib();
       const file = await open(options);
       const configPath = findConfigFile(dirname(file.path));
@@ -220,20 +217,83 @@ export function registerSecrets(program: Command): void {
       const rule = creationRuleFor(configPath, file.path);
       if (!rule)
         throw new UserError(`no creation rule in ${configPath} matches ${file.path}; add one with its age recipients`);
-      if (!file.setRecipients(rule.keyGroups, rule.shamirThreshold)) {
+      const review = await reviewRecipients(file, rule.keyGroups, configPath, options);
+      const [shownFile, shownConfig] = [relativePath(file.path), relativePath(configPath)];
+      // 0 means every group is needed.
+      const [fileThreshold, ruleThreshold] = [
+        file.shamirThreshold() || file.keyGroups().length,
+        rule.shamirThreshold || rule.keyGroups.length,
+      ];
+      const thresholdChanges = rule.keyGroups.length > 1 && fileThreshold !== ruleThreshold;
+      if (review.lines.length === 0 && !thresholdChanges) {
         info(`${file.path}: recipients already match ${configPath}`);
         return;
       }
+      if (!rule.keyGroups.flat().some((r) => review.own.includes(r)))
+        review.lines.push(`none of your keys is in ${shownConfig}: afterwards you cannot decrypt ${shownFile}`);
+      if (thresholdChanges)
+        review.lines.push(
+          `key groups needed to decrypt (shamir_threshold): ${fileThreshold} in the file, ${ruleThreshold} in ${shownConfig}`,
+        );
+      confirmRecipients(options, `${shownFile}: updatekeys changes who can decrypt it`, review.lines);
+      file.setRecipients(rule.keyGroups, ruleThreshold);
       await file.save();
       info(`${file.path}: data key re-encrypted for ${rule.keyGroups.flat().join(", ")}`);
     });
 
   withCommon(secrets.command("rotate"))
     .description("Generate a new data key and re-encrypt every value with it")
-    .action(async (options: SecretsOptions) => {
+    .option("--yes", "rotate even when the file's recipients differ from .sops.yaml (after reviewing them)")
+    .action(async (options: SecretsOptions & { yes?: boolean }) => {
+      const { creationRuleFor, findConfigFile } = await lib();
       const file = await open(options);
+      const configPath = findConfigFile(dirname(file.path));
+      const rule = configPath ? creationRuleFor(configPath, file.path) : null;
+      const review = await reviewRecipients(file, rule?.keyGroups ?? null, configPath, options);
+      const shownFile = relativePath(file.path);
+      confirmRecipients(
+        options,
+        rule && configPath
+          ? `${shownFile}: its recipients differ from ${relativePath(configPath)}, and rotate encrypts the new data key to the file's recipients`
+          : `${shownFile}: no .sops.yaml rule lists its recipients, and some of them are not your keys`,
+        [
+          ...review.lines,
+          ...(rule && review.lines.length > 0 ? ["`nixlab secrets updatekeys` makes them match .sops.yaml first"] : []),
+        ],
+      );
       file.rotateDataKey();
       await file.save();
       info(`${file.path}: new data key; ${file.keys().length} top-level value(s) re-encrypted`);
     });
 }
+
+/**
+ * The file's recipients compared with `reference` (a .sops.yaml rule's key groups; null:
+ * only the caller's own keys are expected), as lines for people, plus the caller's keys.
+ */
+async function reviewRecipients(
+  file: SecretsFile,
+  reference: string[][] | null,
+  configPath: string | null,
+  options: SecretsOptions,
+): Promise<{ lines: string[]; own: string[] }> {
+  const { compareRecipients, describeDifferences, discoverIdentities } = await lib();
+  const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
+  const own = identities.map((i) => i.recipient);
+  const groups = file.keyGroups();
+  const differences = compareRecipients(groups, reference ?? groups.map((g) => g.filter((r) => own.includes(r))));
+  const labels = { file: basename(file.path), reference: configPath ? relativePath(configPath) : "your keys" };
+  return { lines: describeDifferences(differences, labels, own), own };
+}
+
+/** Throws UserError listing `lines` unless there are none or the user passed --yes (then they are printed). */
+function confirmRecipients(options: { yes?: boolean }, message: string, lines: string[]): void {
+  if (lines.length === 0) return;
+  if (!options.yes)
+    throw new UserError(`${message}; nothing was changed`, {
+      details: [...lines.map((l) => `  ${l}`), "  check these keys, then run again with --yes to go ahead"],
+    });
+  for (const line of lines) info(`  ${line}`);
+}
+
+const relativePath = (path: string) => relative(process.cwd(), path) || path;

@@ -1,7 +1,4 @@
-/**
- * Finding the cluster file: cheap to load (no parser, no validation), for commands that
- * only need its path (`secrets get` looks for secrets.yaml beside it).
- */
+/** Finding the cluster file: cheap (no parsing), so commands that only need its location load nothing else. */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
@@ -9,6 +6,7 @@ import { ExitCode, UserError } from "../errors.ts";
 /** Cluster file names looked for in the working directory, in this order. */
 export const clusterFileNames = ["nixlab.config.ts", "nixlab.yaml", "nixlab.yml", "nixlab.json", "vars.nix"] as const;
 
+/** Which cluster file: --config, relative to cwd. */
 export interface LoadOptions {
   /** Path given with --config; otherwise the first of clusterFileNames in cwd. */
   config?: string;

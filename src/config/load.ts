@@ -11,10 +11,10 @@ import { type Cluster, buildCluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { type ConfigProblem, type FieldPath, formatPath } from "./problems.ts";
 import { validateConfig } from "./validate.ts";
-import { clusterFileNames, findClusterFile, type LoadOptions } from "./find.ts";
+import { type LoadOptions, clusterFileNames, findClusterFile } from "./find.ts";
 import { duplicateKeys } from "./yaml-keys.ts";
 
-export { clusterFileNames, findClusterFile, type LoadOptions };
+export { type LoadOptions, clusterFileNames, findClusterFile } from "./find.ts";
 
 /** Raised for an invalid cluster file; `problems` are also in `details`, one per line. */
 export class ConfigError extends UserError {

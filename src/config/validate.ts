@@ -5,6 +5,8 @@
  * hides another.
  */
 import { type ZodType, z } from "zod";
+import { isRecord } from "../guards.ts";
+import { findCycle } from "../plan/dag.ts";
 import { cidrContains, cidrSize, parseCidr, parseIP, parseIPv4, vpnNetwork } from "../cluster/net.ts";
 import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
@@ -140,7 +142,6 @@ function exampleHint(s: ZodType | undefined): string {
 // ---------------------------------------------------------------------------
 // cross-field rules
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -553,7 +554,13 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
       });
     }
   }
-  const cycle = findCycle(groups);
+  const deps = (g: string): string[] => {
+    const v = groups[g];
+    return isRecord(v) && Array.isArray(v.dependsOn)
+      ? v.dependsOn.filter((d): d is string => typeof d === "string" && d in groups)
+      : [];
+  };
+  const cycle = findCycle(Object.keys(groups), deps);
   if (cycle)
     add(
       ["groups", cycle[0]!, "dependsOn"],
@@ -610,34 +617,4 @@ function checkOverrides(raw: Record<string, unknown>, add: Add): void {
       }
     }
   }
-}
-
-/** A dependsOn cycle among the user's groups (built-in groups have none), or null. */
-function findCycle(groups: Record<string, unknown>): string[] | null {
-  const deps = (g: string): string[] => {
-    const v = groups[g];
-    return isRecord(v) && Array.isArray(v.dependsOn)
-      ? v.dependsOn.filter((d): d is string => typeof d === "string" && d in groups)
-      : [];
-  };
-  const state = new Map<string, "visiting" | "done">();
-  const stack: string[] = [];
-  const visit = (g: string): string[] | null => {
-    if (state.get(g) === "done") return null;
-    if (state.get(g) === "visiting") return [...stack.slice(stack.indexOf(g)), g];
-    state.set(g, "visiting");
-    stack.push(g);
-    for (const d of deps(g)) {
-      const c = visit(d);
-      if (c) return c;
-    }
-    stack.pop();
-    state.set(g, "done");
-    return null;
-  };
-  for (const g of Object.keys(groups)) {
-    const c = visit(g);
-    if (c) return c;
-  }
-  return null;
 }

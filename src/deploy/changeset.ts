@@ -2,8 +2,10 @@
 import type { ObjectRef } from "./objects.ts";
 import { refKey } from "./objects.ts";
 
+/** What happened to one object in a run. */
 export type ChangeAction = "created" | "configured" | "unchanged" | "deleted" | "failed" | "skipped";
 
+/** One object's outcome. */
 export interface ChangeEntry {
   /** "Kind/namespace/name". */
   object: string;
@@ -14,6 +16,7 @@ export interface ChangeEntry {
   message?: string;
 }
 
+/** The per-object outcomes of a run, in the order they happened; `sorted()` for output. */
 export class ChangeSet {
   readonly entries: ChangeEntry[] = [];
 

@@ -5,15 +5,19 @@
  * and the result is verified setting by setting, so partial or drifted configuration
  * is repaired rather than skipped because one app is enabled.
  */
-import type { PlanHook } from "../render/plan-types.ts";
-import type { ExecResult, Kube } from "./kube.ts";
+import { createHash } from "node:crypto";
+import type { PlanHook } from "../plan/schema.ts";
+import type { ExecResult, KubeClient } from "./client.ts";
+import { isoNow, type RunContext, retryContext } from "./context.ts";
 import type { KObject } from "./objects.ts";
+import { withRetry } from "./retry.ts";
 
-export const occPath = "/var/www/html/occ";
+const occPath = "/var/www/html/occ";
 
 /** Runs argv inside the target container; the engine's is Kube.exec, tests may pass their own. */
 export type Exec = (namespace: string, pod: string, container: string, argv: string[]) => Promise<ExecResult>;
 
+/** What a hook did: configured, unchanged or failed, and the names it set. */
 export interface HookResult {
   name: string;
   status: "configured" | "unchanged" | "failed";
@@ -37,6 +41,7 @@ export function asUser(user: string, command: string[]): string[] {
 
 class HookFailure extends Error {}
 
+/** Runs the occ hook in `pod`: enables apps and sets only the settings that differ, then verifies all. Never throws. */
 export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promise<HookResult> {
   const { namespace, container } = hook.target;
   const changed: string[] = [];
@@ -106,7 +111,7 @@ export async function runOccHook(hook: PlanHook, pod: string, exec: Exec): Promi
 }
 
 /** A Running, Ready pod of the hook's Deployment (newest first), or null. */
-export async function findHookPod(kube: Kube, hook: PlanHook): Promise<string | null> {
+async function findHookPod(kube: KubeClient, hook: PlanHook): Promise<string | null> {
   const dep = await kube.get({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -129,4 +134,44 @@ export async function findHookPod(kube: Kube, hook: PlanHook): Promise<string | 
     .filter(ready)
     .sort((a, b) => ((a.metadata.creationTimestamp ?? "") < (b.metadata.creationTimestamp ?? "") ? 1 : -1));
   return pods[0]?.metadata.name ?? null;
+}
+
+function hookHash(hook: PlanHook): string {
+  return createHash("sha256").update(JSON.stringify(hook)).digest("hex");
+}
+
+/** True when a hook must run even though its group was not applied: it never succeeded with this definition. */
+export function hookDue(ctx: Pick<RunContext, "state">, hook: PlanHook): boolean {
+  const prev = ctx.state.hooks?.[hook.name];
+  return !(prev?.status === "ok" && prev.hash === hookHash(hook));
+}
+
+/**
+ * Runs a group's hooks after it is ready, each when the group was (re)applied this run,
+ * its definition changed, or it never succeeded: a no-op deploy sends no exec either.
+ * Returns the results of the hooks that ran (and records them in the state).
+ */
+export async function runGroupHooks(ctx: RunContext, group: string, groupApplied: boolean): Promise<HookResult[]> {
+  const results: HookResult[] = [];
+  for (const hook of ctx.prep.plan.hooks.filter((h) => h.after === group)) {
+    if (!groupApplied && !hookDue(ctx, hook)) continue;
+    const defHash = hookHash(hook);
+    const retry = ctx.prep.plan.groups.find((g) => g.name === group)!.retry;
+    const pod = await withRetry(retryContext(ctx, retry), () => findHookPod(ctx.kube, hook));
+    const result: HookResult = pod
+      ? await runOccHook(hook, pod, (ns, p, c, argv) => ctx.kube.exec(ns, p, c, argv))
+      : {
+          name: hook.name,
+          status: "failed",
+          changed: [],
+          message: `no ready pod of deployment ${hook.target.namespace}/${hook.target.deployment}`,
+        };
+    ctx.state.hooks = {
+      ...(ctx.state.hooks ?? {}),
+      [hook.name]: { hash: defHash, status: result.status === "failed" ? "failed" : "ok", at: isoNow(ctx) },
+    };
+    ctx.emit({ type: "hook", result });
+    results.push(result);
+  }
+  return results;
 }

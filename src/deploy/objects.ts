@@ -1,7 +1,9 @@
-/** Kubernetes objects as plain JSON, their identities, and the order they are applied in. */
+/** Kubernetes objects as plain JSON, their identities, ownership, and the order they are applied in. */
+import { createHash } from "node:crypto";
 import { parseAllDocuments } from "yaml";
-import type { WaitTarget } from "../render/plan-types.ts";
+import type { WaitTarget } from "../plan/schema.ts";
 
+/** A Kubernetes object as plain JSON. */
 export interface KObject {
   apiVersion: string;
   kind: string;
@@ -16,13 +18,23 @@ export interface KObject {
     creationTimestamp?: string;
     deletionTimestamp?: string;
     ownerReferences?: Array<{ kind: string; name: string; uid?: string }>;
-    managedFields?: Array<{ manager?: string; operation?: string; time?: string }>;
+    managedFields?: ManagedFieldsEntry[];
     [key: string]: unknown;
   };
   // biome-ignore lint/suspicious/noExplicitAny: arbitrary object bodies (spec, status, data) are read structurally
   [key: string]: any;
 }
 
+/** One entry of metadata.managedFields (server-side apply ownership). */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  time?: string;
+  subresource?: string;
+  fieldsV1?: unknown;
+}
+
+/** An object's identity. */
 export interface ObjectRef {
   apiVersion: string;
   kind: string;
@@ -30,18 +42,20 @@ export interface ObjectRef {
   namespace?: string;
 }
 
+/** Our field manager for server-side apply. */
 export const fieldManager = "nixlab";
 /** Label put on every object the engine applies: the plan group that owns it. */
 export const groupLabel = "nixlab.dev/group";
+/** The label on everything nixlab applies (value: nixlab). */
 export const managedByLabel = "app.kubernetes.io/managed-by";
 
+/** The identity of an object. */
 export function refOf(obj: KObject): ObjectRef {
   const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name };
   if (obj.metadata.namespace) ref.namespace = obj.metadata.namespace;
   return ref;
 }
 
-/** "Kind/namespace/name" (or "Kind/name" when cluster-scoped): how objects are named in output. */
 const waitApiVersions: Record<WaitTarget["kind"], string> = {
   Deployment: "apps/v1",
   StatefulSet: "apps/v1",
@@ -56,10 +70,12 @@ export function refOfWait(w: WaitTarget): ObjectRef {
   return { apiVersion: waitApiVersions[w.kind], kind: w.kind, name: w.name, namespace: w.namespace };
 }
 
-export function refKey(ref: ObjectRef): string {
+/** "Kind/namespace/name" (or "Kind/name" when cluster-scoped): how objects are named in output. */
+export function refKey(ref: { kind: string; name: string; namespace?: string | undefined }): string {
   return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
 }
 
+/** The API group of an apiVersion ("" for the core group). */
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf("/");
   return slash < 0 ? "" : apiVersion.slice(0, slash);
@@ -105,7 +121,7 @@ const kindOrder = [
 ];
 const kindRank = new Map(kindOrder.map((k, i) => [k, i]));
 
-export function kindRankOf(kind: string): number {
+function kindRankOf(kind: string): number {
   return kindRank.get(kind) ?? kindOrder.length;
 }
 
@@ -134,10 +150,6 @@ export function parseManifest(text: string, source: string): KObject[] {
   return out;
 }
 
-export function isCrd(obj: { apiVersion: string; kind: string }): boolean {
-  return obj.kind === "CustomResourceDefinition" && groupOf(obj.apiVersion) === "apiextensions.k8s.io";
-}
-
 /** Built-in API groups: objects of these never wait for a CRD. */
 const builtinGroups = new Set([
   "",
@@ -161,14 +173,33 @@ const builtinGroups = new Set([
   "resource.k8s.io",
 ]);
 
+/** True for Kubernetes' own API groups, whose kinds never wait for a CRD. */
 export function isBuiltinGroup(group: string): boolean {
   return builtinGroups.has(group);
 }
 
+/** True when `manager` owns any field of obj. */
 export function isManagedBy(obj: KObject, manager: string): boolean {
   return (obj.metadata.managedFields ?? []).some((f) => f.manager === manager);
 }
 
+/**
+ * Digest of the fields `manager` owns through server-side apply. A field we set that
+ * someone changes by hand (kubectl edit/patch, another applier with force) leaves our
+ * field set, so a changed digest is drift; null when we own nothing.
+ */
+export function fieldsDigest(obj: KObject, manager = fieldManager): string | null {
+  const mine = (obj.metadata.managedFields ?? []).filter(
+    (f) => f.manager === manager && f.operation === "Apply" && !f.subresource,
+  );
+  if (mine.length === 0) return null;
+  return createHash("sha256")
+    .update(JSON.stringify(mine.map((f) => f.fieldsV1 ?? null)))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/** Structural equality of JSON values (key order ignored). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;

@@ -3,41 +3,10 @@
  * succeeded and a slot is free (bounded concurrency); a group whose dependency did not
  * succeed never starts (readiness gates dependents, unlike the original's warnings).
  */
-import { UserError } from "../errors.ts";
+import { type DagNode, topoOrder } from "../plan/dag.ts";
 
-export interface DagNode {
-  name: string;
-  dependsOn: readonly string[];
-}
-
+/** How a group ended in the DAG. */
 export type DagResult = { status: "succeeded" } | { status: "failed" } | { status: "blocked"; by: string[] };
-
-/** Checks names are unique, dependencies exist and there is no cycle; returns a topological order. */
-export function topoOrder(nodes: readonly DagNode[]): string[] {
-  const byName = new Map<string, DagNode>();
-  for (const n of nodes) {
-    if (byName.has(n.name)) throw new UserError(`group ${n.name} is defined twice in the plan`);
-    byName.set(n.name, n);
-  }
-  for (const n of nodes) {
-    for (const d of n.dependsOn) {
-      if (!byName.has(d)) throw new UserError(`group ${n.name} depends on unknown group ${d}`);
-    }
-  }
-  const order: string[] = [];
-  const mark = new Map<string, "visiting" | "done">();
-  const visit = (name: string, path: string[]) => {
-    const m = mark.get(name);
-    if (m === "done") return;
-    if (m === "visiting") throw new UserError(`group dependency cycle: ${[...path, name].join(" -> ")}`);
-    mark.set(name, "visiting");
-    for (const d of byName.get(name)!.dependsOn) visit(d, [...path, name]);
-    mark.set(name, "done");
-    order.push(name);
-  };
-  for (const n of nodes) visit(n.name, []);
-  return order;
-}
 
 /**
  * Runs `run` for every node respecting dependencies. `run` resolves true when the group

@@ -5,19 +5,26 @@
  * writes them (/run/secrets/<name>). Values go only into Secret `data` (base64 of the
  * exact bytes) in a request body: never argv, logs, errors or the state dir.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
+import { byteOrder } from "../cluster/model.ts";
 import { UserError } from "../errors.ts";
-import type { PlanSecret } from "../render/plan-types.ts";
-import { ApiError, type Kube } from "./kube.ts";
+import type { PlanSecret } from "../plan/schema.ts";
+import { ApiError, type KubeClient } from "./client.ts";
 import { groupLabel, type KObject, managedByLabel } from "./objects.ts";
 
+/** Where secret values come from (a path, never a value, in its description). */
 export interface SecretSource {
   /** Where values come from, for messages (a path, never a value). */
   readonly description: string;
   /** The exact bytes of one SOPS secret; throws a UserError naming it when it is missing. */
   get(name: string): Promise<Uint8Array>;
+  /**
+   * A digest of everything the values come from (e.g. the SOPS file's bytes), when that is
+   * cheaper than reading the values: equal fingerprints mean equal values.
+   */
+  fingerprint?(): Promise<string>;
 }
 
 /** A directory of decrypted files, one per secret, as sops-nix writes /run/secrets. */
@@ -46,35 +53,33 @@ export class DirSecretSource implements SecretSource {
   }
 }
 
-/** A source over values already decrypted in memory (the SOPS library's result, tests). */
-export class MapSecretSource implements SecretSource {
-  readonly description: string;
-  private readonly values: ReadonlyMap<string, Uint8Array>;
-
-  constructor(values: ReadonlyMap<string, Uint8Array>, description: string) {
-    this.values = values;
-    this.description = description;
-  }
-
-  async get(name: string): Promise<Uint8Array> {
-    const v = this.values.get(name);
-    if (v === undefined) throw new UserError(`secret ${name} is missing from ${this.description}`);
-    return v;
-  }
-}
-
 /**
  * The SOPS file itself, decrypted in memory by the secrets library with the age
- * identities it discovers (or `ageKeyFile`). Names nest with "/" as in sops-nix.
+ * identities it discovers (or `ageKeyFile`). Names nest with "/" as in sops-nix. The
+ * file is opened (and its MAC verified) on the first `get`: a run whose selected
+ * groups need no secret never loads the SOPS code or asks for the age key.
  */
-export async function openSopsSource(path: string, options: { ageKeyFile?: string } = {}): Promise<SecretSource> {
-  // Loaded on demand: a deploy from /run/secrets never pays for the SOPS code.
-  const lib = await import("../secrets/index.ts");
-  const identities = await lib.discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
-  const file = await lib.openSecrets(path, identities);
+export function sopsSource(path: string, options: { ageKeyFile?: string } = {}): SecretSource {
+  let opened: Promise<import("../secrets/index.ts").SecretsFile> | undefined;
+  const open = async () => {
+    const lib = await import("../secrets/index.ts");
+    const identities = await lib.discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
+    return await lib.openSecrets(path, identities);
+  };
   return {
     description: `SOPS file ${path}`,
+    async fingerprint() {
+      try {
+        return createHash("sha256")
+          .update(await readFile(path))
+          .digest("hex");
+      } catch (error) {
+        throw new UserError(`cannot read the secrets file ${path} (${(error as NodeJS.ErrnoException).code})`);
+      }
+    },
     async get(name: string): Promise<Uint8Array> {
+      opened ??= open();
+      const file = await opened;
       const value = file.get(name.split("/"));
       if (value === undefined) {
         throw new UserError(`${path} has no secret ${name}`, {
@@ -91,6 +96,7 @@ export async function openSopsSource(path: string, options: { ageKeyFile?: strin
   };
 }
 
+/** A plan Secret with its values. */
 export interface ResolvedSecret {
   plan: PlanSecret;
   /** Secret key -> value bytes. */
@@ -117,6 +123,7 @@ export async function resolveSecrets(secrets: readonly PlanSecret[], source: Sec
   );
 }
 
+/** "namespace/name" of a plan Secret. */
 export function secretId(s: { namespace: string; name: string }): string {
   return `${s.namespace}/${s.name}`;
 }
@@ -124,7 +131,7 @@ export function secretId(s: { namespace: string; name: string }): string {
 /** The Secret object applied for a plan Secret: all its keys in one server-side apply. */
 export function secretObject(secret: ResolvedSecret): KObject {
   const data: Record<string, string> = {};
-  for (const [k, v] of [...secret.values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [k, v] of [...secret.values].sort(([a], [b]) => byteOrder(a, b))) {
     data[k] = Buffer.from(v).toString("base64");
   }
   return {
@@ -147,9 +154,9 @@ export function secretObject(secret: ResolvedSecret): KObject {
  */
 export function secretsDigest(hmacKey: Uint8Array, secrets: readonly ResolvedSecret[]): string {
   const h = createHmac("sha256", hmacKey);
-  for (const s of [...secrets].sort((a, b) => cmp(secretId(a.plan), secretId(b.plan)))) {
+  for (const s of [...secrets].sort((a, b) => byteOrder(secretId(a.plan), secretId(b.plan)))) {
     h.update(`${secretId(s.plan)}\0`);
-    for (const [k, v] of [...s.values].sort(([a], [b]) => cmp(a, b))) {
+    for (const [k, v] of [...s.values].sort(([a], [b]) => byteOrder(a, b))) {
       h.update(`${k}\0${v.length}\0`);
       h.update(v);
     }
@@ -157,22 +164,20 @@ export function secretsDigest(hmacKey: Uint8Array, secrets: readonly ResolvedSec
   return h.digest("hex");
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 const hashKeyRef = { apiVersion: "v1", kind: "Secret", namespace: "kube-system", name: "nixlab-hash-key" };
 
 /**
  * The HMAC key for secret digests, kept in the cluster (created once, at random) so the
  * master and every workstation compute the same digests: the same values never roll pods
- * twice, and no plain hash of a weak password is ever stored.
+ * twice, and no plain hash of a weak password is ever stored. With `create: false`
+ * (diff: no writes) an absent key gives null.
  */
-export async function clusterHashKey(kube: Kube): Promise<Buffer> {
+export async function clusterHashKey(kube: KubeClient, options: { create?: boolean } = {}): Promise<Buffer | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const cur = await kube.get(hashKeyRef);
     const data = cur?.data?.key as string | undefined;
     if (data) return Buffer.from(data, "base64");
+    if (options.create === false) return null;
     try {
       await kube.create({
         apiVersion: "v1",

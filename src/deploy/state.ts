@@ -1,16 +1,20 @@
 /**
- * The state dir: per-group content hash, status and times, written atomically (temp file,
- * fsync, rename) after every transition, so a killed deploy leaves a consistent record
- * and the next run re-applies exactly what never became ready.
+ * The local deploy record (state dir): per group its effective hash, status and times,
+ * the last run, and each hook's last result; plus the lock. What nixlab owns in the
+ * cluster is not here but in the in-cluster inventory (inventory.ts), so this record
+ * is a cache a fresh machine can do without. Written atomically after every transition.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../errors.ts";
-import type { ObjectRef } from "./objects.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { acquireLock, type Lock } from "./lock.ts";
+import type { DigestCache } from "./prepare.ts";
 
+/** A group's last recorded state. */
 export type GroupStatus = "applying" | "applied-not-ready" | "ready" | "failed";
 
+/** One group in the local record. */
 export interface GroupState {
   /** Plan group hash combined with the keyed digest of its secret values. */
   hash: string;
@@ -21,84 +25,88 @@ export interface GroupState {
   readyAt?: string;
   /** Why the group is not ready or failed (no secret values). */
   message?: string;
-  /** Every object applied for the group (inventory for status, drift and pruning). */
-  objects: ObjectRef[];
 }
 
+/** The local record of a state dir. */
 export interface DeployState {
   version: 1;
   planHash?: string;
   /** Server URL of the last deploy (informational). */
   server?: string;
-  /** uid of the cluster's kube-system namespace; a state of another cluster is not reused. */
+  /** uid of the cluster's kube-system namespace: the cluster this record describes. */
   cluster?: string;
   lastRun?: { startedAt: string; finishedAt?: string; result?: string };
   groups: Record<string, GroupState>;
-  /** Keyed digest of each Secret's values ("namespace/name"), to roll its readers on change. */
-  secretDigests?: Record<string, string>;
+  /** The per-Secret digests of the last secrets file seen, by its fingerprint: a no-op run decrypts nothing. */
+  secretDigests?: DigestCache;
   /** Last run of each hook: its definition hash and whether it succeeded. */
   hooks?: Record<string, { hash: string; status: "ok" | "failed"; at: string }>;
 }
 
-const stateFile = "state.json";
+/** Where the engine keeps its record and its lock; an interface so tests can keep it in memory. */
+export interface StateStore {
+  /** A description for messages (the directory). */
+  readonly where: string;
+  /** The record; an empty one when there is none. Throws UserError when it is unreadable. */
+  load(): Promise<DeployState>;
+  /** Replaces the record; calls are applied in order. */
+  save(state: DeployState): Promise<void>;
+  /** One deploy at a time: waits up to waitMs, then throws UserError (exit 3). */
+  lock(waitMs: number): Promise<Lock>;
+}
 
+/** The record of a state dir that has none. */
 export function emptyState(): DeployState {
   return { version: 1, groups: {} };
 }
 
-export class StateStore {
-  readonly dir: string;
+const stateFile = "state.json";
+
+/** The state dir on disk: state.json (mode 0600, directory 0700) and deploy.lock. */
+export class FileStateStore implements StateStore {
+  readonly where: string;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(dir: string) {
-    this.dir = dir;
-  }
-
-  async ensureDir(): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    this.where = dir;
   }
 
   async load(): Promise<DeployState> {
     let text: string;
     try {
-      text = await readFile(join(this.dir, stateFile), "utf8");
+      text = readFileSync(join(this.where, stateFile), "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return emptyState();
-      throw error;
+      throw new UserError(`cannot read ${join(this.where, stateFile)} (${(error as NodeJS.ErrnoException).code})`);
     }
     try {
       const parsed = JSON.parse(text) as DeployState;
-      if (parsed.version !== 1 || typeof parsed.groups !== "object") throw new Error("unknown version");
+      if (parsed.version !== 1 || typeof parsed.groups !== "object" || parsed.groups === null) {
+        throw new Error("unknown version");
+      }
       return parsed;
     } catch (error) {
-      throw new UserError(`the deploy state ${join(this.dir, stateFile)} is unreadable (${(error as Error).message})`, {
-        details: ["Remove it to start from scratch: every group is then re-applied once."],
-      });
+      throw new UserError(
+        `the deploy state ${join(this.where, stateFile)} is unreadable (${(error as Error).message})`,
+        {
+          details: ["Remove it to start from scratch: the cluster's own inventory tells the next deploy what it owns."],
+        },
+      );
     }
   }
 
-  /** Writes the state atomically; concurrent calls are serialised in call order. */
   save(state: DeployState): Promise<void> {
     const text = `${JSON.stringify(state, null, 2)}\n`;
-    const next = this.writing.then(() => atomicWrite(join(this.dir, stateFile), text, 0o600));
+    const next = this.writing.then(() => {
+      mkdirSync(this.where, { recursive: true, mode: 0o700 });
+      writeFileAtomic(join(this.where, stateFile), text, 0o600);
+    });
     this.writing = next.catch(() => {});
     return next;
   }
-}
 
-export async function atomicWrite(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const fh = await open(tmp, "w", mode);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
+  async lock(waitMs: number): Promise<Lock> {
+    mkdirSync(this.where, { recursive: true, mode: 0o700 });
+    return await acquireLock(this.where, { waitMs });
   }
 }

@@ -5,7 +5,7 @@ export interface DiffLine {
   text: string;
 }
 
-export function diffLines(a: readonly string[], b: readonly string[]): DiffLine[] {
+function diffLines(a: readonly string[], b: readonly string[]): DiffLine[] {
   const n = a.length;
   const m = b.length;
   // lcs[i][j] = length of the LCS of a[i..] and b[j..]

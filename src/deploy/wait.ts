@@ -1,149 +1,62 @@
 /**
- * Readiness by watch: list the one object (to learn the collection's resourceVersion),
- * judge it, then watch it from there and judge every change, until it is ready, has
- * failed for good, or the budget runs out. A kind the server does not serve yet (its CRD
- * is being installed by a chart) is looked up again until it appears.
+ * Waiting for readiness by watch: list the one object (to learn the collection's
+ * resourceVersion), judge it, then watch it from there and judge every change, until it
+ * is ready, has failed for good, or the budget runs out. A dropped or cut watch is
+ * listed again; a kind not served yet (its CRD is being installed) is looked up again.
+ * Also: which objects a group waits for, and what a missing one most likely means.
  */
-import { ApiError, type Kube } from "./kube.ts";
-import { type KObject, type ObjectRef, refKey } from "./objects.ts";
+import type { PlanGroup } from "../plan/schema.ts";
+import { ApiError, type KubeClient } from "./client.ts";
+import { type Clock, deadlineSignal } from "./clock.ts";
+import { type KObject, type ObjectRef, refKey, refOfWait } from "./objects.ts";
+import { type Readiness, readiness } from "./readiness.ts";
+import { classifyError, errorMessage } from "./retry.ts";
 
-export type Readiness = { ready: true } | { ready: false; reason: string; failed?: boolean };
-
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-function conditions(obj: KObject): Condition[] {
-  return Array.isArray(obj.status?.conditions) ? (obj.status.conditions as Condition[]) : [];
-}
-
-function condition(obj: KObject, type: string): Condition | undefined {
-  return conditions(obj).find((c) => c.type === type);
-}
-
-function observed(obj: KObject): Readiness | null {
-  const gen = obj.metadata.generation;
-  const seen = obj.status?.observedGeneration as number | undefined;
-  if (gen !== undefined && (seen === undefined || seen < gen))
-    return { ready: false, reason: "waiting for the controller" };
-  return null;
-}
-
-/** Judges one object's readiness from its status. */
-export function readiness(obj: KObject): Readiness {
-  const s = obj.status ?? {};
-  switch (obj.kind) {
-    case "Deployment": {
-      const stale = observed(obj);
-      if (stale) return stale;
-      const progressing = condition(obj, "Progressing");
-      if (progressing?.reason === "ProgressDeadlineExceeded") {
-        return { ready: false, failed: true, reason: `rollout stalled: ${progressing.message ?? "deadline exceeded"}` };
-      }
-      if (obj.spec?.paused) return { ready: true };
-      const want = (obj.spec?.replicas as number | undefined) ?? 1;
-      const updated = s.updatedReplicas ?? 0;
-      const available = s.availableReplicas ?? 0;
-      const total = s.replicas ?? 0;
-      if (updated < want) return { ready: false, reason: `${updated}/${want} updated` };
-      if (total > updated) return { ready: false, reason: `${total - updated} old replicas terminating` };
-      if (available < want) return { ready: false, reason: `${available}/${want} available` };
-      return { ready: true };
-    }
-    case "StatefulSet": {
-      const stale = observed(obj);
-      if (stale) return stale;
-      const want = (obj.spec?.replicas as number | undefined) ?? 1;
-      const ready = s.readyReplicas ?? 0;
-      if (obj.spec?.updateStrategy?.type !== "OnDelete") {
-        const updated = s.updatedReplicas ?? 0;
-        if (updated < want) return { ready: false, reason: `${updated}/${want} updated` };
-        if (s.updateRevision && s.currentRevision !== s.updateRevision) {
-          return { ready: false, reason: "rolling update in progress" };
-        }
-      }
-      if (ready < want) return { ready: false, reason: `${ready}/${want} ready` };
-      return { ready: true };
-    }
-    case "DaemonSet": {
-      const stale = observed(obj);
-      if (stale) return stale;
-      const want = s.desiredNumberScheduled ?? 0;
-      const updated = s.updatedNumberScheduled ?? 0;
-      const available = s.numberAvailable ?? 0;
-      if (updated < want) return { ready: false, reason: `${updated}/${want} updated` };
-      if (available < want) return { ready: false, reason: `${available}/${want} available` };
-      return { ready: true };
-    }
-    case "Job": {
-      const failed = condition(obj, "Failed");
-      if (failed?.status === "True")
-        return { ready: false, failed: true, reason: `job failed: ${failed.message ?? failed.reason ?? ""}` };
-      if (condition(obj, "Complete")?.status === "True") return { ready: true };
-      return { ready: false, reason: `running (${s.succeeded ?? 0} succeeded, ${s.active ?? 0} active)` };
-    }
-    case "CustomResourceDefinition": {
-      const names = condition(obj, "NamesAccepted");
-      if (names?.status === "False")
-        return { ready: false, failed: true, reason: `names not accepted: ${names.message ?? ""}` };
-      if (condition(obj, "Established")?.status === "True") return { ready: true };
-      return { ready: false, reason: "not established" };
-    }
-    case "PersistentVolumeClaim":
-      return s.phase === "Bound" ? { ready: true } : { ready: false, reason: `phase ${s.phase ?? "Pending"}` };
-    default: {
-      for (const type of ["Ready", "Available"]) {
-        const c = condition(obj, type);
-        if (c)
-          return c.status === "True"
-            ? { ready: true }
-            : { ready: false, reason: `${type}: ${c.message ?? c.reason ?? c.status}` };
-      }
-      return { ready: true };
-    }
-  }
-}
-
+/** A wait's budget and what it reports. */
 export interface WaitOptions {
   timeoutMs: number;
+  clock: Clock;
   signal?: AbortSignal;
   /** Extra condition on the object (e.g. a Job created after a chart changed). */
   accept?: (obj: KObject) => Readiness | null;
+  /** Why the object is missing, when it is (e.g. "the helm controller is not running"). */
+  explainMissing?: () => Promise<string>;
+  /** Called whenever the reason it is not ready changes. */
   onProgress?: (reason: string) => void;
 }
 
+/** How a wait ended: ready, failed for good, or not ready (with the reason). */
 export interface WaitOutcome {
   ready: boolean;
   failed: boolean;
   reason: string;
 }
 
-/** Waits until the object exists and is ready; never throws for timeouts, only for API errors. */
-export async function waitReady(kube: Kube, ref: ObjectRef, options: WaitOptions): Promise<WaitOutcome> {
-  const deadline = Date.now() + options.timeoutMs;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), Math.max(0, options.timeoutMs));
-  const onOuterAbort = () => abort.abort();
-  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+/** Waits until the object exists and is ready. Never throws for timeouts or outages, only for final API errors. */
+export async function waitReady(kube: KubeClient, ref: ObjectRef, options: WaitOptions): Promise<WaitOutcome> {
+  const { clock } = options;
+  const deadline = clock.now() + options.timeoutMs;
+  const budget = deadlineSignal(options.timeoutMs, options.signal);
   // Empty reason: the first judgement is always reported, "not found" included.
   let last: WaitOutcome = { ready: false, failed: false, reason: "" };
-  const judge = (obj: KObject | undefined): WaitOutcome => {
-    if (!obj) return { ready: false, failed: false, reason: "not found" };
+  const report = (o: WaitOutcome) => {
+    // Only reasons to wait are progress; "ready" is the outcome, told by the caller.
+    if (o.reason !== last.reason && !o.ready) options.onProgress?.(o.reason);
+    last = o;
+  };
+  const judge = async (obj: KObject | undefined): Promise<WaitOutcome> => {
+    if (!obj) {
+      const why = options.explainMissing ? await options.explainMissing().catch(() => "not found") : "not found";
+      return { ready: false, failed: false, reason: why };
+    }
     const extra = options.accept?.(obj);
     const r = extra && !extra.ready ? extra : readiness(obj);
     return r.ready
       ? { ready: true, failed: false, reason: "ready" }
       : { ready: false, failed: !!r.failed, reason: r.reason };
   };
-  const report = (o: WaitOutcome) => {
-    if (o.reason !== last.reason) options.onProgress?.(o.reason);
-    last = o;
-  };
   try {
-    while (!abort.signal.aborted) {
+    while (!budget.signal.aborted) {
       let listed: { items: KObject[]; resourceVersion: string };
       try {
         listed = await kube.list(ref.apiVersion, ref.kind, {
@@ -151,67 +64,138 @@ export async function waitReady(kube: Kube, ref: ObjectRef, options: WaitOptions
           fieldSelector: `metadata.name=${ref.name}`,
         });
       } catch (error) {
-        if (error instanceof ApiError && (error.reason === "NoKindMatch" || error.status === 404)) {
-          report({ ready: false, failed: false, reason: `${ref.kind} not served yet (CRD missing)` });
-          await sleep(1000, abort.signal);
+        if (error instanceof ApiError && error.reason === "NoKindMatch") {
+          report({ ready: false, failed: false, reason: `${ref.kind} is not served yet (its CRD is missing)` });
+          await clock.sleep(1000, budget.signal);
           await kube.resource(ref.apiVersion, ref.kind, true).catch(() => null);
           continue;
         }
-        if (error instanceof ApiError && (error.status === 0 || error.status >= 500)) {
-          await sleep(1000, abort.signal);
-          continue;
-        }
-        throw error;
+        if (classifyError(error) === "final") throw error;
+        report({ ready: false, failed: false, reason: `cannot read it: ${errorMessage(error)}` });
+        await clock.sleep(1000, budget.signal);
+        continue;
       }
-      const first = judge(listed.items[0]);
+      const first = await judge(listed.items[0]);
       report(first);
       if (first.ready || first.failed) return first;
-      let outcome: WaitOutcome | undefined;
-      try {
-        await kube.watch(
-          ref,
-          {
-            resourceVersion: listed.resourceVersion,
-            fieldSelector: `metadata.name=${ref.name}`,
-            timeoutSeconds: Math.max(1, Math.min(300, Math.ceil((deadline - Date.now()) / 1000))),
-          },
-          (event) => {
-            const o = judge(event.type === "DELETED" ? undefined : event.object);
-            report(o);
-            if (o.ready || o.failed) {
-              outcome = o;
-              return true;
-            }
-            return false;
-          },
-          abort.signal,
-        );
-      } catch (error) {
-        // A dropped watch is re-established from a fresh list; only the budget ends the wait.
-        if (!(error instanceof ApiError && error.status === 0)) throw error;
-      }
+      const outcome = await watchUntil(kube, ref, listed.resourceVersion, deadline, clock, budget.signal, async (o) => {
+        const judged = await judge(o);
+        report(judged);
+        return judged.ready || judged.failed ? judged : null;
+      });
       if (outcome) return outcome;
     }
     return { ready: false, failed: false, reason: `timed out: ${last.reason || "not checked"}` };
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onOuterAbort);
+    budget.clear();
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+/** One watch from resourceVersion; resolves the first decisive judgement, or null when the watch ends. */
+async function watchUntil(
+  kube: KubeClient,
+  ref: ObjectRef,
+  resourceVersion: string,
+  deadline: number,
+  clock: Clock,
+  signal: AbortSignal,
+  decide: (obj: KObject | undefined) => Promise<WaitOutcome | null>,
+): Promise<WaitOutcome | null> {
+  // Judgements are async (explainMissing reads); events are judged one after another,
+  // and the first decisive one ends the watch.
+  let chain: Promise<WaitOutcome | null> = Promise.resolve(null);
+  const judgeNext = async (previous: WaitOutcome | null, obj: KObject | undefined) => {
+    if (previous) return previous;
+    const o = await decide(obj);
+    if (o) stop.abort();
+    return o;
+  };
+  const stop = new AbortController();
+  const onOuter = () => stop.abort();
+  signal.addEventListener("abort", onOuter, { once: true });
+  try {
+    await kube.watch(
+      ref,
+      {
+        resourceVersion,
+        fieldSelector: `metadata.name=${ref.name}`,
+        timeoutSeconds: Math.max(1, Math.ceil((deadline - clock.now()) / 1000)),
+      },
+      (event) => {
+        const obj = event.type === "DELETED" ? undefined : event.object;
+        chain = chain.then((o) => judgeNext(o, obj));
+        return false;
+      },
+      stop.signal,
+    );
+  } catch (error) {
+    // A dropped watch is listed again; only the budget ends the wait.
+    if (classifyError(error) === "final") throw error;
+  } finally {
+    signal.removeEventListener("abort", onOuter);
+  }
+  return await chain;
 }
 
-export function describeWait(ref: ObjectRef): string {
-  return refKey(ref);
+/** Something a group waits for, with its own budget. */
+export interface WaitItem {
+  ref: ObjectRef;
+  timeoutMs: number;
+  /** HelmChart: its install Job must be newer than our apply of the chart. */
+  createdAfter?: string;
+}
+
+const workloadKinds = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "CustomResourceDefinition"]);
+
+/**
+ * What a group waits for: HelmCharts changed this run (their new install Job), the
+ * plan's wait targets, our own workloads and CRDs, and every HelmChart's install Job.
+ */
+export function groupWaits(
+  group: PlanGroup,
+  refs: readonly ObjectRef[],
+  changedCharts: readonly WaitItem[],
+): WaitItem[] {
+  const waits = [...changedCharts];
+  const has = (ref: ObjectRef) => waits.some((w) => refKey(w.ref) === refKey(ref));
+  const budget = group.timeoutSeconds * 1000;
+  for (const ref of refs) {
+    if ((workloadKinds.has(ref.kind) || ref.kind === "HelmChart") && !has(ref)) waits.push({ ref, timeoutMs: budget });
+  }
+  for (const w of group.waitFor) {
+    const ref = refOfWait(w);
+    if (!has(ref)) waits.push({ ref, timeoutMs: w.timeoutSeconds * 1000 });
+  }
+  return waits;
+}
+
+/** The object to watch for a wait item: a HelmChart is ready when k3s's helm controller's install Job completed. */
+export function waitTarget(
+  kube: KubeClient,
+  w: WaitItem,
+): { ref: ObjectRef; accept?: WaitOptions["accept"]; explainMissing?: WaitOptions["explainMissing"] } {
+  if (w.ref.kind !== "HelmChart") return { ref: w.ref };
+  const chart = w.ref;
+  const ref: ObjectRef = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    name: `helm-install-${chart.name}`,
+    namespace: chart.namespace ?? "kube-system",
+  };
+  const explainMissing = async () => {
+    const live = await kube.get(chart);
+    if (!live) return `${refKey(chart)} does not exist`;
+    return `${refKey(chart)} exists, but its install Job ${ref.name} does not: is k3s's helm controller running? (k3s started with --disable-helm-controller runs no HelmChart)`;
+  };
+  const after = w.createdAfter;
+  if (!after) return { ref, explainMissing };
+  return {
+    ref,
+    explainMissing,
+    // After a chart change the controller replaces the Job; an older one describes the old chart.
+    accept: (job) =>
+      (job.metadata.creationTimestamp ?? "") >= after
+        ? null
+        : { ready: false, reason: "waiting for the helm controller to start the new install Job" },
+  };
 }

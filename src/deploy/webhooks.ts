@@ -5,8 +5,10 @@
  * it (rules, scope, object and namespace selectors, failurePolicy Fail) must have a
  * ready endpoint behind its service; we wait for that by watching EndpointSlices.
  */
-import { ApiError, type Kube } from "./kube.ts";
+import type { KubeClient } from "./client.ts";
+import { type Clock, deadlineSignal } from "./clock.ts";
 import { groupOf, type KObject } from "./objects.ts";
+import { classifyError, type RetryContext, withRetry } from "./retry.ts";
 
 interface Rule {
   apiGroups?: string[];
@@ -30,12 +32,14 @@ interface Webhook {
   clientConfig?: { service?: { namespace: string; name: string }; url?: string };
 }
 
+/** The admission webhooks of the cluster, refreshed every few seconds. */
 export interface WebhookCache {
   fetchedAt: number;
   webhooks: Webhook[];
   namespaces: Map<string, Record<string, string>>;
 }
 
+/** An empty cache: the first lookup lists the webhook configurations. */
 export function newWebhookCache(): WebhookCache {
   return { fetchedAt: 0, webhooks: [], namespaces: new Map() };
 }
@@ -43,6 +47,7 @@ export function newWebhookCache(): WebhookCache {
 /** Charts install webhooks while we run, so the list is refreshed every few seconds. */
 const cacheTtlMs = 3000;
 
+/** Whether a label selector (matchLabels and matchExpressions) selects these labels; no selector selects all. */
 export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return true;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
@@ -58,6 +63,7 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
   return true;
 }
 
+/** Whether an admission rule covers CREATE or UPDATE of this group/version/resource and scope. */
 export function ruleMatches(rule: Rule, group: string, version: string, plural: string, namespaced: boolean): boolean {
   const any = (list: string[] | undefined, v: string) => (list ?? []).some((x) => x === "*" || x === v);
   if (!any(rule.apiGroups, group) || !any(rule.apiVersions, version)) return false;
@@ -67,22 +73,31 @@ export function ruleMatches(rule: Rule, group: string, version: string, plural: 
   return scope === "*" || (scope === "Namespaced") === namespaced;
 }
 
-async function refresh(kube: Kube, cache: WebhookCache): Promise<void> {
-  if (Date.now() - cache.fetchedAt < cacheTtlMs) return;
+interface WebhookContext extends RetryContext {
+  kube: KubeClient;
+  webhooks: WebhookCache;
+  deadline: number;
+  onWait?: (what: string) => void;
+}
+
+async function refresh(ctx: WebhookContext): Promise<void> {
+  const cache = ctx.webhooks;
+  if (ctx.clock.now() - cache.fetchedAt < cacheTtlMs) return;
   const out: Webhook[] = [];
   for (const kind of ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]) {
-    const { items } = await kube.list("admissionregistration.k8s.io/v1", kind);
+    const { items } = await withRetry(ctx, () => ctx.kube.list("admissionregistration.k8s.io/v1", kind));
     for (const item of items) out.push(...((item.webhooks as Webhook[] | undefined) ?? []));
   }
   cache.webhooks = out;
   cache.namespaces.clear();
-  cache.fetchedAt = Date.now();
+  cache.fetchedAt = ctx.clock.now();
 }
 
-async function namespaceLabels(kube: Kube, cache: WebhookCache, ns: string): Promise<Record<string, string>> {
+async function namespaceLabels(ctx: WebhookContext, ns: string): Promise<Record<string, string>> {
+  const cache = ctx.webhooks;
   let labels = cache.namespaces.get(ns);
   if (!labels) {
-    const obj = await kube.get({ apiVersion: "v1", kind: "Namespace", name: ns });
+    const obj = await withRetry(ctx, () => ctx.kube.get({ apiVersion: "v1", kind: "Namespace", name: ns }));
     labels = { "kubernetes.io/metadata.name": ns, ...(obj?.metadata.labels ?? {}) };
     cache.namespaces.set(ns, labels);
   }
@@ -90,10 +105,11 @@ async function namespaceLabels(kube: Kube, cache: WebhookCache, ns: string): Pro
 }
 
 /** The webhooks with failurePolicy Fail that the apiserver would call when applying obj. */
-export async function webhooksFor(kube: Kube, cache: WebhookCache, obj: KObject): Promise<Webhook[]> {
-  await refresh(kube, cache);
+async function webhooksFor(ctx: WebhookContext, obj: KObject): Promise<Webhook[]> {
+  await refresh(ctx);
+  const cache = ctx.webhooks;
   if (cache.webhooks.length === 0) return [];
-  const info = await kube.resource(obj.apiVersion, obj.kind);
+  const info = await withRetry(ctx, () => ctx.kube.resource(obj.apiVersion, obj.kind));
   if (!info) return [];
   const group = groupOf(obj.apiVersion);
   const version = obj.apiVersion.slice(group ? group.length + 1 : 0);
@@ -103,7 +119,7 @@ export async function webhooksFor(kube: Kube, cache: WebhookCache, obj: KObject)
     if (!(w.rules ?? []).some((r) => ruleMatches(r, group, version, info.plural, info.namespaced))) continue;
     if (!selectorMatches(w.objectSelector, obj.metadata.labels ?? {})) continue;
     if (info.namespaced && obj.metadata.namespace) {
-      const labels = await namespaceLabels(kube, cache, obj.metadata.namespace);
+      const labels = await namespaceLabels(ctx, obj.metadata.namespace);
       if (!selectorMatches(w.namespaceSelector, labels)) continue;
     }
     out.push(w);
@@ -111,11 +127,12 @@ export async function webhooksFor(kube: Kube, cache: WebhookCache, obj: KObject)
   return out;
 }
 
-export async function waitForWebhooks(
-  ctx: { kube: Kube; webhooks: WebhookCache; deadline: number; signal?: AbortSignal; onWait?: (w: string) => void },
-  obj: KObject,
-): Promise<void> {
-  const hooks = await webhooksFor(ctx.kube, ctx.webhooks, obj);
+/**
+ * Resolves when every Fail-policy webhook that would be called for obj has a ready
+ * endpoint, or at the deadline (the apply then runs and its error tells the story).
+ */
+export async function waitForWebhooks(ctx: WebhookContext, obj: KObject): Promise<void> {
+  const hooks = await webhooksFor(ctx, obj);
   const services = new Map(
     hooks.map((h) => [`${h.clientConfig!.service!.namespace}/${h.clientConfig!.service!.name}`, h]),
   );
@@ -123,7 +140,7 @@ export async function waitForWebhooks(
     const service = hook.clientConfig!.service!;
     ctx.onWait?.(`admission webhook ${hook.name} (service ${svc}) to serve`);
     // On timeout the apply still runs: its retries and the server's message then tell the story.
-    await waitEndpointReady(ctx.kube, service.namespace, service.name, ctx.deadline, ctx.signal);
+    await waitEndpointReady(ctx.kube, ctx.clock, service.namespace, service.name, ctx.deadline, ctx.signal);
   }
 }
 
@@ -133,7 +150,8 @@ function sliceReady(slice: KObject): boolean {
 }
 
 async function waitEndpointReady(
-  kube: Kube,
+  kube: KubeClient,
+  clock: Clock,
   namespace: string,
   service: string,
   deadline: number,
@@ -141,13 +159,19 @@ async function waitEndpointReady(
 ): Promise<boolean> {
   const target = { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", namespace };
   const labelSelector = `kubernetes.io/service-name=${service}`;
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - Date.now()));
-  const outer = () => abort.abort();
-  signal?.addEventListener("abort", outer, { once: true });
+  const budget = deadlineSignal(deadline - clock.now(), signal);
+  const abort = budget;
   try {
     while (!abort.signal.aborted) {
-      const { items, resourceVersion } = await kube.list(target.apiVersion, target.kind, { namespace, labelSelector });
+      let listed: { items: KObject[]; resourceVersion: string };
+      try {
+        listed = await kube.list(target.apiVersion, target.kind, { namespace, labelSelector });
+      } catch (error) {
+        if (classifyError(error) === "final") throw error;
+        await clock.sleep(1000, abort.signal);
+        continue;
+      }
+      const { items, resourceVersion } = listed;
       if (items.some(sliceReady)) return true;
       const ready = new Map(items.map((s) => [s.metadata.name, false]));
       const stop = await kube
@@ -161,14 +185,13 @@ async function waitEndpointReady(
           abort.signal,
         )
         .catch((error: unknown) => {
-          if (error instanceof ApiError && error.status === 0) return false;
+          if (classifyError(error) !== "final") return false;
           throw error;
         });
       if (stop) return true;
     }
     return false;
   } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", outer);
+    budget.clear();
   }
 }

@@ -1,7 +1,7 @@
 // The builtins a configuration plausibly uses, with Nix's semantics; every other Nix
 // builtin is present as `Unsupported` so using it is a clear error, never a wrong value.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import { type NixLocation, NixError } from "./errors.ts";
 import {
@@ -187,26 +187,82 @@ function attrs(entries: [string, Lazy][]): NixAttrs {
   return new NixAttrs(new Map(entries));
 }
 
-/** Shared by one evaluation: the root scope and the import cache. */
+/** Shared by one evaluation: the root scope, the import cache and where files may be read. */
 export interface EvalState {
   root: Env;
   imports: Map<string, Value>;
   importing: Set<string>;
+  /** The directory tree (real path) `import`, `readFile` and `pathExists` are confined to. */
+  fileRoot: string;
+}
+
+/** Largest file `readFile`/`import` read (a cluster's files are small; this keeps a stray huge one out of memory). */
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** Kernel pseudo-filesystems: never configuration, and /proc/self/environ holds the environment. */
+const PSEUDO_FS = ["/proc", "/sys", "/dev"];
+
+const within = (path: string, dir: string) => path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+
+/** The real path of `path` (symlinks resolved); for a path that does not exist, of its nearest existing ancestor plus the rest. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
+    const parent = posix.dirname(path);
+    return parent === path ? path : posix.join(realPath(parent), posix.basename(path));
+  }
+}
+
+/**
+ * The real path of `path` if vars.nix may access it: inside the evaluation's file root
+ * after resolving symlinks and `..`, and not in a kernel pseudo-filesystem. Throws
+ * NixError naming the path and the root otherwise.
+ */
+function confined(state: EvalState, path: string, what: string, loc?: NixLocation): string {
+  let real: string;
+  try {
+    real = realPath(path);
+  } catch (err) {
+    throw evalError(`cannot ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, loc);
+  }
+  if (!within(real, state.fileRoot) || PSEUDO_FS.some((d) => within(real, d))) {
+    const via = real === path ? "" : ` (it resolves to ${real})`;
+    throw evalError(
+      `cannot ${what} ${path}${via}: a cluster file may only read files in its own directory tree, ${state.fileRoot}`,
+      loc,
+    );
+  }
+  return real;
+}
+
+/** The text of regular file `real` (already confined), or NixError. */
+function readConfined(real: string, shown: string, loc?: NixLocation): string {
+  try {
+    const st = statSync(real);
+    if (!st.isFile()) throw evalError(`cannot read ${shown}: it is not a regular file`, loc);
+    if (st.size > MAX_FILE_BYTES)
+      throw evalError(`cannot read ${shown}: it is larger than ${MAX_FILE_BYTES} bytes`, loc);
+    return readFileSync(real, "utf8");
+  } catch (err) {
+    if (err instanceof NixError) throw err;
+    throw evalError(`cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, loc);
+  }
 }
 
 /** Parses, scope-checks and evaluates one file in the root scope (cached, like Nix's import). */
 export function evalFile(state: EvalState, file: string, loc?: NixLocation): Value {
   let path = file;
-  if (existsSync(path) && statSync(path).isDirectory()) path = posix.join(path, "default.nix");
+  let real = confined(state, path, "import", loc);
+  if (existsSync(real) && statSync(real).isDirectory()) {
+    path = posix.join(path, "default.nix");
+    real = confined(state, path, "import", loc);
+  }
   const cached = state.imports.get(path);
   if (cached !== undefined) return cached;
   if (state.importing.has(path)) throw evalError(`infinite recursion: ${path} imports itself`, loc);
-  let source: string;
-  try {
-    source = readFileSync(path, "utf8");
-  } catch (err) {
-    throw evalError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, loc);
-  }
+  const source = readConfined(real, path, loc);
   state.importing.add(path);
   try {
     const ast = parse(source, path, posix.dirname(path));
@@ -226,10 +282,18 @@ function pathArg(v: Value, what: string, loc?: NixLocation): string {
   return canonPath(s);
 }
 
-/** Creates the root scope: `builtins`, the top-level builtins, `true`, `false`, `null`. */
-export function createState(): EvalState {
+/**
+ * Creates the root scope (`builtins`, the top-level builtins, `true`, `false`, `null`)
+ * of an evaluation whose file access is confined to `fileRoot` (see `confined`).
+ */
+export function createState(fileRoot: string): EvalState {
   const vars = new Map<string, Lazy>();
-  const state: EvalState = { root: new Env(vars, undefined), imports: new Map(), importing: new Set() };
+  const state: EvalState = {
+    root: new Env(vars, undefined),
+    imports: new Map(),
+    importing: new Set(),
+    fileRoot: realPath(posix.resolve(fileRoot)),
+  };
   const table = new Map<string, Lazy>();
   const def = (name: string, arity: number, fn: PrimOpImpl["fn"]) => {
     table.set(name, new PrimOp({ name, arity, fn }));
@@ -278,13 +342,12 @@ export function createState(): EvalState {
   def("import", 1, ([p], loc) => evalFile(state, pathArg(F(p!), "import", loc), loc));
   def("readFile", 1, ([p], loc) => {
     const path = pathArg(F(p!), "readFile", loc);
-    try {
-      return readFileSync(path, "utf8");
-    } catch (err) {
-      throw evalError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, loc);
-    }
+    return readConfined(confined(state, path, "read", loc), path, loc);
   });
-  def("pathExists", 1, ([p], loc) => existsSync(pathArg(F(p!), "pathExists", loc)));
+  def("pathExists", 1, ([p], loc) => {
+    const path = pathArg(F(p!), "pathExists", loc);
+    return existsSync(confined(state, path, "look for", loc));
+  });
   def("baseNameOf", 1, ([p], loc) => {
     const s = coerceToString(F(p!), false, false, loc);
     const t = s.endsWith("/") ? s.slice(0, -1) : s;

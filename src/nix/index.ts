@@ -30,12 +30,14 @@ export function parseNix(source: string, file?: string): NixAst {
  * integer-like keys such as "10" first), lists → arrays,
  * strings, booleans, null, floats → numbers, integers → numbers, paths → absolute
  * path strings. Relative paths and `import`s resolve against `baseDir` (default: the
- * directory of `file` when given, else the current directory).
+ * directory of `file` when given, else the current directory); `import`, `readFile`
+ * and `pathExists` may only reach files inside `baseDir`'s tree (symlinks resolved).
  *
  * Throws `NixError` (exit code 2; message `file:line:column: …`) when:
  * the text does not parse; a variable is unbound; evaluation fails the way Nix
  * would fail (type errors, missing attributes, `throw`, `abort`, failed `assert`,
- * division by zero, integer overflow, infinite recursion); the value contains a
+ * division by zero, integer overflow, infinite recursion); a file outside `baseDir`'s
+ * tree (or in /proc, /sys, /dev) is read; the value contains a
  * function; an integer is outside ±(2^53−1) and so cannot be a JS number exactly;
  * or the expression uses something outside the supported subset (derivations,
  * fetchers, `<nixpkgs>` search paths, impure builtins such as
@@ -46,7 +48,7 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
   const file = options.file ?? "<string>";
   const baseDir = resolve(options.baseDir ?? (options.file ? dirname(resolve(options.file)) : process.cwd()));
   const ast = parse(source, file, baseDir);
-  const state = createState();
+  const state = createState(baseDir);
   return run(ast.root.lm.at(0), () => {
     checkScopes(ast.root, { names: state.root.vars!, parent: undefined });
     const value = evalExpr(ast.root, state.root);
@@ -62,7 +64,7 @@ export function evaluateNix(source: string, options: { file?: string; baseDir?: 
  */
 export function evaluateNixFile(path: string): unknown {
   const abs = resolve(path);
-  const state = createState();
+  const state = createState(dirname(abs));
   return run({ file: abs, line: 1, column: 1 }, () => {
     const value = evalFile(state, abs);
     deepForce(value);

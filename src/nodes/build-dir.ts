@@ -2,10 +2,15 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ExitCode, UserError } from "../errors.ts";
+import { recoverBuildDir } from "../render/write.ts";
 import { type NodeSpec, nodeSpecSchema } from "./spec.ts";
 
-/** Every nodes/*.json of `buildDir`, validated, sorted by hostname. */
-export function readBuildSpecs(buildDir: string): NodeSpec[] {
+/**
+ * Every nodes/*.json of `buildDir`, validated, sorted by hostname. A build killed while it
+ * swapped `buildDir` is undone first (recoverBuildDir; its notes go to `log`).
+ */
+export function readBuildSpecs(buildDir: string, log: (note: string) => void = () => {}): NodeSpec[] {
+  for (const note of recoverBuildDir(buildDir)) log(note);
   const dir = join(buildDir, "nodes");
   if (!existsSync(join(buildDir, "flake.nix")) || !existsSync(dir)) {
     throw new UserError(`${buildDir} holds no NixOS build (flake.nix and nodes/ are missing)`, {

@@ -4,10 +4,11 @@
  * the host).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 // "../../" from here and from the CLI bundle in dist/<id>/ alike (scripts/bundle-cli.js).
 const entry = fileURLToPath(new URL("../../src/cli/run.ts", import.meta.url));
@@ -28,6 +29,8 @@ export async function bundleEngine(): Promise<string> {
   const result = await esbuild.build({
     ...nodeBundleOptions,
     entryPoints: [entry],
+    // Paths in the bundle's comments are relative to this: the checkout, never the caller's cwd.
+    absWorkingDir: fileURLToPath(new URL("../..", import.meta.url)),
     // nixpkgs' default Node.js on the nodes (nixos-25.05: Node 22).
     target: "node22",
     write: false,
@@ -83,10 +86,4 @@ export async function bundleEngineCached(): Promise<string> {
     // A read-only install still builds; it just bundles every time.
   }
   return bundle;
-}
-
-function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
 }

@@ -3,7 +3,8 @@
  * cordon, drain with the Eviction API (so PodDisruptionBudgets are respected), and the
  * health gate (the node Ready and every pod on it Ready).
  */
-import { ApiError, type Kube } from "../deploy/kube.ts";
+import { ApiError } from "../deploy/client.ts";
+import type { HttpKube } from "../deploy/http-kube.ts";
 import type { KObject } from "../deploy/objects.ts";
 
 /** What the rollout needs from the cluster; KubeNodeHealth implements it on a real API. */
@@ -63,10 +64,10 @@ export function selects(selector: LabelSelector | undefined, labels: Record<stri
 }
 
 export class KubeNodeHealth implements ClusterNodes {
-  readonly #kube: Kube;
+  readonly #kube: HttpKube;
   readonly #pollMs: number;
 
-  constructor(kube: Kube, options: { pollMs?: number } = {}) {
+  constructor(kube: HttpKube, options: { pollMs?: number } = {}) {
     this.#kube = kube;
     this.#pollMs = options.pollMs ?? 1000;
   }

@@ -5,6 +5,9 @@
  */
 import type { Cluster } from "../cluster/model.ts";
 import type { RenderedFile } from "../render/plan.ts";
+import { privateKeyMaterial } from "../render/private-keys.ts";
+import { inspectEncryption } from "../secrets/inspect.ts";
+import { requiredSecrets } from "../services/required-secrets.ts";
 import { type NodeSpec, agentSecretsFile, masterSecretsFile, nodeSpecProblems, nodeSpecs } from "./spec.ts";
 import { staticFile, staticModules } from "./static.ts";
 
@@ -64,6 +67,16 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
     }
   }
 
+  // The build is copied into every node's world-readable Nix store: only ciphertext may go there.
+  const mustEncrypt = requiredSecrets(cluster).map((r) => r.name);
+  const copyEncrypted = (path: string, text: string) => {
+    const { problems: plaintext } = inspectEncryption(text, path, mustEncrypt);
+    if (plaintext.length === 0) files.push({ path, content: text });
+    else
+      problems.push(
+        `${path} (in ${inputs.clusterDir}) is not fully SOPS-encrypted, so it is not copied into the build: ${plaintext.join("; ")}`,
+      );
+  };
   const secrets = inputs.readClusterFile?.(masterSecretsFile) ?? null;
   if (secrets === null) {
     problems.push(
@@ -71,7 +84,7 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
         "Create it with `nixlab secrets init`.",
     );
   } else {
-    files.push({ path: masterSecretsFile, content: secrets });
+    copyEncrypted(masterSecretsFile, secrets);
   }
   if (specs.some((s) => s.sops.file === agentSecretsFile)) {
     const agentSecrets = inputs.readClusterFile?.(agentSecretsFile) ?? null;
@@ -82,12 +95,16 @@ export function renderNodeFiles(cluster: Cluster, inputs: NodeRenderInputs): Nod
           "pass --age-key-file or set SOPS_AGE_KEY_FILE.",
       );
     } else {
-      files.push({ path: agentSecretsFile, content: agentSecrets });
+      copyEncrypted(agentSecretsFile, agentSecrets);
     }
   }
   // A lock kept next to the cluster file pins nixpkgs and the other inputs across builds.
   const lock = inputs.readClusterFile?.("flake.lock") ?? null;
   if (lock !== null) files.push({ path: "flake.lock", content: lock });
+
+  // The engine bundle is nixlab's own code; everything else here comes from the user's files.
+  for (const hit of privateKeyMaterial(files))
+    problems.push(`${hit}: refusing to put private key material into the build (it reaches every node's Nix store)`);
 
   if (inputs.engineBundle === undefined) {
     problems.push(

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, Scalar, type YAMLMap, YAMLSeq } from "yaml";
 import { UserError } from "../errors.ts";
-import { writeFileAtomic } from "../secrets/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { type CreationRule, creationRuleFor, findConfigFile } from "../secrets/config.ts";
 import { agentSecretsFile, masterSecretsFile } from "./spec.ts";
 

@@ -7,7 +7,15 @@ import type { Catalog } from "../services/catalog.ts";
 import { helmChartNamespace } from "../services/groups.ts";
 import type { K8sObject, Release } from "../services/types.ts";
 import { canonicalJson, sha256 } from "../services/util.ts";
-import { type DeployPlan, type PlanChart, type PlanGroup, type PlanSecret, planApiVersion } from "./plan-types.ts";
+import {
+  type DeployPlan,
+  type PlanChart,
+  type PlanGroup,
+  type PlanSecret,
+  configDigest,
+  planApiVersion,
+  planSchema,
+} from "../plan/schema.ts";
 import { toYaml, toYamlStream } from "./yaml.ts";
 
 export interface RenderedFile {
@@ -72,7 +80,7 @@ export function releaseObjects(release: Release, group: string): K8sObject[] {
   return objects;
 }
 
-export function renderPlan(_cluster: Cluster, catalog: Catalog): Rendered {
+export function renderPlan(cluster: Cluster, catalog: Catalog): Rendered {
   const files: RenderedFile[] = [];
   const groupOf = new Map(catalog.groups.flatMap((g) => g.charts.map((c) => [c, g.name] as const)));
   const charts: PlanChart[] = catalog.releases.map((release) => {
@@ -134,9 +142,13 @@ export function renderPlan(_cluster: Cluster, catalog: Catalog): Rendered {
     apiVersion: planApiVersion,
     kind: "DeployPlan",
     helmMode: "helmchart",
+    name: cluster.config.domain,
+    source: { configDigest: configDigest(cluster.config) },
     ...body,
     hash: sha256(canonicalJson(body)),
   };
+  // The contract deploy validates: a build never writes a plan deploy would refuse.
+  planSchema.parse(plan);
   files.push({ path: "deploy-plan.json", content: `${JSON.stringify(plan, null, 2)}\n` });
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { plan, files };

@@ -1,8 +1,6 @@
 /** Stable YAML: the same objects always give the same bytes. */
 import { stringify } from "yaml";
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+import { isRecord } from "../guards.ts";
 
 const byteOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const headKeys = ["apiVersion", "kind", "metadata"];
@@ -13,7 +11,7 @@ const headKeys = ["apiVersion", "kind", "metadata"];
  */
 export function orderKeys(value: unknown, top = true): unknown {
   if (Array.isArray(value)) return value.map((v) => orderKeys(v, false));
-  if (!isPlainObject(value)) return value;
+  if (!isRecord(value)) return value;
   const keys = Object.keys(value).sort(byteOrder);
   const ordered = top ? [...headKeys.filter((k) => k in value), ...keys.filter((k) => !headKeys.includes(k))] : keys;
   return Object.fromEntries(ordered.map((k) => [k, orderKeys(value[k], false)]));

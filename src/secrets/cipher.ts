@@ -2,6 +2,7 @@
 // additional data, and the text form ENC[AES256_GCM,data:…,iv:…,tag:…,type:…].
 import { gcm } from "@noble/ciphers/aes.js";
 import { randomBytes } from "@noble/hashes/utils.js";
+import { utf8Exact } from "./values.ts";
 
 /** The type names sops writes after `type:`. */
 export type ValueType = "str" | "int" | "float" | "bool" | "bytes" | "time" | "comment";
@@ -17,12 +18,12 @@ const TAG_BYTES = 16;
 const TYPES = new Set<string>(["str", "int", "float", "bool", "bytes", "time", "comment"]);
 const ENC_RE = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]/;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Thrown when a value is not in the ENC[…] format or fails authentication. Carries no plaintext. */
 export class ValueDecryptError extends Error {
-  readonly reason: "format" | "auth";
-  constructor(reason: "format" | "auth", message: string) {
+  /** "binary": it decrypts, but to bytes that are not UTF-8 (sops can store those; nixlab holds text). */
+  readonly reason: "format" | "auth" | "binary";
+  constructor(reason: "format" | "auth" | "binary", message: string) {
     super(message);
     this.name = "ValueDecryptError";
     this.reason = reason;
@@ -86,7 +87,8 @@ export function encryptValue(value: TypedText, key: Uint8Array, aad: string, sta
 /**
  * Decrypts one ENC[…] value. "" decrypts to an empty str. Throws ValueDecryptError
  * ("format") when the text is not an encrypted value, ("auth") when the key, the
- * additional data or the ciphertext is wrong. The message never contains plaintext.
+ * additional data or the ciphertext is wrong, ("binary") when the plaintext is not
+ * UTF-8 (decoded exactly otherwise, a BOM included). The message never contains plaintext.
  */
 export function decryptValue(ciphertext: string, key: Uint8Array, aad: string, stash?: IvStash): TypedText {
   if (ciphertext === "") return { type: "str", text: "" };
@@ -107,7 +109,9 @@ export function decryptValue(ciphertext: string, key: Uint8Array, aad: string, s
   } catch {
     throw new ValueDecryptError("auth", "authentication failed");
   }
-  const result: TypedText = { type: type as ValueType, text: decoder.decode(plain) };
+  const text = utf8Exact(plain);
+  if (text === null) throw new ValueDecryptError("binary", "the value is not UTF-8 text");
+  const result: TypedText = { type: type as ValueType, text };
   stash?.remember(aad, result, iv);
   return result;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { UserError } from "../errors.ts";
 import { type AgeIdentity, unwrapStanza, wrapForRecipient } from "./age.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { decryptValue, encryptValue, IvStash, newDataKey, ValueDecryptError } from "./cipher.ts";
 import { JsonDocument } from "./json-store.ts";
 import {
@@ -178,6 +178,11 @@ export class SecretsFile {
   /** The recipients per key group. */
   keyGroups(): string[][] {
     return this.#metadata.keyGroups.map((g) => g.age.map((s) => s.recipient));
+  }
+
+  /** How many key groups open the file (0: all of them, or there is one). */
+  shamirThreshold(): number {
+    return this.#metadata.shamirThreshold;
   }
 
   /** Top-level names (or the names under `path`), in file order; [] when `path` is not a mapping. */
@@ -356,6 +361,10 @@ export async function openSecrets(path: string, identities: readonly AgeIdentity
   } catch (error) {
     if (error instanceof LeafDecryptError) {
       const where = error.path.join(".") || "(top level)";
+      if (error.reason === "binary")
+        throw new UserError(
+          `${path}: the value of ${where} is not UTF-8 text (sops can store raw bytes, nixlab only text); change it with sops, e.g. to base64`,
+        );
       const why = error.reason === "auth" ? "fails authentication" : "is not a valid encrypted value";
       throw new UserError(
         `${path}: the value of ${where} ${why}, so the file was changed outside sops/nixlab or is damaged; restore it from version control`,

@@ -12,6 +12,11 @@ export function wireguardPrivateKey(): string {
   return k.toString("base64");
 }
 
+/** True when `text` is a WireGuard key as `wg genkey`/`wg pubkey` print it: 32 bytes in canonical base64 (44 characters). */
+export function isWireguardKey(text: string): boolean {
+  return /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(text);
+}
+
 /** The public key of a WireGuard private key, like `wg pubkey`. Throws Error when it is not 32 bytes of base64. */
 export function wireguardPublicKey(privateKey: string): string {
   const raw = Buffer.from(privateKey.trim(), "base64");

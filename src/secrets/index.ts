@@ -10,9 +10,9 @@
  *   await secrets.save();
  */
 export { type AgeIdentity, generateAgeKey, isAgeIdentity, isAgeRecipient, parseIdentities } from "./age.ts";
-export { writeFileAtomic } from "./atomic.ts";
+export { writeFileAtomic } from "../io/atomic.ts";
 export { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
-export { type EditOptions, type EditResult, editSecrets, editTempRoot } from "./edit.ts";
+export { type EditOptions, type EditResult, editSecrets, editTempRoot, removeStaleEditDirs } from "./edit.ts";
 export {
   createSecrets,
   encryptPlaintext,
@@ -23,7 +23,8 @@ export {
   SecretsFile,
   type SecretsFormat,
 } from "./file.ts";
-export { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+export { isWireguardKey, randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+export { compareRecipients, describeDifferences, type GroupDifference } from "./recipients.ts";
 export {
   defaultKeyFile,
   discoverIdentities,
@@ -37,7 +38,9 @@ export {
   checkRequired,
   createAgeKeyFile,
   ensureCreationRule,
+  formatProblem,
   isPlaceholder,
   newKeyLocation,
 } from "./project.ts";
 export type { SecretValue } from "./value.ts";
+export { utf8Exact } from "./values.ts";

@@ -1,6 +1,7 @@
 // The `sops` metadata section: parsed into a typed form and written back the way
 // sops writes it (keys sorted by name, empty fields omitted).
 import { UserError } from "../errors.ts";
+import { isRecord } from "../guards.ts";
 
 /** One age recipient and the data key (or its Shamir share) encrypted to it, ASCII-armored. */
 export interface AgeStanza {
@@ -49,10 +50,6 @@ const RULE_FIELDS: ReadonlyArray<[keyof CryptRules, string]> = [
   ["unencryptedCommentRegex", "unencrypted_comment_regex"],
   ["encryptedCommentRegex", "encrypted_comment_regex"],
 ];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function parseGroup(raw: Record<string, unknown>, file: string): KeyGroup {
   const age: AgeStanza[] = [];

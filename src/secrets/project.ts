@@ -1,15 +1,18 @@
 // The project-level operations behind `nixlab secrets init|check|updatekeys`:
 // the user's age key, .sops.yaml, and the secrets the cluster needs.
 import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { isMap, parseDocument, YAMLSeq } from "yaml";
-import type { SecretRequirement } from "../services/required-secrets.ts";
+import type { SecretFormat, SecretRequirement } from "../services/required-secrets.ts";
 import { secretPlaceholder } from "../services/required-secrets.ts";
+import { UserError } from "../errors.ts";
 import { type AgeIdentity, generateAgeKey } from "./age.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
 import type { SecretsFile } from "./file.ts";
-import { randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+import { isWireguardKey, randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
+import { inspectEncryption } from "./inspect.ts";
 import { defaultKeyFile } from "./identities.ts";
 
 /** Creates an age key file (mode 0600, directory 0700) at `path`; returns the new identity. Throws if it exists. */
@@ -106,38 +109,108 @@ export function addMissing(file: SecretsFile, requirements: readonly SecretRequi
   return added;
 }
 
+/** What checkRequired found, one list per kind of problem. */
 export interface CheckReport {
   missing: SecretRequirement[];
   placeholders: SecretRequirement[];
   /** Present but not a string (sops-nix needs text). */
   notText: SecretRequirement[];
+  /** Text that is not what its format asks for; `problem` says what is wrong, never the value. */
+  invalid: { req: SecretRequirement; problem: string }[];
 }
 
-/** Which required secrets are absent, still placeholders, or not text. Pure. */
+const CRYPT_HASH = /^\$(?:1|2[abxy]|5|6|7|y|gy|sha1|md5)\$[./0-9A-Za-z$=,+-]+$/;
+const HOST =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function validEndpoint(value: string): boolean {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(value);
+  if (!m) return false;
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535)) return false;
+  return m[1] !== undefined ? isIP(m[1]) === 6 : isIP(m[2]!) === 4 || HOST.test(m[2]!);
+}
+
+/** Why `value` does not fit `format`, or undefined when it does. Names no part of the value. */
+export function formatProblem(format: SecretFormat, value: string): string | undefined {
+  switch (format) {
+    case "wireguard-key":
+      return isWireguardKey(value)
+        ? undefined
+        : "is not a WireGuard key (32 bytes in base64: 44 characters ending in =, as `wg genkey` and `wg pubkey` print)";
+    case "crypt-hash":
+      return CRYPT_HASH.test(value)
+        ? undefined
+        : "is not a password hash in crypt format ($6$…, $y$…); make one with `mkpasswd -m sha-512`";
+    case "token":
+      return /^[^\s\p{Cc}]+$/u.test(value) ? undefined : "is blank or has whitespace or control characters in it";
+    case "endpoint":
+      return validEndpoint(value) ? undefined : "is not a host name or IP address (with an optional :port)";
+    case "text":
+      return value.trim() === "" ? "is blank" : undefined;
+  }
+}
+
+/** Which required secrets are absent, still placeholders, not text, or not in their format. Pure. */
 export function checkRequired(file: SecretsFile, requirements: readonly SecretRequirement[]): CheckReport {
-  const report: CheckReport = { missing: [], placeholders: [], notText: [] };
+  const report: CheckReport = { missing: [], placeholders: [], notText: [], invalid: [] };
   for (const req of requirements) {
     const v = file.get(req.name);
     if (v === undefined || v === null || v === "") report.missing.push(req);
     else if (typeof v !== "string") report.notText.push(req);
     else if (isPlaceholder(v)) report.placeholders.push(req);
+    else {
+      const problem = formatProblem(req.format, v) ?? pairProblem(file, req, v);
+      if (problem) report.invalid.push({ req, problem });
+    }
   }
   return report;
 }
 
+/** A public key that does not belong to the private key it is derived from. */
+function pairProblem(file: SecretsFile, req: SecretRequirement, value: string): string | undefined {
+  if (req.source.kind !== "wireguard-public-key") return undefined;
+  const priv = file.get(req.source.of);
+  if (typeof priv !== "string" || !isWireguardKey(priv)) return undefined;
+  return wireguardPublicKey(priv) === value ? undefined : `is not the public key of ${req.source.of}`;
+}
+
+/** What secretsFileProblems found in a secrets file, without its key. */
+export interface SecretsFileProblems {
+  /** Parts of the file in clear text (see inspectEncryption); [] when fully encrypted. */
+  unencrypted: string[];
+  /** False when the file has no `sops` section at all. */
+  sops: boolean;
+  /** Required secrets whose names the file lacks. */
+  missing: SecretRequirement[];
+}
+
 /**
- * The required secrets a SOPS file (YAML or JSON text) has no key for, read from its
- * cleartext key names without decrypting anything. Null when the text is not a SOPS
- * file's mapping. Pure.
+ * What `check` and `build` refuse in the secrets file at `path`, found without a key
+ * (names are stored in clear): parts not encrypted, and required secrets it lacks.
+ * Returns null when the file does not exist. Throws UserError when it cannot be read.
  */
-export function missingFromText(text: string, requirements: readonly SecretRequirement[]): SecretRequirement[] | null {
-  let doc: ReturnType<typeof parseDocument>;
+export function secretsFileProblems(
+  path: string,
+  requirements: readonly SecretRequirement[],
+): SecretsFileProblems | null {
+  if (!existsSync(path)) return null;
+  let text: string;
   try {
-    doc = parseDocument(text);
-  } catch {
-    return null;
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UserError(
+      `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}); check its permissions`,
+    );
   }
-  if (doc.errors.length > 0 || !isMap(doc.contents)) return null;
-  const names = new Set(doc.contents.items.map((pair) => String((pair.key as { value?: unknown })?.value ?? pair.key)));
-  return names.has("sops") ? requirements.filter((r) => !names.has(r.name)) : null;
+  const report = inspectEncryption(
+    text,
+    path,
+    requirements.map((r) => r.name),
+  );
+  const names = new Set(report.names);
+  return {
+    unencrypted: report.problems,
+    sops: report.sops,
+    missing: requirements.filter((r) => !names.has(r.name)),
+  };
 }

@@ -120,8 +120,8 @@ export function encryptDocument(doc: SopsDocument, key: Uint8Array, rules: WalkR
 /** A value that failed to decrypt, with its path (keys only, never the value). */
 export class LeafDecryptError extends Error {
   readonly path: readonly string[];
-  readonly reason: "format" | "auth" | "type";
-  constructor(path: readonly string[], reason: "format" | "auth" | "type") {
+  readonly reason: "format" | "auth" | "type" | "binary";
+  constructor(path: readonly string[], reason: "format" | "auth" | "type" | "binary") {
     super(`the value at ${path.join(".") || "(top)"} does not decrypt (${reason})`);
     this.name = "LeafDecryptError";
     this.path = path;

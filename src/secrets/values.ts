@@ -158,3 +158,14 @@ export function fromJs(value: Scalar): TypedText {
   }
   throw new TypeError(`unsupported value type ${typeof value}`);
 }
+
+const exactDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** `bytes` as text, exactly (a leading BOM is kept), or null when they are not valid UTF-8. */
+export function utf8Exact(bytes: Uint8Array): string | null {
+  try {
+    return exactDecoder.decode(bytes);
+  } catch {
+    return null;
+  }
+}

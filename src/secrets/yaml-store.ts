@@ -7,6 +7,7 @@ import {
   isMap,
   isScalar,
   isSeq,
+  LineCounter,
   type Node,
   Pair,
   parseAllDocuments,
@@ -17,7 +18,7 @@ import {
 import type { TypedText } from "./cipher.ts";
 import type { CommentSlot, LeafSlot, SopsDocument } from "./tree.ts";
 import type { SecretValue, ValueAccess } from "./value.ts";
-import { fromJs, resolvePlainYaml, toJs } from "./values.ts";
+import { fromJs, resolvePlainYaml, toJs, utf8Exact } from "./values.ts";
 
 /** A syntax or structure problem; `line`/`col` locate it. The message never quotes the file. */
 export class DocumentError extends Error {
@@ -51,7 +52,11 @@ function readScalar(node: Scalar): TypedText | null {
   const raw = node.source ?? (typeof node.value === "string" ? node.value : undefined);
   if (tag && tag !== "tag:yaml.org,2002:str" && tag !== "!") {
     if (tag === "tag:yaml.org,2002:binary" && typeof node.value !== "string") {
-      return { type: "str", text: Buffer.from(node.value as Uint8Array).toString("utf8") };
+      // sops stores the decoded bytes as a string; nixlab holds text, so bytes that are not UTF-8 are refused.
+      const text = utf8Exact(node.value as Uint8Array);
+      if (text === null)
+        throw new DocumentError("a !!binary value is not UTF-8 text, which nixlab cannot store exactly");
+      return { type: "str", text };
     }
     if (
       ["tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"].includes(
@@ -198,23 +203,63 @@ function innermostTrailingPath(map: YAMLMap, path: readonly string[]): readonly 
   }
 }
 
-/** Replace aliases by copies of what they point to (sops expands them too) and drop anchors. */
-function expandAliases(doc: Document): void {
+/** Most nodes alias expansion may create in one file (a "billion laughs" file is refused, not expanded). */
+const MAX_EXPANDED_NODES = 10_000;
+
+function countNodes(node: unknown): number {
+  if (isMap(node)) return 1 + (node.items as Pair[]).reduce((n, p) => n + countNodes(p.value), 0);
+  if (isSeq(node)) return 1 + node.items.reduce((n: number, item) => n + countNodes(item), 0);
+  return 1;
+}
+
+/**
+ * Replaces aliases by copies of what they point to (as sops does), then drops every
+ * anchor. Throws DocumentError (at the alias) for an alias without anchor, one inside
+ * the value it names, a merge key (`<<`, which go-yaml and sops read differently), or
+ * an expansion beyond MAX_EXPANDED_NODES.
+ */
+function expandAliases(doc: Document, at: (offset: number | undefined) => [number?, number?]): void {
+  let created = 0;
+  const fail = (why: string, node: { range?: [number, number, number] | null }): never => {
+    throw new DocumentError(why, ...at(node.range?.[0]));
+  };
+  // The containers being visited (an alias to one of them would contain itself).
+  const inside = new Set<unknown>();
+  // Anchors seen so far in document order (a later one of the same name wins, as in YAML).
+  const anchors = new Map<string, Node>();
   const visit = (node: unknown): unknown => {
     if (isAlias(node)) {
-      const target = (node as Alias).resolve(doc);
-      const copy = target ? (target as Node & { clone(): Node }).clone() : null;
-      return copy ? visit(copy) : null;
+      const alias = node as Alias;
+      const target = anchors.get(alias.source);
+      if (!target) return fail(`the alias *${alias.source} has no anchor before it`, alias);
+      if (inside.has(target)) return fail(`the alias *${alias.source} is inside the value it refers to`, alias);
+      // The target comes earlier in the file, so its own aliases are already expanded.
+      created += countNodes(target);
+      if (created > MAX_EXPANDED_NODES)
+        fail(`its aliases expand to more than ${MAX_EXPANDED_NODES} values; write the values out`, alias);
+      return (target as Node & { clone(): Node }).clone();
     }
-    if (isMap(node) || isSeq(node)) {
-      (node as { anchor?: string }).anchor = undefined;
-      if (isMap(node)) for (const pair of node.items) pair.value = visit(pair.value) as Node | null;
-      else node.items = node.items.map((item) => visit(item));
-    } else if (isScalar(node)) node.anchor = undefined;
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor) anchors.set(anchor, node as Node);
+    if (!isMap(node) && !isSeq(node)) return node;
+    inside.add(node);
+    if (isMap(node)) {
+      for (const pair of node.items as Pair[]) {
+        if (isScalar(pair.key) && pair.key.value === "<<" && pair.key.type === "PLAIN")
+          fail("merge keys (<<) are not supported in a secrets file; write the keys out", pair.key);
+        pair.value = visit(pair.value) as Node | null;
+      }
+    } else node.items = node.items.map((item) => visit(item));
+    inside.delete(node);
     return node;
   };
-  const contents = doc.contents;
-  if (contents) doc.contents = visit(contents) as Node;
+  const dropAnchors = (node: unknown): void => {
+    if (isMap(node) || isSeq(node) || isScalar(node)) (node as { anchor?: string }).anchor = undefined;
+    if (isMap(node)) for (const pair of node.items as Pair[]) dropAnchors(pair.value);
+    else if (isSeq(node)) for (const item of node.items) dropAnchors(item);
+  };
+  if (doc.contents) doc.contents = visit(doc.contents) as Node;
+  dropAnchors(doc.contents);
 }
 
 function nodeToValue(node: unknown): SecretValue {
@@ -272,7 +317,13 @@ export class YamlDocument implements SopsDocument, ValueAccess {
 
   /** Parses YAML text. Throws DocumentError (position only, no content) on a syntax error or a non-mapping document. */
   static parse(text: string): YamlDocument {
-    const list = [...parseAllDocuments(text, { uniqueKeys: true })];
+    const lineCounter = new LineCounter();
+    const at = (offset: number | undefined): [number?, number?] => {
+      if (offset === undefined) return [];
+      const pos = lineCounter.linePos(offset);
+      return [pos.line, pos.col];
+    };
+    const list = [...parseAllDocuments(text, { uniqueKeys: true, lineCounter })];
     for (const d of list) {
       const err = d.errors[0];
       if (err) {
@@ -282,7 +333,7 @@ export class YamlDocument implements SopsDocument, ValueAccess {
       if (d.contents !== null && !isMap(d.contents)) {
         throw new DocumentError("its top level is not a mapping of names to values");
       }
-      expandAliases(d);
+      expandAliases(d, at);
     }
     const result = new YamlDocument(list, detectIndent(text));
     // Validate keys and scalar types once up front so later walks cannot fail.

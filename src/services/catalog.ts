@@ -3,7 +3,7 @@
  * the user's own. Pure: no files, no clock.
  */
 import type { Cluster } from "../cluster/model.ts";
-import type { PlanHook } from "../render/plan-types.ts";
+import type { PlanHook } from "../plan/schema.ts";
 import { nextcloud, nextcloudSsoHook } from "./apps/nextcloud.ts";
 import { gateName } from "./apps/nextcloud-sso-gate.ts";
 import { signalProxy } from "./apps/signal-proxy.ts";
@@ -15,7 +15,8 @@ import { ddns } from "./dns/ddns.ts";
 import { externalDns } from "./dns/externaldns.ts";
 import { pihole } from "./dns/pihole.ts";
 import { piholeExternalIngress } from "./dns/pihole-external-ingress.ts";
-import { builtinGroups, defaultRetry } from "./groups.ts";
+import { defaultRetry } from "../plan/schema.ts";
+import { builtinGroups } from "./groups.ts";
 import type { GroupDefinition, K8sObject, Release, SecretRef, Service } from "./types.ts";
 import { deepMerge } from "./util.ts";
 import { wireguard } from "./vpn/wireguard.ts";

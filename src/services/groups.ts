@@ -3,7 +3,7 @@
  * really deployed (defect 6) and readiness that gates dependents (defect 7).
  */
 import type { Cluster } from "../cluster/model.ts";
-import type { RetryPolicy, WaitTarget } from "../render/plan-types.ts";
+import { defaultRetry, type RetryPolicy, type WaitTarget } from "../plan/schema.ts";
 import type { GroupDefinition } from "./types.ts";
 
 export const builtinGroupNames = [
@@ -41,8 +41,6 @@ export const builtinChartKeys: readonly string[] = Object.values(builtinGroupCha
 
 /** The namespace k3s's helm controller runs HelmChart install Jobs in. */
 export const helmChartNamespace = "kube-system";
-
-export const defaultRetry: RetryPolicy = { attempts: 3, delaySeconds: 10, maxDelaySeconds: 60 };
 
 export function builtinGroups(cluster: Cluster): GroupDefinition[] {
   const ns = cluster.namespaces;

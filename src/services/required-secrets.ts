@@ -17,12 +17,20 @@ export type SecretSource =
   /** Only the user knows it: a placeholder until they fill it in. */
   | { kind: "user"; hint: string };
 
+/**
+ * What a value must look like (`nixlab secrets check` checks it): a WireGuard key (32 bytes,
+ * base64), a crypt(3) password hash, a token (one word: no whitespace or control
+ * characters), a host name or IP address with an optional port, or any text that is not blank.
+ */
+export type SecretFormat = "wireguard-key" | "crypt-hash" | "token" | "endpoint" | "text";
+
 export interface SecretRequirement {
   /** The SOPS key (also the sops-nix secret name). */
   name: string;
   /** What reads it, for people. */
   usedBy: string;
   source: SecretSource;
+  format: SecretFormat;
   /** Who may read the decrypted file on a node (sops-nix owner); mode is always 0400. */
   owner: "root" | "user";
 }
@@ -30,73 +38,82 @@ export interface SecretRequirement {
 /** The placeholder written for user-provided secrets; `check` reports any left. */
 export const secretPlaceholder = "REPLACE_ME";
 
-const password = { kind: "random", bytes: 24, encoding: "base64url" } as const;
+const password = { source: { kind: "random", bytes: 24, encoding: "base64url" }, format: "text" } as const;
 
 /** The secrets `cluster` needs, in a stable order. Pure. */
 export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
   const fixed: SecretRequirement[] = [
     {
       name: "user_password",
+      format: "crypt-hash",
       usedBy: "login password of the cluster user and root on every node (sha-512 crypt hash)",
       source: { kind: "user", hint: "a password hash: `mkpasswd -m sha-512 | nixlab secrets set user_password`" },
       owner: "root",
     },
     {
       name: "k3s_token",
+      format: "token",
       usedBy: "k3s server and agents (join token)",
       source: { kind: "random", bytes: 32, encoding: "hex" },
       owner: "root",
     },
     {
       name: "cloudflare_token",
+      format: "token",
       usedBy: "cert-manager DNS-01, ExternalDNS (Cloudflare), DDNS",
       source: { kind: "user", hint: "a Cloudflare API token with Zone:DNS:Edit on your zone" },
       owner: "root",
     },
-    { name: "pihole_password", usedBy: "Pi-hole web UI and API", source: password, owner: "root" },
+    { name: "pihole_password", usedBy: "Pi-hole web UI and API", ...password, owner: "root" },
     {
       name: "wireguard_server_private_key",
+      format: "wireguard-key",
       usedBy: "WireGuard server",
       source: { kind: "wireguard-private-key" },
       owner: "root",
     },
     {
       name: "wireguard_server_public_key",
+      format: "wireguard-key",
       usedBy: "WireGuard client configs",
       source: { kind: "wireguard-public-key", of: "wireguard_server_private_key" },
       owner: "root",
     },
     {
       name: "wireguard_server_endpoint",
+      format: "endpoint",
       usedBy: "WireGuard client configs (Endpoint host; DDNS keeps vpn.<domain> current)",
       source: { kind: "default", value: `vpn.${cluster.config.domain}` },
       owner: "root",
     },
     {
       name: "nextcloud_admin_username",
+      format: "token",
       usedBy: "Nextcloud admin account",
       source: { kind: "default", value: "admin" },
       owner: "root",
     },
-    { name: "nextcloud_admin_password", usedBy: "Nextcloud admin account", source: password, owner: "root" },
+    { name: "nextcloud_admin_password", usedBy: "Nextcloud admin account", ...password, owner: "root" },
     {
       name: "nextcloud_db_username",
+      format: "token",
       usedBy: "Nextcloud database user",
       source: { kind: "default", value: "nextcloud" },
       owner: "root",
     },
-    { name: "nextcloud_db_password", usedBy: "Nextcloud database user", source: password, owner: "root" },
+    { name: "nextcloud_db_password", usedBy: "Nextcloud database user", ...password, owner: "root" },
     {
       name: "nextcloud_db_postgres_password",
       usedBy: "PostgreSQL superuser",
-      source: password,
+      ...password,
       owner: "root",
     },
-    { name: "nextcloud_redis_password", usedBy: "Nextcloud Redis", source: password, owner: "root" },
+    { name: "nextcloud_redis_password", usedBy: "Nextcloud Redis", ...password, owner: "root" },
     {
       name: "nextcloud_sso_token",
       usedBy: "the VPN's Nextcloud sign-in proxy and the gate in front of Nextcloud",
       source: { kind: "random", bytes: 32, encoding: "hex" },
+      format: "token",
       owner: "root",
     },
   ];
@@ -107,6 +124,7 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
       kind: "user",
       hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)`,
     },
+    format: "wireguard-key",
     owner: "root",
   }));
   return [...fixed, ...users];

@@ -1,6 +1,6 @@
 /** The catalog: what each service renders to, before it is written to files. */
 import type { Cluster } from "../cluster/model.ts";
-import type { RetryPolicy, WaitTarget } from "../render/plan-types.ts";
+import type { RetryPolicy, WaitTarget } from "../plan/schema.ts";
 import type { HelmChartPin } from "./versions.ts";
 
 /** A Kubernetes object as plain data. */

@@ -1,11 +1,9 @@
 /** Helpers every service file uses: overrides, images, labels, config checksums. */
 import { createHash } from "node:crypto";
 import type { Cluster } from "../cluster/model.ts";
+import { isRecord } from "../guards.ts";
 import type { HelmRelease, K8sObject } from "./types.ts";
 import { type HelmChartKey, type ImageKey, helmCharts, images } from "./versions.ts";
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Deep merge where `override` wins (services.md defect 1 fixed): objects merge key by
@@ -15,7 +13,7 @@ export function deepMerge(base: Record<string, unknown>, override: Record<string
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(override)) {
     if (value === null) delete out[key];
-    else if (isPlainObject(value) && isPlainObject(out[key])) out[key] = deepMerge(out[key], value);
+    else if (isRecord(value) && isRecord(out[key])) out[key] = deepMerge(out[key], value);
     else out[key] = structuredClone(value);
   }
   return out;
@@ -49,7 +47,7 @@ export function helmRelease(
 /** JSON with object keys sorted at every level: the canonical form we hash. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v)
+    isRecord(v)
       ? Object.fromEntries(
           Object.keys(v)
             .sort()

@@ -3,7 +3,12 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import type { KubeClient } from "../../src/deploy/client.ts";
+import { type DeployInput, deploy } from "../../src/deploy/engine.ts";
+import type { DeployReport } from "../../src/deploy/events.ts";
 import type { KObject } from "../../src/deploy/objects.ts";
+import { FileStateStore } from "../../src/deploy/state.ts";
+import { loadPlan } from "../../src/plan/load.ts";
 import {
   type DeployPlan,
   type PlanGroup,
@@ -11,7 +16,7 @@ import {
   type PlanSecret,
   planApiVersion,
   type WaitTarget,
-} from "../../src/render/plan-types.ts";
+} from "../../src/plan/schema.ts";
 
 export interface FixtureGroup {
   name: string;
@@ -88,6 +93,9 @@ export function writePlan(
     apiVersion: planApiVersion as typeof planApiVersion,
     kind: "DeployPlan" as const,
     helmMode: "helmchart" as const,
+    // Each test's plans own their inventory: named after their first namespace.
+    name: [...namespaces].sort()[0] ?? "fixture",
+    source: { configDigest: sha("a fixture, built from no cluster file") },
     namespaces: [...namespaces].sort(),
     groups: planGroups,
     charts,
@@ -137,4 +145,12 @@ export function job(namespace: string, name: string, arg: string): KObject {
       },
     },
   };
+}
+
+/** deploy() from files, as the CLI adapts them: the plan at planPath, the state dir at stateDir. */
+export async function deployFiles(
+  options: { kube: KubeClient; planPath: string; stateDir: string } & Omit<DeployInput, "plan" | "kube" | "store">,
+): Promise<DeployReport> {
+  const { planPath, stateDir, ...rest } = options;
+  return await deploy({ ...rest, plan: await loadPlan(planPath), store: new FileStateStore(stateDir) });
 }

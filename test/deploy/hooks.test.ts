@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { asUser, runOccHook } from "../../src/deploy/hooks.ts";
-import type { ExecResult } from "../../src/deploy/kube.ts";
-import type { PlanHook } from "../../src/render/plan-types.ts";
+import type { ExecResult } from "../../src/deploy/client.ts";
+import type { PlanHook } from "../../src/plan/schema.ts";
 
 const hook: PlanHook = {
   name: "nextcloud-sso",

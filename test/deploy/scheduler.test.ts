@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { runDag, topoOrder } from "../../src/deploy/scheduler.ts";
+import { runDag } from "../../src/deploy/scheduler.ts";
+import { topoOrder } from "../../src/plan/dag.ts";
 import { UserError } from "../../src/errors.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -3,14 +3,14 @@ import { hostname } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { isRetriable, withRetry } from "../../src/deploy/apply.ts";
-import { ApiError } from "../../src/deploy/kube.ts";
+import { ApiError } from "../../src/deploy/client.ts";
 import { acquireLock } from "../../src/deploy/lock.ts";
 import { parseManifest, sortForApply } from "../../src/deploy/objects.ts";
+import { readiness } from "../../src/deploy/readiness.ts";
+import { isRetriable, type RetryContext, withRetry } from "../../src/deploy/retry.ts";
 import { DirSecretSource, Redactor, secretObject, secretsDigest } from "../../src/deploy/secrets.ts";
-import { StateStore } from "../../src/deploy/state.ts";
+import { FileStateStore } from "../../src/deploy/state.ts";
 import { unifiedDiff } from "../../src/deploy/textdiff.ts";
-import { readiness } from "../../src/deploy/wait.ts";
 import { ruleMatches, selectorMatches } from "../../src/deploy/webhooks.ts";
 import { ExitCode, UserError } from "../../src/errors.ts";
 
@@ -42,41 +42,97 @@ describe("apply order", () => {
   });
 });
 
+/** A clock whose sleeps pass at once, advancing virtual time: retry budgets without waiting. */
+function virtualClock() {
+  let now = 0;
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+    sleeps: [] as number[],
+  };
+}
+
+const ctx = (
+  retry: { attempts: number; delaySeconds: number; maxDelaySeconds: number },
+  outageMs = 10_000,
+): RetryContext => ({
+  retry,
+  clock: virtualClock(),
+  outageMs,
+});
+
 describe("retries", () => {
-  test("only server and network errors are retried, never an invalid object", () => {
-    expect(isRetriable(new ApiError("x", 0, "Network"))).toBe(true);
+  test("the API being away is retried, the object and our credentials are not", () => {
+    expect(isRetriable(new ApiError("x", 0, "Network", { code: "ECONNREFUSED" }))).toBe(true);
+    expect(isRetriable(new ApiError("x", 0, "Network", { code: "ECONNRESET" }))).toBe(true);
     expect(isRetriable(new ApiError("x", 503, "ServiceUnavailable"))).toBe(true);
     expect(isRetriable(new ApiError("failed calling webhook", 500, "InternalError"))).toBe(true);
     expect(isRetriable(new ApiError("x", 429, "TooManyRequests"))).toBe(true);
+    expect(
+      isRetriable(new ApiError("self-signed certificate", 0, "Network", { code: "DEPTH_ZERO_SELF_SIGNED_CERT" })),
+    ).toBe(false);
+    expect(isRetriable(new ApiError("x", 0, "Network", { code: "ENOTFOUND" }))).toBe(false);
+    expect(isRetriable(new ApiError("Unauthorized", 401, "Unauthorized"))).toBe(false);
     expect(isRetriable(new ApiError("spec.replicas: Invalid value", 422, "Invalid"))).toBe(false);
     expect(isRetriable(new ApiError("forbidden", 403, "Forbidden"))).toBe(false);
     expect(isRetriable(new Error("bug"))).toBe(false);
   });
 
-  test("backoff doubles, and nothing sleeps after the last attempt (defect 15)", async () => {
+  test("errors about the request: backoff doubles, and nothing sleeps after the last attempt (defect 15)", async () => {
+    const c = ctx({ attempts: 3, delaySeconds: 1, maxDelaySeconds: 10 });
     const times: number[] = [];
-    const start = Date.now();
     await expect(
-      withRetry({ retry: { attempts: 3, delaySeconds: 0.05, maxDelaySeconds: 1 } }, async () => {
-        times.push(Date.now() - start);
-        throw new ApiError("down", 503, "ServiceUnavailable");
+      withRetry(c, async () => {
+        times.push(c.clock.now());
+        throw new ApiError("webhook not ready", 500, "InternalError");
       }),
-    ).rejects.toThrow("down");
-    const total = Date.now() - start;
-    expect(times.length).toBe(3);
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]! + 30);
-    expect(total - times[2]!).toBeLessThan(30);
+    ).rejects.toThrow("webhook not ready");
+    expect(times).toEqual([0, 1000, 3000]);
   });
 
-  test("an invalid object fails on the first attempt", async () => {
+  test("an unreachable API is retried until the outage budget is spent, every retry reported with its reason", async () => {
+    const reasons: string[] = [];
+    const c = {
+      ...ctx({ attempts: 1, delaySeconds: 1, maxDelaySeconds: 1 }, 5000),
+      onRetry: (r: string) => reasons.push(r),
+    };
     let calls = 0;
-    await expect(
-      withRetry({ retry: { attempts: 5, delaySeconds: 1, maxDelaySeconds: 1 } }, async () => {
-        calls++;
-        throw new ApiError("bad", 422, "Invalid");
-      }),
-    ).rejects.toThrow("bad");
-    expect(calls).toBe(1);
+    const error = await withRetry(c, async () => {
+      calls++;
+      throw new ApiError("cannot reach https://x: connection refused (ECONNREFUSED)", 0, "Network", {
+        code: "ECONNREFUSED",
+      });
+    }).catch((e: unknown) => e as ApiError);
+    expect(error.message).toMatch(/connection refused .*gave up after 5 s \(--api-timeout\)/);
+    expect(calls).toBeGreaterThan(3);
+    expect(reasons).toHaveLength(calls - 1);
+    expect(reasons.every((r) => r.includes("ECONNREFUSED"))).toBe(true);
+    expect(c.clock.now()).toBe(5000);
+    // An outage that ends in time is ridden out.
+    let n = 0;
+    const ok = await withRetry(ctx({ attempts: 1, delaySeconds: 1, maxDelaySeconds: 1 }), async () => {
+      if (n++ < 3) throw new ApiError("reset", 0, "Network", { code: "ECONNRESET" });
+      return "done";
+    });
+    expect(ok).toBe("done");
+  });
+
+  test("an invalid object and a TLS failure fail on the first attempt", async () => {
+    for (const e of [
+      new ApiError("bad", 422, "Invalid"),
+      new ApiError("tls", 0, "Network", { code: "CERT_HAS_EXPIRED" }),
+    ]) {
+      let calls = 0;
+      await expect(
+        withRetry(ctx({ attempts: 5, delaySeconds: 1, maxDelaySeconds: 1 }), async () => {
+          calls++;
+          throw e;
+        }),
+      ).rejects.toThrow(e.message);
+      expect(calls).toBe(1);
+    }
   });
 });
 
@@ -196,18 +252,17 @@ describe("secrets", () => {
 
 describe("state and lock", () => {
   test("state is written atomically and read back; concurrent saves keep the last", async () => {
-    const store = new StateStore(tmp());
-    await store.ensureDir();
+    const store = new FileStateStore(tmp());
     const state = await store.load();
     expect(state.groups).toEqual({});
     await Promise.all(
       [1, 2, 3].map((i) => {
-        state.groups[`g${i}`] = { hash: String(i), status: "ready", objects: [] };
+        state.groups[`g${i}`] = { hash: String(i), status: "ready" };
         return store.save(structuredClone(state));
       }),
     );
     expect(Object.keys((await store.load()).groups)).toEqual(["g1", "g2", "g3"]);
-    writeFileSync(join(store.dir, "state.json"), "{broken");
+    writeFileSync(join(store.where, "state.json"), "{broken");
     await expect(store.load()).rejects.toThrow(/unreadable/);
   });
 
@@ -225,14 +280,6 @@ describe("state and lock", () => {
     );
     const again = await acquireLock(dir);
     await again.release();
-  });
-
-  test("waiting for a lock succeeds when the holder releases it", async () => {
-    const dir = tmp();
-    const lock = await acquireLock(dir);
-    setTimeout(() => void lock.release(), 300);
-    const second = await acquireLock(dir, { waitMs: 5000 });
-    await second.release();
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * An HTTP proxy between a client and the testbed's apiserver that counts requests by
- * method, so tests see exactly what the engine sent (writes = anything but GET). The
+ * method, so tests see exactly what the engine sent (writes = anything but GET, except
+ * server-side dry runs, which change nothing and are counted apart). The
  * client talks plain HTTP to 127.0.0.1; the proxy authenticates upstream with the
  * testbed's admin certificate. Watches stream through.
  */
@@ -12,7 +13,7 @@ import { parse } from "yaml";
 
 export interface CountingProxy {
   kubeconfig: string;
-  counts: { reads: number; writes: number; byMethod: Record<string, number>; writePaths: string[] };
+  counts: { reads: number; writes: number; dryRuns: number; byMethod: Record<string, number>; writePaths: string[] };
   reset(): void;
   close(): Promise<void>;
 }
@@ -31,11 +32,18 @@ export async function startCountingProxy(upstreamKubeconfig: string, outPath: st
     cert: readFileSync(kc.users[0]!.user["client-certificate"]),
     key: readFileSync(kc.users[0]!.user["client-key"]),
   });
-  const counts = { reads: 0, writes: 0, byMethod: {} as Record<string, number>, writePaths: [] as string[] };
+  const counts = {
+    reads: 0,
+    writes: 0,
+    dryRuns: 0,
+    byMethod: {} as Record<string, number>,
+    writePaths: [] as string[],
+  };
   const server = http.createServer((req, res) => {
     const method = req.method ?? "GET";
     counts.byMethod[method] = (counts.byMethod[method] ?? 0) + 1;
     if (method === "GET") counts.reads++;
+    else if (/[?&]dryRun=All/.test(req.url ?? "")) counts.dryRuns++;
     else {
       counts.writes++;
       counts.writePaths.push(`${method} ${req.url}`);
@@ -63,6 +71,7 @@ export async function startCountingProxy(upstreamKubeconfig: string, outPath: st
     reset() {
       counts.reads = 0;
       counts.writes = 0;
+      counts.dryRuns = 0;
       counts.byMethod = {};
       counts.writePaths.length = 0;
     },

@@ -8,16 +8,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { deploy } from "../../src/deploy/engine.ts";
-import { Kube } from "../../src/deploy/kube.ts";
+import type { HttpKube } from "../../src/deploy/http-kube.ts";
 import { DirSecretSource } from "../../src/deploy/secrets.ts";
 import { ExitCode, UserError } from "../../src/errors.ts";
-import { configMap, deployment, job, writePlan } from "../deploy/fixture.ts";
-import { kubeconfig, root, testbedKube } from "./testbed.ts";
+import { configMap, deployment, job, writePlan, deployFiles } from "../deploy/fixture.ts";
+import { connectKube, kubeconfig, root, testbedKube } from "./testbed.ts";
 
 describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
   let dir: string;
-  let kube: Kube;
+  let kube: HttpKube;
   const run = Date.now().toString(36);
   const ns = (what: string) => `e2e-${what}-${run}`;
 
@@ -56,7 +55,7 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
         },
       ],
     );
-    const report = await deploy({
+    const report = await deployFiles({
       kube,
       planPath,
       stateDir: join(dir, "secrets/state"),
@@ -77,11 +76,11 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
       { name: "slow", charts: { app: [deployment(n, "slow", { readyDelay: "2s" })] } },
     ]);
     const stateDir = join(dir, "lock/state");
-    const kube2 = await Kube.connect({ kubeconfig: kubeconfig! });
+    const kube2 = connectKube(kubeconfig!);
     try {
       const [a, b] = await Promise.allSettled([
-        deploy({ kube, planPath, stateDir }),
-        new Promise((r) => setTimeout(r, 300)).then(() => deploy({ kube: kube2, planPath, stateDir })),
+        deployFiles({ kube, planPath, stateDir }),
+        new Promise((r) => setTimeout(r, 300)).then(() => deployFiles({ kube: kube2, planPath, stateDir })),
       ]);
       expect(a.status).toBe("fulfilled");
       expect(b.status).toBe("rejected");
@@ -90,9 +89,14 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
       expect(error.exitCode).toBe(ExitCode.busy);
       expect(error.message).toMatch(/another deploy is running \(pid \d+ on .+, started .+\)/);
       // With a lock budget the second one waits for the first and then finds nothing to do.
-      const first = deploy({ kube, planPath, stateDir: join(dir, "lock/state2") });
+      const first = deployFiles({ kube, planPath, stateDir: join(dir, "lock/state2") });
       await new Promise((r) => setTimeout(r, 300));
-      const second = await deploy({ kube: kube2, planPath, stateDir: join(dir, "lock/state2"), lockWaitMs: 30_000 });
+      const second = await deployFiles({
+        kube: kube2,
+        planPath,
+        stateDir: join(dir, "lock/state2"),
+        lockWaitMs: 30_000,
+      });
       expect((await first).result).toBe("ok");
       expect(second.result).toBe("ok");
       expect(second.requests.writes).toBe(0);
@@ -165,11 +169,11 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
         { name: "migrate", charts: { m: [job(n, "migrate", arg), ...(withTaken ? [job(n, "taken", "ours")] : [])] } },
       ]);
     const stateDir = join(dir, "jobs/state");
-    const r1 = await deploy({ kube, planPath: build("v1", false), stateDir });
+    const r1 = await deployFiles({ kube, planPath: build("v1", false), stateDir });
     expect(r1.result).toBe("ok");
     const ours1 = await kube.get({ apiVersion: "batch/v1", kind: "Job", namespace: n, name: "migrate" });
 
-    const r2 = await deploy({ kube, planPath: build("v2", false), stateDir });
+    const r2 = await deployFiles({ kube, planPath: build("v2", false), stateDir });
     expect(r2.result).toBe("ok");
     const entry = r2.changes.find((c) => c.object === `Job/${n}/migrate`);
     expect(entry?.action).toBe("configured");
@@ -179,7 +183,7 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
     expect(ours2!.spec.template.spec.containers[0].args).toEqual(["v2"]);
 
     // A plan Job whose name a user's Job already holds fails clearly and leaves it alone.
-    const r3 = await deploy({ kube, planPath: build("v2", true), stateDir });
+    const r3 = await deployFiles({ kube, planPath: build("v2", true), stateDir });
     expect(r3.result).toBe("failed");
     expect(r3.changes.find((c) => c.object === `Job/${n}/taken`)?.message).toMatch(/nixlab did not create/);
 
@@ -204,7 +208,7 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
         },
       },
     ]);
-    expect((await deploy({ kube, planPath: v1, stateDir })).result).toBe("ok");
+    expect((await deployFiles({ kube, planPath: v1, stateDir })).result).toBe("ok");
     const user = await kube.create(configMap(n, "users-own", { u: "1" }), { manager: "kubectl-create" });
     // Someone took "adopted" over (label removed): it is no longer ours to delete.
     await kube.request(
@@ -216,7 +220,7 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
       },
     );
     const v2 = writePlan(join(dir, "prune-v2"), [{ name: "app", charts: { cfg: [configMap(n, "keep", { a: "1" })] } }]);
-    const report = await deploy({ kube, planPath: v2, stateDir });
+    const report = await deployFiles({ kube, planPath: v2, stateDir });
     expect(report.result).toBe("ok");
     const byObject = Object.fromEntries(report.changes.map((c) => [c.object, c.action]));
     expect(byObject[`ConfigMap/${n}/old`]).toBe("deleted");
@@ -227,7 +231,7 @@ describe.skipIf(!kubeconfig)("deploy engine on the testbed", () => {
     expect(await cm("adopted")).not.toBeNull();
     expect((await cm("users-own"))?.metadata.uid).toBe(user.metadata.uid);
     // Pruning is done once: the next run has nothing to delete and writes nothing.
-    const again = await deploy({ kube, planPath: v2, stateDir });
+    const again = await deployFiles({ kube, planPath: v2, stateDir });
     expect(again.requests.writes).toBe(0);
     expect(again.changes.every((c) => c.action === "unchanged")).toBe(true);
   }, 60_000);

@@ -12,13 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Kube } from "../../src/deploy/kube.ts";
+import type { HttpKube } from "../../src/deploy/http-kube.ts";
 import { KubeNodeHealth } from "../../src/nodes/node-health.ts";
 import { rollNodes, sshMachine } from "../../src/nodes/rollout.ts";
 import { readBuildSpecs } from "../../src/nodes/build-dir.ts";
 import { exampleCluster, renderExample, writeBuild } from "../nodes/support.ts";
 import { runCli } from "../support/cli.ts";
-import { kubeconfig } from "./testbed.ts";
+import { connectKube, kubeconfig } from "./testbed.ts";
 
 const hosts = ["node1", "node2", "node3"];
 const taint = { key: "nixlab.dev/rollout-test", value: "true", effect: "NoSchedule" };
@@ -67,7 +67,7 @@ describe.skipIf(!kubeconfig)("health-gated rolling nodes apply on the testbed", 
   const bin = join(work, "bin");
   const state = join(work, "state");
   const ns = `rollout-${process.pid}`;
-  let kube: Kube;
+  let kube: HttpKube;
   let build: string;
   let run = 0;
   let calls = "";
@@ -123,7 +123,7 @@ describe.skipIf(!kubeconfig)("health-gated rolling nodes apply on the testbed", 
     chmodSync(join(bin, "nixos-rebuild"), 0o755);
     chmodSync(join(bin, "ssh"), 0o755);
     build = writeBuild(renderExample(await exampleCluster()));
-    kube = await Kube.connect({ kubeconfig: kubeconfig! });
+    kube = connectKube(kubeconfig!);
     for (const name of hosts) {
       await kube.request("DELETE", `/api/v1/nodes/${name}`).catch(() => {});
       await post("/api/v1/nodes", {

@@ -21,12 +21,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type DeployEvent, deploy } from "../../src/deploy/engine.ts";
-import { ApiError, Kube } from "../../src/deploy/kube.ts";
+import type { DeployEvent } from "../../src/deploy/events.ts";
+import { ApiError } from "../../src/deploy/client.ts";
+import type { HttpKube } from "../../src/deploy/http-kube.ts";
 import type { KObject } from "../../src/deploy/objects.ts";
-import { configMap, writePlan } from "../deploy/fixture.ts";
+import { configMap, writePlan, deployFiles } from "../deploy/fixture.ts";
 import { type CountingProxy, startCountingProxy } from "./counting-proxy.ts";
-import { kubeconfig, testbedKube } from "./testbed.ts";
+import { connectKube, kubeconfig, testbedKube } from "./testbed.ts";
 
 interface AdmissionCall {
   at: number;
@@ -99,7 +100,7 @@ describe.skipIf(!kubeconfig)("admission-webhook gate on the testbed", () => {
   const vwcName = `nixlab-e2e-webhook-gate-${run}`;
   const validatedLabel = { "e2e.nixlab.dev/validated": "true" };
   let dir: string;
-  let kube: Kube;
+  let kube: HttpKube;
   let proxy: CountingProxy | undefined;
   let webhook: ReturnType<typeof startWebhookServer> | undefined;
 
@@ -219,16 +220,16 @@ describe.skipIf(!kubeconfig)("admission-webhook gate on the testbed", () => {
     // The engine, through a proxy that records every write it sends.
     const planPath = writePlan(join(dir, "plan"), [{ name: "app", charts: { cfg: [gated, free] } }]);
     proxy = await startCountingProxy(kubeconfig!, join(dir, "proxy.kubeconfig"));
-    const ekube = await Kube.connect({ kubeconfig: proxy.kubeconfig });
+    const ekube = connectKube(proxy.kubeconfig);
     const events: Array<{ at: number; event: DeployEvent }> = [];
     const abort = new AbortController();
     const t0 = Date.now();
-    const deploying = deploy({
+    const deploying = deployFiles({
       kube: ekube,
       planPath,
       stateDir: join(dir, "state"),
       signal: abort.signal,
-      onEvent: (event) => events.push({ at: Date.now(), event }),
+      sink: (event) => events.push({ at: Date.now(), event }),
     });
     let settled: string | undefined;
     deploying.then(

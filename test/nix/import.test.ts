@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
 import { main } from "../../src/cli/main.ts";
-import { tsLiteral } from "../../src/cli/import.ts";
+import { tsLiteral } from "../../src/config/import.ts";
 import { evaluateNixFile } from "../../src/nix/index.ts";
 
 const example = join(import.meta.dirname, "../../examples/homelab/vars.nix");

@@ -201,7 +201,7 @@ describe("evaluating the build with the real evaluator", () => {
     });
     const script: string = out.nodes.node1.releaseScript;
     expect(script).toMatch(
-      /exec \/nix\/store\/stub-node\/bin\/node \$out\/nixlab\.mjs deploy --plan \$out\/deploy-plan\.json --secrets-dir '\/run\/secrets' --state '\/var\/lib\/nixlab' --log-format plain/,
+      /exec \/nix\/store\/stub-node\/bin\/node \$out\/nixlab\.mjs deploy --plan \$out\/deploy-plan\.json --secrets-dir '\/run\/secrets' --state '\/var\/lib\/nixlab' --api-timeout 300 --log-format plain/,
     );
     // The unit's arguments are ones the real CLI accepts (it then fails on the missing
     // plan or cluster, never on an unknown option).

@@ -13,7 +13,18 @@ export const exampleDir = join(repoRoot, "examples", "homelab");
 export const fixturesDir = fileURLToPath(new URL("./fixtures/", import.meta.url));
 
 /** Stand-ins for the files other parts of `build` provide; fixed so the output is stable. */
-export const fakeSecrets = "k3s_token: ENC[AES256_GCM,data:stand-in]\nsops:\n  version: 3.13.3\n";
+/** A stand-in SOPS file: ciphertext-shaped values and a sops section (the build copies only encrypted files). */
+export const fakeSecrets = [
+  "k3s_token: ENC[AES256_GCM,data:c3RhbmQtaW4=,iv:aXY=,tag:dGFn,type:str]",
+  "sops:",
+  "  age:",
+  "    - recipient: age1stand-in",
+  "      enc: stand-in",
+  '  lastmodified: "2025-01-01T00:00:00Z"',
+  "  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]",
+  "  version: 3.13.3",
+  "",
+].join("\n");
 export const fakeEngine = "// stand-in for the bundled engine\n";
 
 export async function exampleCluster(): Promise<Cluster> {

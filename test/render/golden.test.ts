@@ -47,6 +47,11 @@ describe("nixlab build of the bundled example", () => {
     // The engine bundle is compiled from our own sources: it changes with any code change,
     // so it is pinned by the determinism test below rather than by a golden copy.
     built.delete("engine/nixlab.mjs");
+    // The marker lists exactly what the build wrote.
+    expect(JSON.parse(built.get(".nixlab-build") ?? "{}").files).toEqual(
+      [...built.keys(), "engine/nixlab.mjs"].filter((p) => p !== ".nixlab-build").sort(),
+    );
+    built.delete(".nixlab-build");
     // Files the build copies verbatim are compared with their sources, not kept twice.
     const sources: Record<string, string> = {
       "flake.nix": "nix/flake.nix",
@@ -93,11 +98,15 @@ describe("nixlab build of the bundled example", () => {
     writeFileSync(join(out, "notes.txt"), "mine");
     const refused = await runCli(["build", "--config", example, "--out", out]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("is not a nixlab build directory");
+    expect(refused.stderr).toContain("was not written by `nixlab build`");
     expect(readFileSync(join(out, "notes.txt"), "utf8")).toBe("mine");
 
     rmSync(out, { recursive: true });
     expect((await runCli(["build", "--config", example, "--out", out])).code).toBe(0);
+    // A manifest the previous build wrote (listed in its marker) that this build does not write.
+    const marker = JSON.parse(readFileSync(join(out, ".nixlab-build"), "utf8"));
+    marker.files.push("manifests/stale.yaml");
+    writeFileSync(join(out, ".nixlab-build"), JSON.stringify(marker));
     writeFileSync(join(out, "manifests", "stale.yaml"), "old");
     expect((await runCli(["build", "--config", example, "--out", out])).code).toBe(0);
     expect(readdirSync(join(out, "manifests"))).not.toContain("stale.yaml");

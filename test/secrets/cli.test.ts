@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCluster } from "../../src/config/load.ts";
 import { requiredSecrets } from "../../src/services/required-secrets.ts";
-import { openSecrets, parseIdentities } from "../../src/secrets/index.ts";
+import { openSecrets, parseIdentities, wireguardPrivateKey, wireguardPublicKey } from "../../src/secrets/index.ts";
 import {
   ageKeygen,
   findLeaks,
@@ -43,7 +43,8 @@ suite("nixlab secrets CLI", () => {
   const secretsFile = () => join(project, "secrets.yaml");
   /** Every plaintext secret the test knows; none may appear outside `get`'s stdout. */
   const secrets: string[] = [];
-  const shmBefore = existsSync("/dev/shm") ? new Set(readdirSync("/dev/shm")) : new Set<string>();
+  /** The private runtime dir `edit` keeps its plaintext in (XDG_RUNTIME_DIR; /dev/shm is shared with other runs). */
+  let runtime: string;
 
   function run(args: string[], input?: string, extraEnv: Record<string, string> = {}): Run {
     const r = nixlab(["secrets", ...args], { env: { ...env, ...extraEnv }, input, cwd: project });
@@ -55,10 +56,7 @@ suite("nixlab secrets CLI", () => {
     const texts: Record<string, string> = { stderr: r.stderr };
     if (!stdoutMayHoldValue) texts.stdout = r.stdout;
     expect(findLeaks(secrets, [project, home, tmp], texts)).toEqual([]);
-    const shmNow = existsSync("/dev/shm")
-      ? readdirSync("/dev/shm").filter((n) => n.startsWith("nixlab-secrets-") && !shmBefore.has(n))
-      : [];
-    expect(shmNow, "edit temp dirs must be removed").toEqual([]);
+    expect(readdirSync(runtime), "edit temp dirs must be removed").toEqual([]);
   }
 
   function expectOneLineError(r: Run, pattern: RegExp): void {
@@ -80,10 +78,11 @@ suite("nixlab secrets CLI", () => {
     project = join(root, "project");
     home = join(root, "home");
     tmp = join(root, "tmp");
-    for (const d of [project, home, tmp]) mkdirSync(d, { recursive: true });
+    runtime = join(root, "runtime");
+    for (const d of [project, home, tmp, runtime]) mkdirSync(d, { recursive: true, mode: 0o700 });
     cpSync(join(repoRoot, "examples/homelab/nixlab.yaml"), join(project, "nixlab.yaml"));
     cpSync(join(repoRoot, "examples/homelab/hosts"), join(project, "hosts"), { recursive: true });
-    env = { HOME: home, TMPDIR: tmp };
+    env = { HOME: home, TMPDIR: tmp, XDG_RUNTIME_DIR: runtime };
     keyFile = join(home, ".config/sops/age/keys.txt");
   });
 
@@ -128,15 +127,23 @@ suite("nixlab secrets CLI", () => {
     const placeholders = Object.entries(await values())
       .filter(([, v]) => v === "REPLACE_ME")
       .map(([k]) => k);
+    // Each value in its format: a crypt hash, WireGuard keys for the VPN users, tokens otherwise.
+    const valueFor = (name: string) =>
+      name === "user_password"
+        ? `$6$saltsalt$filled${Math.random().toString(36).slice(2)}markerhash`
+        : name.endsWith("_wg_public_key")
+          ? wireguardPublicKey(wireguardPrivateKey())
+          : `filled-${name}-marker-${Math.random().toString(36).slice(2)}`;
     for (const name of placeholders) {
-      const value = `filled-${name}-marker-${Math.random().toString(36).slice(2)}`;
+      const value = valueFor(name);
       secrets.push(value);
       const r = run(["set", name], `${value}\n`);
       expect(r.status, r.stderr).toBe(0);
       expectNoLeak(r);
     }
     const v = await values();
-    for (const name of placeholders) expect(v[name]).toMatch(/^filled-.*-marker-[a-z0-9]+$/);
+    for (const name of placeholders)
+      expect(v[name]).toBe(secrets[secrets.length - placeholders.length + placeholders.indexOf(name)]);
     const ok = run(["check"]);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`all ${requiredSecrets(cluster).length} required secrets are set`));
@@ -184,7 +191,7 @@ suite("nixlab secrets CLI", () => {
     expect(r.status, r.stderr).toBe(0);
     const [mode, tempPath] = readFileSync(info, "utf8").trim().split(" ");
     expect(mode).toBe("600");
-    if (existsSync("/dev/shm")) expect(tempPath).toMatch(/^\/dev\/shm\/nixlab-secrets-/);
+    expect(tempPath!.startsWith(`${runtime}/nixlab-secrets-`)).toBe(true);
     expect(existsSync(tempPath!)).toBe(false);
     expect((await values()).pihole_password).toBe("edited-pihole-marker");
     expect(readFileSync(secretsFile(), "utf8")).toMatch(/^#ENC\[AES256_GCM/);
@@ -237,7 +244,10 @@ suite("nixlab secrets CLI", () => {
     const config = join(project, ".sops.yaml");
     writeFileSync(config, readFileSync(config, "utf8").replace(/age: (age1\w+)/, `age: $1,${recipient}`));
     const before = await values();
-    const r = run(["updatekeys"]);
+    const unconfirmed = run(["updatekeys"]);
+    expect(unconfirmed.status).toBe(1);
+    expect(unconfirmed.stderr).toContain(`only in .sops.yaml: ${recipient}`);
+    const r = run(["updatekeys", "--yes"]);
     expect(r.status, r.stderr).toBe(0);
     const d = sops(["decrypt", secretsFile()], { SOPS_AGE_KEY_FILE: second, HOME: home });
     expect(d.status, d.stderr).toBe(0);

@@ -1,7 +1,7 @@
 /** Nextcloud with PostgreSQL and Redis, at nextcloud.<domain>, plus its VPN SSO settings. */
 import { vpnNetwork } from "../../cluster/net.ts";
 import type { Cluster } from "../../cluster/model.ts";
-import type { PlanHook } from "../../render/plan-types.ts";
+import type { PlanHook } from "../../plan/schema.ts";
 import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { Service } from "../types.ts";
 import { helmRelease } from "../util.ts";
