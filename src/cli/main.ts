@@ -70,7 +70,8 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "status",
-    summary: "Per group: hash, applied, ready, and drift since the last deploy",
+    summary:
+      "Per group: applied, ready, and drift in the live cluster (exit 0 in sync, 4 a deploy has work, 1 cannot tell)",
     load: async () => (await import("./status.ts")).registerStatus,
   },
   {

@@ -227,16 +227,50 @@ describe("on the machine's Node 20", () => {
     expect(r.code).toBe(0);
   });
 
-  it.skipIf(!node20)("says in one line which Node a TypeScript cluster file and deploy need", () => {
+  it.skipIf(!node20)("says in one line which Node a TypeScript cluster file and the Kubernetes client need", () => {
     const ts = run([node20!, join(root, "bin/nixlab.js"), "check"], { cwd: example });
     expect(ts.code).toBe(2);
     expect(ts.stderr.trim().split("\n")).toEqual([
       expect.stringMatching(/^error: nixlab\.config\.ts needs Node\.js 22\.18 or newer .*https:\/\/nodejs\.org/),
     ]);
-    const deploy = run([node20!, join(root, "bin/nixlab.js"), "status", "--plan", "nowhere.json"], { cwd: example });
-    expect(deploy.code).toBe(1);
-    expect(deploy.stderr.trim().split("\n")).toEqual([
-      expect.stringMatching(/^error: nixlab status needs Node\.js 22\.19 or newer for its Kubernetes client/),
-    ]);
+    // deploy, diff and status run on Node 20; an exec credential plugin needs @kubernetes/client-node.
+    const dir = join(work, "node20");
+    mkdirSync(dir);
+    const build = run(
+      [process.execPath, join(root, "bin/nixlab.js"), "build", "--no-nodes", "--out", join(dir, "build")],
+      {
+        cwd: example,
+      },
+    );
+    expect(build.code, build.stderr).toBe(0);
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:9" } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+        "current-context": "c",
+        users: [{ name: "u", user: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "true" } } }],
+      }),
+    );
+    const status = run(
+      [
+        node20!,
+        join(root, "bin/nixlab.js"),
+        "status",
+        "--plan",
+        join(dir, "build/deploy-plan.json"),
+        "--kubeconfig",
+        kubeconfig,
+      ],
+      { cwd: dir },
+    );
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).not.toMatch(/at .*:\d+:\d+/);
+    expect(status.stderr.split("\n")[0]).toMatch(
+      /^error: nixlab's Kubernetes client needs Node\.js 22\.19 or newer \(this is 2\d\.\d+\.\d+\): install Node 24 from https:\/\/nodejs\.org$/,
+    );
   });
 });
