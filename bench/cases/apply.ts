@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Cluster } from "../../src/cluster/model.ts";
+import { loadCluster } from "../../src/config/load.ts";
 import { renderPlan } from "../../src/render/plan.ts";
 import type { K8sObject } from "../../src/services/types.ts";
 import { atLeast, fmt, freshCli, median, node, nixlab, root, runOk, runProcess, testbed } from "../measure.ts";
@@ -47,8 +48,8 @@ function objects(namespace: string, deployments: boolean): K8sObject[] {
 }
 
 /** A build directory holding a one-group plan whose only chart is `objects(namespace, …)`. */
-function planDir(dir: string, namespace: string, deployments: boolean): string {
-  const rendered = renderPlan({} as Cluster, {
+function planDir(cluster: Cluster, dir: string, namespace: string, deployments: boolean): string {
+  const rendered = renderPlan(cluster, {
     releases: [
       { kind: "manifests", key: "bench-objects", namespace, secrets: [], objects: objects(namespace, deployments) },
     ],
@@ -95,12 +96,17 @@ interface Side {
  * each into a new namespace. A deploy that ends not-ready (exit 4: its readiness budget
  * ran out) still applied everything; it is counted, and reported.
  */
-async function race(work: string, kubeconfig: string, deployments: boolean): Promise<{ ours: Side; theirs: Side }> {
+async function race(
+  cluster: Cluster,
+  work: string,
+  kubeconfig: string,
+  deployments: boolean,
+): Promise<{ ours: Side; theirs: Side }> {
   const ours: Side[] = [];
   const theirs: Side[] = [];
   const tag = deployments ? "mixed" : "cm";
   for (let run = 0; run <= RUNS; run++) {
-    const plan = planDir(join(work, `nixlab-${tag}-${run}`), `apply-nixlab-${tag}-${run}`, deployments);
+    const plan = planDir(cluster, join(work, `nixlab-${tag}-${run}`), `apply-nixlab-${tag}-${run}`, deployments);
     const state = join(work, `state-${tag}-${run}`);
     const nixlabRun = await runProcess({
       argv: [node, nixlab, "deploy", "--kubeconfig", kubeconfig, "--plan", plan, "--state", state, "--json"],
@@ -149,8 +155,10 @@ const applyCase: BenchCase = async () => {
   try {
     testbed("down", tbDir);
     const kubeconfig = testbed("up", tbDir);
-    const mixed = await race(work, kubeconfig, true);
-    const configMaps = await race(work, kubeconfig, false);
+    // The plan's cluster fields (its name, the file's digest) come from the example.
+    const cluster = await loadCluster({ config: join(root, "examples/homelab/nixlab.yaml") });
+    const mixed = await race(cluster, work, kubeconfig, true);
+    const configMaps = await race(cluster, work, kubeconfig, false);
     const speedUp = mixed.theirs.ms / mixed.ours.ms;
     const requests = (side: Side) => `${side.requests!.reads} reads + ${side.requests!.writes} writes`;
     const why =

@@ -5,14 +5,17 @@
  * are disabled entries, which are still validated (every field, duplicate names and
  * keys) and rendered into nothing.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { openSecrets, parseIdentities, wireguardPrivateKey, wireguardPublicKey } from "../../src/secrets/index.ts";
 import { atMost, compare, fmt, freshCli, nixlab, node, root } from "../measure.ts";
 import type { BenchCase, BenchRow } from "../types.ts";
 
 const NODES = 50;
+/** The /24 VPN subnet's peers; the other users are disabled. */
+const ENABLED = 253;
 /** The goal's size first; the growth is measured up to the last. */
 const USERS = [1000, 10_000, 50_000, 200_000];
 
@@ -38,7 +41,7 @@ function generated(nodes: number, users: number): Record<string, unknown> {
         allowedIPs: i % 2 ? "0.0.0.0/0" : "192.168.1.0/24, 10.0.100.0/24",
         ...(i % 3 === 0 ? { nextcloudUser: `user${i + 1}` } : {}),
         description: `generated user ${i + 1}`,
-        enabled: i < 253,
+        enabled: i < ENABLED,
       },
     ]),
   );
@@ -57,8 +60,14 @@ function generated(nodes: number, users: number): Record<string, unknown> {
   };
 }
 
-/** A cluster directory with what the NixOS side reads next to the cluster file; returns the file. */
-function clusterDir(dir: string, users: number): string {
+/** The example's age key: it opens the example's secrets.yaml, copied beside each generated cluster. */
+const exampleKey = join(root, "examples/homelab/age-key.txt");
+
+/**
+ * A cluster directory with what the NixOS side reads next to the cluster file, the
+ * example's secrets plus a WireGuard public key for every enabled user; returns the file.
+ */
+async function clusterDir(dir: string, users: number): Promise<string> {
   for (let i = 1; i <= NODES; i++) {
     mkdirSync(join(dir, "hosts", `node${i}`), { recursive: true });
     copyFileSync(
@@ -69,6 +78,13 @@ function clusterDir(dir: string, users: number): string {
   for (const file of ["secrets.yaml", "secrets.agents.yaml", ".sops.yaml"]) {
     copyFileSync(join(root, "examples/homelab", file), join(dir, file));
   }
+  const secrets = await openSecrets(
+    join(dir, "secrets.yaml"),
+    await parseIdentities(readFileSync(exampleKey, "utf8"), exampleKey),
+  );
+  const publicKey = wireguardPublicKey(wireguardPrivateKey());
+  for (let i = 0; i < Math.min(users, ENABLED); i++) secrets.set(`user${i + 1}_wg_public_key`, publicKey);
+  await secrets.save();
   const file = join(dir, "nixlab.yaml");
   writeFileSync(file, stringify(generated(NODES, users)));
   return file;
@@ -79,13 +95,13 @@ const buildCase: BenchCase = async () => {
   const dir = mkdtempSync(join(tmpdir(), "nixlab-bench-build-"));
   try {
     // The admin's age key, as on a workstation: build checks the agents' secrets file against secrets.yaml.
-    const env = { ...process.env, SOPS_AGE_KEY_FILE: join(root, "examples/homelab/age-key.txt") };
+    const env = { ...process.env, SOPS_AGE_KEY_FILE: exampleKey };
     const build = (config: string, out: string) => ({
       argv: [node, nixlab, "build", "--config", config, "--out", out],
       env,
     });
     const exampleConfig = join(root, "examples/homelab/nixlab.yaml");
-    const goalConfig = clusterDir(join(dir, `u${USERS[0]}`), USERS[0]!);
+    const goalConfig = await clusterDir(join(dir, `u${USERS[0]}`), USERS[0]!);
     // The goal's build, and the steps it is made of, each a process of its own.
     const yamlOnly = `import { readFileSync } from "node:fs"; import { parseDocument } from "yaml"; parseDocument(readFileSync(${JSON.stringify(goalConfig)}, "utf8"), { uniqueKeys: false })`;
     const [bare, example, goalSize, modules, yamlParse, check] = await compare(
@@ -127,7 +143,7 @@ const buildCase: BenchCase = async () => {
     ];
     let previous = { users: USERS[0]!, ms: goalSize!.ms };
     for (const users of USERS.slice(1)) {
-      const [t] = await compare([build(clusterDir(join(dir, `u${users}`), users), join(dir, `out${users}`))], 1);
+      const [t] = await compare([build(await clusterDir(join(dir, `u${users}`), users), join(dir, `out${users}`))], 1);
       rows.push({
         name: `build: ${NODES} nodes + ${users} users (${fmt(t!.ms / users)} ms per user; ×${(t!.ms / previous.ms).toFixed(2)} time for ×${users / previous.users} users)`,
         value: t!.ms,
