@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { criticalPath } from "../plan/dag.ts";
 import { buildToDir } from "../render/write.ts";
@@ -9,7 +10,6 @@ import {
   loadFromOptions,
   noteOnStderr,
   plural,
-  printJson,
   refuseUnusableSecrets,
 } from "./common.ts";
 
@@ -18,17 +18,18 @@ export function registerBuild(program: Command): void {
     program
       .command("build")
       .description("Render every manifest and the deploy plan into the build directory (byte-for-byte reproducible)")
-      .option("-o, --out <dir>", "build directory", "build")
+      .option("--out <dir>", "build directory", "build")
       .option("--no-nodes", "render only the Kubernetes side (no flake, node specs or engine bundle)")
-      .option("--json", "print what was written as JSON"),
-  ).action(async (options: ConfigOptions & { out: string; nodes: boolean; json?: boolean }) => {
+      .addOption(outputOption())
+      .addOption(jsonOption()),
+  ).action(async (options: ConfigOptions & OutputOptions & { out: string; nodes: boolean }) => {
     const cluster = await loadFromOptions(options);
     for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
     const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, { nodes: options.nodes });
     for (const w of warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     for (const note of notes) noteOnStderr(note);
-    if (options.json) {
-      return printJson({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) });
+    if (structured(options)) {
+      return printResult({ out: options.out, planHash: plan.hash, files: files.map((f) => f.path) }, options);
     }
     const objects = plan.charts.reduce((n, c) => n + c.objects.length, 0);
     const keys = plan.secrets.reduce((n, s) => n + s.keys.length, 0);

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import { deploy } from "../deploy/engine.ts";
 import { plainProgress, type ProgressSink } from "../deploy/progress-plain.ts";
 import { ttyProgress } from "../deploy/progress-tty.ts";
 import { FileStateStore } from "../deploy/state.ts";
 import { formatSummary } from "../deploy/summary.ts";
 import { ExitCode, UserError } from "../errors.ts";
-import { printJson } from "./common.ts";
 import {
   addKubeOptions,
   addSecretOptions,
@@ -38,7 +38,7 @@ export function registerDeploy(program: Command): void {
     .option("--wait-lock <seconds>", "wait this long for another running deploy instead of exiting 3", "0")
     .option("--log-format <format>", "auto (live table on a terminal), plain (log lines, for systemd)", "auto");
   addKubeOptions(addSecretOptions(command, "(decrypted in memory)")).action((options: DeployCliOptions) =>
-    withJsonErrors("deploy", options.json, () => run(options)),
+    withJsonErrors("deploy", options, () => run(options)),
   );
 }
 
@@ -59,7 +59,7 @@ async function run(options: DeployCliOptions): Promise<void> {
   const { loaded, clusterFile } = await planFromOptions(options);
   const secrets = secretsFromOptions(options, clusterFile);
   const kube = kubeFromOptions(options);
-  const tty = options.logFormat === "auto" && !options.json && process.stderr.isTTY;
+  const tty = options.logFormat === "auto" && !structured(options) && process.stderr.isTTY;
   const sink: ProgressSink = tty
     ? ttyProgress(
         loaded.plan.groups.map((g) => g.name),
@@ -87,7 +87,7 @@ async function run(options: DeployCliOptions): Promise<void> {
     });
     // The table's last frame first: the summary's verdict is the last thing shown.
     sink.stop();
-    if (options.json) printJson(report);
+    if (structured(options)) printResult(report, options);
     else process.stdout.write(formatSummary(report, !!process.stdout.isTTY));
     process.exitCode = report.exitCode;
   } finally {

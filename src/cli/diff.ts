@@ -1,8 +1,8 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { diffPlan } from "../deploy/diff.ts";
 import { ExitCode, UserError } from "../errors.ts";
-import { printJson } from "./common.ts";
 import {
   addKubeOptions,
   addSecretOptions,
@@ -31,7 +31,7 @@ export function registerDiff(program: Command): void {
       "compare everything but the Secrets (listed as skipped), when no secret values are at hand",
     );
   addKubeOptions(addSecretOptions(command, "to compare Secrets (values are never printed)")).action(
-    (options: DiffCliOptions) => withJsonErrors("diff", options.json, () => errorsAreTwo(() => run(options))),
+    (options: DiffCliOptions) => withJsonErrors("diff", options, () => errorsAreTwo(() => run(options))),
   );
 }
 
@@ -53,7 +53,7 @@ async function run(options: DiffCliOptions): Promise<void> {
   const secrets = options.skipSecrets ? undefined : secretsFromOptions(options, clusterFile);
   const kube = kubeFromOptions(options);
   try {
-    const color = !options.json && process.stdout.isTTY;
+    const color = !structured(options) && process.stdout.isTTY;
     const paint = (op: " " | "-" | "+", line: string) =>
       op === "+" ? pc.green(line) : op === "-" ? pc.red(line) : line.startsWith("@@") ? pc.cyan(line) : line;
     const report = await diffPlan({
@@ -66,7 +66,7 @@ async function run(options: DiffCliOptions): Promise<void> {
       sink: reportRetries,
       ...(color ? { color: paint } : {}),
     });
-    if (options.json) printJson(report);
+    if (structured(options)) printResult(report, options);
     else {
       for (const d of report.objects) {
         if (d.action === "unchanged") continue;

@@ -8,8 +8,8 @@ export function registerImport(program: Command): void {
     .command("import")
     .description("Convert a Nix-only nixlab vars.nix into a cluster file (comments are dropped, values kept)")
     .argument("<vars.nix>", "the vars.nix to read")
-    .requiredOption("--to <file>", "the cluster file to write: nixlab.yaml, nixlab.config.ts or nixlab.json")
-    .option("-f, --force", "overwrite the target if it exists")
+    .option("--to <file>", "the cluster file to write: nixlab.yaml, nixlab.config.ts or nixlab.json", "nixlab.yaml")
+    .option("--force", "overwrite the target if it exists")
     .action((source: string, options: { to: string; force?: boolean }) => {
       importVarsNix(source, options.to, options.force ? { force: true } : {});
       process.stdout.write(`${pc.green("wrote")} ${options.to} from ${source}\n`);

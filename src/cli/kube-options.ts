@@ -12,17 +12,16 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { type LoadedPlan, loadPlan } from "../plan/load.ts";
 import { checkPlanSource } from "../plan/source.ts";
 import { secretsFilePath } from "../secrets/locate.ts";
-import { printJson } from "./common.ts";
+import { jsonOption, type OutputOptions, outputOption, printResult, structured } from "./output.ts";
 
 /** The options addKubeOptions adds. */
-export interface KubeOptions {
+export interface KubeOptions extends OutputOptions {
   kubeconfig?: string;
   context?: string;
   plan: string;
   state: string;
   config?: string;
   apiTimeout: string;
-  json?: boolean;
 }
 
 /** The options addSecretOptions adds. */
@@ -44,7 +43,8 @@ export function addKubeOptions(command: Command): Command {
     )
     .option("--state <dir>", "state dir: last results and the lock (/var/lib/nixlab on the master)", ".nixlab/state")
     .option("--api-timeout <seconds>", "how long the Kubernetes API may be unreachable before giving up", "10")
-    .option("--json", "print the result as JSON on stdout (also when the command fails)");
+    .addOption(outputOption())
+    .addOption(jsonOption());
 }
 
 /** Adds the options that say where secret values come from. */
@@ -126,21 +126,20 @@ export function secretsFromOptions(options: SecretOptions, clusterFile: string |
  * Runs a command's body; with --json a UserError is also printed as JSON on stdout
  * ({command, result: "error", exitCode, error}) before it is reported on stderr.
  */
-export async function withJsonErrors(
-  command: string,
-  json: boolean | undefined,
-  body: () => Promise<void>,
-): Promise<void> {
+export async function withJsonErrors(command: string, output: OutputOptions, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    if (json && error instanceof UserError) {
-      printJson({
-        command,
-        result: "error",
-        exitCode: error.exitCode,
-        error: { message: error.message, details: error.details },
-      });
+    if (structured(output) && error instanceof UserError) {
+      printResult(
+        {
+          command,
+          result: "error",
+          exitCode: error.exitCode,
+          error: { message: error.message, details: error.details },
+        },
+        output,
+      );
     }
     throw error;
   }

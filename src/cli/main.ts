@@ -6,10 +6,12 @@
  *
  * To add a command: add one entry to `commands` below, in the order --help lists them.
  * `summary` is the command's `.description(…)` (test/cli/main.test.ts checks they match);
- * `load` imports its module and returns its register function.
+ * `load` imports its module and returns its register function; `hidden` names the hidden
+ * commands it also registers.
  */
 import type { Command } from "commander";
 import { UserError } from "../errors.ts";
+import { addExamples } from "./examples.ts";
 import { dropOutputOnClosedPipe } from "./pipe.ts";
 
 /** One top-level command: what --help says of it and how to load it. */
@@ -17,12 +19,25 @@ export interface CommandEntry {
   name: string;
   summary: string;
   load: () => Promise<(program: Command) => void>;
+  /**
+   * Hidden commands the module registers besides `name`. Running one loads every command:
+   * they read the whole command tree (`__complete` completes any command's flags).
+   */
+  hidden?: readonly string[];
 }
-
-const vpnSummary = "VPN users and the access groups the WireGuard pod enforces";
 
 /** Every top-level command, in --help order. */
 export const commands: readonly CommandEntry[] = [
+  {
+    name: "init",
+    summary: "Start a cluster: nixlab.yaml, an age key, .sops.yaml and secrets.yaml with every secret generated",
+    load: async () => (await import("./init.ts")).registerInit,
+  },
+  {
+    name: "doctor",
+    summary: "Check everything a deploy needs, one line per check with its fix (exit 1 when any fails)",
+    load: async () => (await import("./doctor.ts")).registerDoctor,
+  },
   {
     name: "check",
     summary: "Validate the cluster file and render it in memory; every problem names its field and fix",
@@ -76,12 +91,14 @@ export const commands: readonly CommandEntry[] = [
   },
   {
     name: "vpn",
-    summary: vpnSummary,
-    // Access groups here; user management joins it (src/cli/vpn.ts).
-    load: async () => {
-      const { addVpnAccessCommand } = await import("./vpn-access.ts");
-      return (program) => addVpnAccessCommand(program.command("vpn").description(vpnSummary));
-    },
+    summary: "VPN users (a person to a working phone in one command) and the access groups the WireGuard pod enforces",
+    load: async () => (await import("./vpn.ts")).registerVpn,
+  },
+  {
+    name: "completion",
+    summary: "Print the shell completion script: commands, flags, groups, node tags and VPN users",
+    load: async () => (await import("./completion.ts")).registerCompletion,
+    hidden: ["__complete"],
   },
 ];
 
@@ -93,23 +110,25 @@ export function selectedCommand(argv: readonly string[]): string | undefined {
 
 /**
  * The program with the real definition of the commands named in `load` (all of them
- * with "all") and a name-and-summary stand-in for the others, enough for --help and
- * "did you mean". Throws only if a command module fails to load.
+ * with "all", the default) and a name-and-summary stand-in for the others, enough for
+ * --help and "did you mean". Throws only if a command module fails to load.
  */
-export async function createProgram(load: readonly string[] | "all"): Promise<Command> {
+export async function createProgram(load: readonly string[] | "all" = "all"): Promise<Command> {
   const { Command } = await import("commander");
   const program = new Command("nixlab")
     .description("One cluster file to a whole k3s homelab: NixOS nodes and every Kubernetes workload.")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  const wanted = (name: string) => load === "all" || load.includes(name);
-  const registers = await Promise.all(commands.map((c) => (wanted(c.name) ? c.load() : undefined)));
+  const all = load === "all" || commands.some((c) => c.hidden?.some((h) => load.includes(h)));
+  const wanted = (c: CommandEntry) => all || load.includes(c.name);
+  const registers = await Promise.all(commands.map((c) => (wanted(c) ? c.load() : undefined)));
   commands.forEach((entry, i) => {
     const register = registers[i];
     if (register) register(program);
     else program.command(entry.name).description(entry.summary);
   });
+  addExamples(program);
   const overrideAll = (command: Command): void => {
     command.exitOverride();
     for (const sub of command.commands) overrideAll(sub);

@@ -1,11 +1,12 @@
 /** `nixlab nodes list|apply|install`: the NixOS side of the cluster. */
 import { dirname, join, resolve } from "node:path";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { readBuildSpecs } from "../nodes/build-dir.ts";
 import { type Goal, applyNodes, goals } from "../nodes/rollout.ts";
 import { selectNodes } from "../nodes/select.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, noteOnStderr } from "./common.ts";
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -24,8 +25,9 @@ export function registerNodes(program: Command): void {
     nodes
       .command("list")
       .description("Every node of the cluster file: host, role, tags, disk, master URL")
-      .option("--json", "print JSON instead of a table"),
-  ).action(async (opts: ConfigOptions & { json?: boolean }) => {
+      .addOption(outputOption())
+      .addOption(jsonOption()),
+  ).action(async (opts: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(opts);
     const rows = cluster.nodes.map((n) => ({
       name: n.name,
@@ -36,7 +38,7 @@ export function registerNodes(program: Command): void {
       espSize: n.espSize,
       master: cluster.serverAddr,
     }));
-    if (opts.json) return printJson(rows);
+    if (structured(opts)) return printResult(rows, opts);
     const table = [
       ["HOST", "ROLE", "TAGS", "DISK", "MASTER"],
       ...rows.map((r) => [r.hostname, r.role, r.tags.map((t) => `@${t}`).join(",") || "-", r.disk, r.master]),
@@ -149,7 +151,7 @@ export function registerNodes(program: Command): void {
         "your age key, which opens secrets.yaml (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
       )
       .option("--mount <dir>", "where disko mounts the new system on the target", "/mnt")
-      .option("--yes", "really erase the node's disk"),
+      .option("-y, --yes", "really erase the node's disk"),
   ).action(
     async (
       host: string,

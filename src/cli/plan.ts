@@ -1,9 +1,10 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { renderCluster } from "../render/build.ts";
 import { dagLevels } from "../plan/dag.ts";
 import type { DeployPlan } from "../plan/schema.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, plural, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions, plural } from "./common.ts";
 
 /** The plan as text: groups by level (each level may run concurrently), with charts and waits. */
 export function formatPlan(plan: DeployPlan, domain: string): string {
@@ -45,11 +46,12 @@ export function registerPlan(program: Command): void {
     program
       .command("plan")
       .description("Show the deploy order: groups by step, their charts, namespaces, secrets and waits")
-      .option("--json", "print deploy-plan.json"),
-  ).action(async (options: ConfigOptions & { json?: boolean }) => {
+      .addOption(outputOption())
+      .addOption(jsonOption()),
+  ).action(async (options: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(options);
     const { plan } = renderCluster(cluster);
-    if (options.json) return printJson(plan);
+    if (structured(options)) return printResult(plan, options);
     process.stdout.write(formatPlan(plan, cluster.config.domain));
   });
 }

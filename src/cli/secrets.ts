@@ -2,39 +2,57 @@
 // for `get`; progress and errors name keys, never values.
 import { existsSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { ExitCode, UserError } from "../errors.ts";
 import { secretsFilePath } from "../secrets/locate.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
 import type { SecretsFile } from "../secrets/index.ts";
 
+/** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
+const lib = () => import("../secrets/index.ts");
+
 /** The cluster file's parser and validator load only for init and check (get, set, list never read it). */
 const loadCluster: typeof import("../config/load.ts").loadCluster = async (options) =>
   (await import("../config/load.ts")).loadCluster(options);
 
-/** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
-const lib = () => import("../secrets/index.ts");
-
-interface SecretsOptions {
+/** The options every command on the secrets file takes. */
+export interface SecretsOptions {
+  secrets?: string;
+  /** The old name of --secrets, kept for scripts. */
   file?: string;
   ageKeyFile?: string;
   config?: string;
 }
 
-function withCommon(command: Command): Command {
-  return command
-    .option("-f, --file <path>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
-    .option(
-      "--age-key-file <path>",
-      "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
-    )
-    .option("-c, --config <file>", "cluster file (default: the one in the working directory)");
+/** Adds --secrets, --age-key-file and --config (the secrets file, the age key, the cluster file). */
+export function withCommon(command: Command): Command {
+  return (
+    command
+      .option("--secrets <file>", "the SOPS secrets file (default: secrets.yaml next to the cluster file)")
+      // The old names of --secrets, kept for scripts (-f means nothing else anywhere).
+      .addOption(new Option("-f, --file <path>").hideHelp())
+      .option(
+        "--age-key-file <path>",
+        "age key file (default: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt)",
+      )
+      .option("-c, --config <file>", "cluster file (default: the one in the working directory)")
+  );
 }
+
+/** The secrets file given with --secrets (or its old name --file), resolved; undefined when none was. */
+export const givenPath = (options: SecretsOptions): string | undefined => {
+  const given = options.secrets ?? options.file;
+  return given ? resolve(given) : undefined;
+};
 
 async function open(options: SecretsOptions): Promise<SecretsFile> {
   const { discoverIdentities, openSecrets, removeStaleEditDirs } = await lib();
   for (const note of removeStaleEditDirs()) info(note);
-  const path = secretsFilePath(options);
+  const given = givenPath(options);
+  const path = secretsFilePath({
+    ...(given ? { file: given } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+  });
   const identities = await discoverIdentities(options.ageKeyFile ? { ageKeyFile: options.ageKeyFile } : {});
   return openSecrets(path, identities);
 }
@@ -45,11 +63,14 @@ function keyPath(file: SecretsFile, key: string): string[] {
   return key.split(".");
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY)
-    throw new UserError(
-      'set reads the value from stdin; pipe it in, e.g. `printf %s "$VALUE" | nixlab secrets set KEY`',
-    );
+/** The value for `set`: asked with hidden input on a terminal (like `gh secret set`), else read from stdin. */
+async function readValue(key: string): Promise<string> {
+  if (process.stdin.isTTY) {
+    const { askSecret } = await import("./prompt.ts");
+    const value = await askSecret(`Value of ${key} (hidden; pipe it in for multi-line values)`, "secrets set");
+    if (value === "") throw new UserError(`no value given; ${key} is unchanged`);
+    return value;
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = (await lib()).utf8Exact(Buffer.concat(chunks));
@@ -72,51 +93,28 @@ export function registerSecrets(program: Command): void {
   withCommon(secrets.command("init"))
     .description("Create the age key (if none), .sops.yaml and the secrets file with every secret the cluster needs")
     .action(async (options: SecretsOptions) => {
-      const {
-        addMissing,
-        checkRequired,
-        createAgeKeyFile,
-        createSecrets,
-        discoverIdentities,
-        ensureCreationRule,
-        newKeyLocation,
-        openSecrets,
-      } = await lib();
+      const { newKeyLocation } = await lib();
+      const { setUpSecrets } = await import("../secrets/setup.ts");
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
-      const path = options.file ? resolve(options.file) : join(dirname(cluster.source), "secrets.yaml");
-      let identities = await discoverIdentities(
-        options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {},
-      );
-      if (identities.length === 0) {
-        const location = newKeyLocation(options.ageKeyFile);
-        const created = await createAgeKeyFile(location);
-        identities = [created];
+      const path = givenPath(options) ?? join(dirname(cluster.source), "secrets.yaml");
+      const result = await setUpSecrets({
+        secretsPath: path,
+        requirements: requiredSecrets(cluster),
+        // An --age-key-file that does not exist yet is where the new key goes.
+        ...(options.ageKeyFile && existsSync(options.ageKeyFile) ? { ageKeyFile: options.ageKeyFile } : {}),
+        newKeyPath: newKeyLocation(options.ageKeyFile),
+      });
+      if (result.createdKey) {
         info(
-          `created age key ${location} (public key ${created.recipient}); back it up: it is the only way to decrypt your secrets`,
+          `created age key ${result.createdKey.path} (public key ${result.createdKey.recipient}); back it up: it is the only way to decrypt your secrets`,
         );
       }
-      const requirements = requiredSecrets(cluster);
-      let file: SecretsFile;
-      if (existsSync(path)) {
-        file = await openSecrets(path, identities);
-        // updatekeys needs a rule for the file; write one for its current recipients if there is none.
-        const groups = file.keyGroups();
-        if (groups.length === 1) {
-          const { configPath, written } = ensureCreationRule(path, groups[0]!);
-          if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
-        }
-      } else {
-        const { rule, configPath, written } = ensureCreationRule(path, [identities[0]!.recipient]);
-        if (written) info(`wrote a creation rule for ${path} to ${configPath}`);
-        file = createSecrets(path, rule);
-      }
-      const added = addMissing(file, requirements);
-      const report = checkRequired(file, requirements);
-      if (await file.save()) info(`${path}: added ${added.length} secret(s): ${added.join(", ") || "none"}`);
+      if (result.configWritten) info(`wrote a creation rule for ${path} to ${result.configWritten}`);
+      if (result.saved) info(`${path}: added ${result.added.length} secret(s): ${result.added.join(", ") || "none"}`);
       else info(`${path}: every required secret is already present`);
-      for (const req of report.placeholders) {
+      for (const req of result.placeholders) {
         info(
-          `  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (printf %s VALUE | nixlab secrets set ${req.name})`,
+          `  fill in ${req.name}: ${req.source.kind === "user" ? req.source.hint : req.usedBy} (nixlab secrets set ${req.name})`,
         );
       }
     });
@@ -150,11 +148,11 @@ export function registerSecrets(program: Command): void {
     .argument("<key>", "secret name (nested: a.b)")
     .option("--keep-newline", "keep a single-line value's trailing newline")
     .description(
-      "Set one value, read from stdin (never from the command line); a single-line value loses its trailing newline",
+      "Set one value: asked with hidden input on a terminal, else read from stdin (never from the command line)",
     )
     .action(async (key: string, options: SecretsOptions & { keepNewline?: boolean }) => {
       const file = await open(options);
-      let value = await readStdin();
+      let value = await readValue(key);
       const body = value.replace(/\r?\n$/, "");
       if (!options.keepNewline && !body.includes("\n")) value = body;
       const path = keyPath(file, key);
@@ -182,7 +180,7 @@ export function registerSecrets(program: Command): void {
       const cluster = await loadCluster(options.config === undefined ? {} : { config: options.config });
       const file = await open({
         ...options,
-        file: options.file ?? join(dirname(cluster.source), "secrets.yaml"),
+        secrets: givenPath(options) ?? join(dirname(cluster.source), "secrets.yaml"),
       });
       const report = checkRequired(file, requiredSecrets(cluster));
       const lines = [

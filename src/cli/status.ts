@@ -1,9 +1,9 @@
 import type { Command } from "commander";
+import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import type { HttpKube } from "../deploy/http-kube.ts";
 import { FileStateStore } from "../deploy/state.ts";
 import { deployStatus, type GroupStatusReport } from "../deploy/status.ts";
-import { printJson } from "./common.ts";
 import {
   addKubeOptions,
   type KubeOptions,
@@ -22,9 +22,7 @@ export function registerStatus(program: Command): void {
         "Per group: applied, ready, and drift in the live cluster (exit 0 in sync, 4 a deploy has work, 1 cannot tell)",
       )
       .option("--offline", "read only the state dir, not the cluster"),
-  ).action((options: KubeOptions & { offline?: boolean }) =>
-    withJsonErrors("status", options.json, () => run(options)),
-  );
+  ).action((options: KubeOptions & { offline?: boolean }) => withJsonErrors("status", options, () => run(options)));
 }
 
 function line(g: GroupStatusReport, width: number): string {
@@ -53,7 +51,7 @@ async function run(options: KubeOptions & { offline?: boolean }): Promise<void> 
       sink: reportRetries,
     });
     process.exitCode = report.exitCode;
-    if (options.json) return printJson(report);
+    if (structured(options)) return printResult(report, options);
     for (const w of report.warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     const width = Math.max(...report.groups.map((g) => g.name.length));
     for (const g of report.groups) process.stdout.write(`${line(g, width)}\n`);

@@ -17,11 +17,10 @@ import {
   matrixColumns,
 } from "../vpn/policy.ts";
 import { toCidrs } from "../vpn/ranges.ts";
-import { type ConfigOptions, addConfigOption, loadFromOptions, printJson } from "./common.ts";
+import { type ConfigOptions, addConfigOption, loadFromOptions } from "./common.ts";
+import { jsonOption, type OutputOptions, outputOption, printResult, structured } from "./output.ts";
 
-interface AccessOptions extends ConfigOptions {
-  output: "text" | "json";
-}
+interface AccessOptions extends ConfigOptions, OutputOptions {}
 
 /** Adds `access` to the `vpn` command. */
 export function addVpnAccessCommand(vpn: Command): void {
@@ -29,18 +28,15 @@ export function addVpnAccessCommand(vpn: Command): void {
     vpn
       .command("access")
       .argument("[subject]", "a VPN user or group (default: every group)")
-      .option("-o, --output <format>", "text or json", "text")
+      .addOption(outputOption())
+      .addOption(jsonOption())
       .description("Who reaches what through the VPN, and which rule decides: the policy the WireGuard pod enforces"),
   ).action(async (subject: string | undefined, options: AccessOptions) => {
-    if (options.output !== "text" && options.output !== "json")
-      throw new UserError(`--output must be text or json, not ${JSON.stringify(options.output)}`, {
-        exitCode: ExitCode.invalidInput,
-      });
     const cluster = await loadFromOptions(options);
     const policy = compilePolicy(cluster);
     const subjects = subject === undefined ? groupSubjects(policy) : [resolveSubject(cluster, subject)];
     const rows = accessMatrix(policy, subjects);
-    if (options.output === "json") return printJson(accessJson(policy, rows));
+    if (structured(options)) return printResult(accessJson(policy, rows), options);
     process.stdout.write(subject === undefined ? matrixText(policy, rows) : subjectText(policy, rows[0]!));
   });
 }

@@ -33,6 +33,8 @@ export interface VpnUser {
   allowedIPs: string[];
   nextcloudUser: string | undefined;
   description: string;
+  /** Last day the peer works (YYYY-MM-DD, in the cluster's time zone), or undefined. */
+  expires: string | undefined;
   enabled: boolean;
 }
 
@@ -103,6 +105,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
           .filter((s) => s !== ""),
         nextcloudUser: u.nextcloudUser,
         description: u.description,
+        expires: u.expires,
         enabled: u.enabled,
       };
     });

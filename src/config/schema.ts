@@ -53,6 +53,11 @@ export const wireguardUserSchema = z.strictObject({
     "alice",
   ),
   description: doc(z.string().default(""), "Free text, for people."),
+  expires: doc(
+    z.string().optional(),
+    "Last day the peer works (YYYY-MM-DD, in `timezone`); the VPN server drops it by itself after that day.",
+    "2026-12-31",
+  ),
   enabled: doc(z.boolean().default(true), "Disabled users are kept in the file but get no peer, secret or config."),
 });
 

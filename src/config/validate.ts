@@ -13,6 +13,7 @@ import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
 import { buildCluster } from "../cluster/model.ts";
 import { vpnConfigProblems, vpnPolicyProblems } from "../vpn/validate.ts";
+import { parseDate } from "../vpn/expiry.ts";
 import { type ClusterConfig, clusterConfigSchema, namespaceKeys } from "./schema.ts";
 import { type ConfigProblem, type FieldPath, closest, formatPath, showValue } from "./problems.ts";
 
@@ -475,6 +476,14 @@ function checkVpnUsers(users: unknown, add: Add): void {
           'write e.g. "0.0.0.0/0" (all traffic) or "192.168.1.0/24, 10.0.100.0/24" (split tunnel)',
         );
       }
+    }
+    const expires = str(user.expires);
+    if (expires !== undefined && !parseDate(expires)) {
+      add(
+        at("expires"),
+        `${showValue(expires)} is not a date`,
+        'write the last day the peer may connect as YYYY-MM-DD, e.g. "2026-12-31"',
+      );
     }
     const nc = str(user.nextcloudUser);
     if (nc !== undefined && !nextcloudUid.test(nc)) {

@@ -9,7 +9,7 @@ import { basename, dirname, join } from "node:path";
  * directory are fsynced, so a crash right after the call keeps the new content. Throws
  * the fs error on failure, after removing its temp file; the old file is then untouched.
  */
-export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   let fd: number | undefined;
   try {

@@ -20,18 +20,23 @@ export interface NodeKeys {
   };
 }
 
+/** A new ed25519 SSH key pair in OpenSSH's file formats, like `ssh-keygen -t ed25519 -N "" -C comment`. */
+export function newSshKeyPair(comment: string): NodeKeys["ssh"] {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const key = sshpk.parsePrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }), "pkcs8");
+  key.comment = comment;
+  return {
+    privateKey: key.toString("openssh"),
+    publicKey: `${key.toPublic().toString("ssh")}\n`,
+    fingerprint: key.fingerprint("sha256").toString(),
+  };
+}
+
 /** New keys for node `hostname`. */
 export async function generateNodeKeys(hostname: string): Promise<NodeKeys> {
   const age = await generateAgeKey();
-  const { privateKey } = generateKeyPairSync("ed25519");
-  const key = sshpk.parsePrivateKey(privateKey.export({ type: "pkcs8", format: "pem" }), "pkcs8");
-  key.comment = `root@${hostname}`;
   return {
     age: { secret: age.secret, recipient: age.recipient, source: `${hostname}'s new age key`, fileText: age.fileText },
-    ssh: {
-      privateKey: key.toString("openssh"),
-      publicKey: `${key.toPublic().toString("ssh")}\n`,
-      fingerprint: key.fingerprint("sha256").toString(),
-    },
+    ssh: newSshKeyPair(`root@${hostname}`),
   };
 }

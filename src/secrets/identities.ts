@@ -17,6 +17,9 @@ export interface IdentityOptions {
   nodeKeyFile?: string;
 }
 
+/** A key kept beside the cluster file (like examples/homelab/age-key.txt), found only through SOPS_AGE_KEY_FILE. */
+export const besideKeyName = "age-key.txt";
+
 /** The user's default key file: $XDG_CONFIG_HOME/sops/age/keys.txt, else ~/.config/sops/age/keys.txt. */
 export function defaultKeyFile(env: NodeJS.ProcessEnv = process.env): string {
   const config = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");

@@ -38,6 +38,7 @@ export {
   checkRequired,
   createAgeKeyFile,
   ensureCreationRule,
+  existingCreationRule,
   formatProblem,
   isPlaceholder,
   newKeyLocation,

@@ -9,7 +9,7 @@ import { secretPlaceholder } from "../services/required-secrets.ts";
 import { UserError } from "../errors.ts";
 import { type AgeIdentity, generateAgeKey } from "./age.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile } from "./config.ts";
+import { CONFIG_FILE_NAME, type CreationRule, creationRuleFor, findConfigFile, goRegExp } from "./config.ts";
 import type { SecretsFile } from "./file.ts";
 import { isWireguardKey, randomToken, wireguardPrivateKey, wireguardPublicKey } from "./generate.ts";
 import { inspectEncryption } from "./inspect.ts";
@@ -34,22 +34,46 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Whether `rule` (of `configPath`) would also apply to `path`: it has no path_regex, or the regex matches. */
+function ruleAlsoMatches(configPath: string, rule: CreationRule, path: string): boolean {
+  if (rule.pathRegex === undefined || rule.pathRegex === "") return true;
+  const rel = relative(dirname(resolve(configPath)), resolve(path));
+  return goRegExp(rule.pathRegex).test(rel.startsWith("..") ? resolve(path) : rel.split(sep).join("/"));
+}
+
+/**
+ * The rule of the nearest .sops.yaml that applies to `path`, or null when there is
+ * none, or (with `exclusiveOf`) when that rule also applies to `exclusiveOf`. Throws
+ * UserError when the .sops.yaml is malformed.
+ */
+export function existingCreationRule(
+  path: string,
+  exclusiveOf?: string,
+): { rule: CreationRule; configPath: string } | null {
+  const configPath = findConfigFile(dirname(resolve(path)));
+  const rule = configPath ? creationRuleFor(configPath, path) : null;
+  if (!configPath || !rule) return null;
+  if (exclusiveOf !== undefined && ruleAlsoMatches(configPath, rule, exclusiveOf)) return null;
+  return { rule, configPath };
+}
+
 /**
  * The creation rule for `secretsPath`: from the nearest .sops.yaml when one
- * matches; otherwise a rule for this file encrypting to `recipients` is added to
- * (or creates) .sops.yaml beside it, keeping the file's comments. Returns the rule,
+ * matches (with `exclusiveOf`, only a rule that does not also match that file, so
+ * files meant for different readers never share a rule); otherwise a rule for this
+ * file encrypting to `recipients` is added to (or creates) .sops.yaml beside it,
+ * keeping the file's comments. Returns the rule,
  * the config path and whether the config was written. Throws UserError when an
  * existing .sops.yaml is malformed.
  */
 export function ensureCreationRule(
   secretsPath: string,
   recipients: readonly string[],
+  options: { exclusiveOf?: string } = {},
 ): { rule: CreationRule; configPath: string; written: boolean } {
+  const found = existingCreationRule(secretsPath, options.exclusiveOf);
+  if (found) return { ...found, written: false };
   const existing = findConfigFile(dirname(resolve(secretsPath)));
-  if (existing) {
-    const rule = creationRuleFor(existing, secretsPath);
-    if (rule) return { rule, configPath: existing, written: false };
-  }
   const configPath = existing ?? join(dirname(resolve(secretsPath)), CONFIG_FILE_NAME);
   const rel = relative(dirname(configPath), resolve(secretsPath)).split(sep).join("/");
   const pathRegex = `(^|/)${escapeRegExp(rel)}$`;

@@ -122,7 +122,7 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
     usedBy: `WireGuard peer ${u.name}`,
     source: {
       kind: "user",
-      hint: `the public key of ${u.name}'s WireGuard client (\`nixlab wg add\` makes one)`,
+      hint: `the public key of ${u.name}'s WireGuard client (\`nixlab vpn rotate ${u.name}\` makes a key pair and prints the config)`,
     },
     format: "wireguard-key",
     owner: "root",

@@ -7,14 +7,14 @@ import { checkNodeVersion } from "../../src/node-version.ts";
 import { runCli } from "../support/cli.ts";
 
 describe("the command list", () => {
-  it("names each command module's one command with its own description", async () => {
+  it("names each command module's command (and the hidden ones it lists) with its own description", async () => {
     for (const entry of commands) {
       const program = new Command("nixlab");
       (await entry.load())(program);
       expect(
         program.commands.map((c) => c.name()),
         entry.name,
-      ).toEqual([entry.name]);
+      ).toEqual([entry.name, ...(entry.hidden ?? [])]);
       expect(program.commands[0]!.description(), entry.name).toBe(entry.summary);
     }
   });

@@ -139,8 +139,9 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
     const dir = tmp();
     const tpl = join(dir, "tpl");
     const secrets = join(dir, "secrets");
+    const peerKeys = join(dir, "peers");
     const out = join(dir, "config"); // a fresh PVC: no wg_confs yet (defect 28)
-    for (const d of [tpl, secrets, out]) mkdirSync(d);
+    for (const d of [tpl, secrets, peerKeys, out]) mkdirSync(d);
     for (const [k, v] of Object.entries(wgData)) writeFileSync(join(tpl, k), v);
     const server = keypair(wg);
     writeFileSync(join(secrets, "server-private-key"), `${server.priv}\n`);
@@ -149,10 +150,10 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
     const peers: Record<string, string> = {};
     for (const u of cluster.vpn.enabledUsers) {
       peers[u.name] = keypair(wg).pub;
-      writeFileSync(join(secrets, u.publicKeySecret), peers[u.name]!);
+      writeFileSync(join(peerKeys, u.publicKeySecret), peers[u.name]!);
     }
-    const env = { ...process.env, TEMPLATE_DIR: tpl, SECRETS_DIR: secrets, CONFIG_DIR: out };
-    return { dir, tpl, secrets, out, server, peers, env };
+    const env = { ...process.env, TEMPLATE_DIR: tpl, SECRETS_DIR: secrets, PEERS_DIR: peerKeys, CONFIG_DIR: out };
+    return { dir, tpl, secrets, peerKeys, out, server, peers, env };
   }
 
   it("builds a wg0.conf wg-quick accepts, with every peer, and client configs", (ctx) => {
@@ -161,7 +162,7 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
     const p = prepare(wg);
     const r = run("sh", [join(p.tpl, "setup.sh")], { env: p.env });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("WireGuard config ready with 4 users\n");
+    expect(r.stdout).toBe("WireGuard config ready with 4 users (0 expired)\n");
     const conf = readFileSync(join(p.out, "wg_confs/wg0.conf"), "utf8");
     const stripped = run(wgQuick, ["strip", join(p.out, "wg_confs/wg0.conf")]);
     expect(stripped.status).toBe(0);
@@ -170,7 +171,7 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
     for (const u of cluster.vpn.enabledUsers) {
       expect(stripped.stdout).toContain(`PublicKey = ${p.peers[u.name]}\nAllowedIPs = ${u.ip}/32`);
     }
-    expect(conf).not.toMatch(/__[A-Z-]+_PUBLIC_KEY__/);
+    expect(conf).not.toMatch(/__[A-Z_]+__/);
     const dave = readFileSync(join(p.out, "clients/dave-y.conf"), "utf8");
     expect(dave).toContain(`PublicKey = ${p.server.pub}`);
     expect(dave).toContain("Endpoint = vpn.home.example.com:51820");
@@ -182,12 +183,12 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
   it("refuses a malformed key or endpoint and writes no config", (ctx) => {
     const wg = requireTool("wg", ctx);
     const p = prepare(wg);
-    writeFileSync(join(p.secrets, "dave_y_key"), "not-a-key|rm -rf /");
+    writeFileSync(join(p.peerKeys, "dave_y_key"), "not-a-key|rm -rf /");
     const r = run("sh", [join(p.tpl, "setup.sh")], { env: p.env });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("secret key dave_y_key is not a WireGuard key");
     expect(existsSync(join(p.out, "wg_confs/wg0.conf"))).toBe(false);
-    writeFileSync(join(p.secrets, "dave_y_key"), p.peers["dave-y"]!);
+    writeFileSync(join(p.peerKeys, "dave_y_key"), p.peers["dave-y"]!);
     writeFileSync(join(p.secrets, "wg-server-endpoint"), "evil|host");
     const r2 = run("sh", [join(p.tpl, "setup.sh")], { env: p.env });
     expect(r2.status).toBe(1);
@@ -195,7 +196,7 @@ describe("the WireGuard init script (real sh, real wg keys, wg-quick strip)", ()
   });
 
   it("every shell script we render parses (sh -n)", () => {
-    for (const name of ["setup.sh", "caddy-run.sh"])
+    for (const name of ["setup.sh", "caddy-run.sh", "reconcile.sh"])
       expect(run("sh", ["-n", "-c", wgData[name]!]).status, name).toBe(0);
     const signal = objects("signal-proxy").find((o) => o.kind === "Deployment").spec.template.spec.containers[0]
       .command[2];

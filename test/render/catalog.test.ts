@@ -71,9 +71,6 @@ describe("deploy groups (services.md §5)", () => {
     for (const g of plan.groups) expect(g.hash).toMatch(/^[0-9a-f]{64}$/);
     const wg = plan.secrets.find((s) => s.name === "wireguard-secrets")!;
     expect(wg.keys.map((k) => k.key)).toEqual([
-      "alice_wg_public_key",
-      "bob_wg_public_key",
-      "carol_wg_public_key",
       "server-private-key",
       "server-public-key",
       "sso-token",
@@ -83,6 +80,10 @@ describe("deploy groups (services.md §5)", () => {
     expect(wg.restart).toEqual([
       { apiVersion: "apps/v1", kind: "Deployment", name: "wireguard", namespace: "wireguard-system" },
     ]);
+    // Peers' keys roll nothing: the reconciler in the pod applies them.
+    const peers = plan.secrets.find((s) => s.name === "wireguard-peers")!;
+    expect(peers.keys.map((k) => k.key)).toEqual(["alice_wg_public_key", "bob_wg_public_key", "carol_wg_public_key"]);
+    expect(peers.restart).toEqual([]);
   });
 
   it("changes only the hashes of the groups a change reaches", () => {
@@ -231,7 +232,7 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(cf).not.toHaveProperty("securityContext");
   });
 
-  it("28, 29, 30, 31: WireGuard's init creates its directory, config changes roll the pod, no ACME dependency, no dead env", () => {
+  it("28, 29, 30, 31: WireGuard's init creates its directory, server config changes roll the pod and peers do not, no ACME dependency, no dead env", () => {
     const [cm] = manifest("wireguard-config");
     expect(cm.data["setup.sh"]).toContain("set -eu");
     expect(cm.data["setup.sh"]).toContain('mkdir -p "$out/wg_confs"');
@@ -243,12 +244,20 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
     expect(dep.spec.template.spec.securityContext).toEqual({
       sysctls: [{ name: "net.ipv4.ip_forward", value: "1" }],
     });
-    const other = renderCluster(
-      exampleCluster((v) => {
-        v.wireguardUsers.bob.nextcloudUser = "bobby";
-      }),
-    ).files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
-    expect(other).not.toBe(files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content);
+    const deploymentOf = (edit: (v: Record<string, any>) => void) =>
+      renderCluster(exampleCluster(edit)).files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
+    const current = files.find((f) => f.path === "manifests/wireguard-deployment.yaml")!.content;
+    // The server's own config rolls the pod ...
+    expect(deploymentOf((v) => (v.piholeIp = "192.168.1.251"))).not.toBe(current);
+    // ... peers never do: a new user, an SSO route, an expiry, a disabled user, a group change.
+    for (const peersOnly of [
+      (v: Record<string, any>) => (v.wireguardUsers.dave = { ip: "10.0.100.9", publicKeySecret: "dave_key" }),
+      (v: Record<string, any>) => (v.wireguardUsers.bob.nextcloudUser = "bobby"),
+      (v: Record<string, any>) => (v.wireguardUsers.carol.expires = "2030-01-01"),
+      (v: Record<string, any>) => (v.wireguardUsers.bob.enabled = false),
+      (v: Record<string, any>) => (v.wireguardUsers.bob.group = "friends"),
+    ])
+      expect(deploymentOf(peersOnly)).toBe(current);
   });
 
   it("34: the signal-proxy Deployment leaves replicas to its HPA", () => {
@@ -329,6 +338,8 @@ describe("defects of the original fixed in the rendered catalog (services.md §7
       "client-bob.conf",
       "client-carol.conf",
       "firewall.nft",
+      "peers",
+      "reconcile.sh",
       "setup.sh",
       "wg0.conf.template",
     ]);

@@ -37,15 +37,16 @@ describe("nixlab check, plan and graph", () => {
     expect(mermaid.split("\n")[0]).toBe("graph TD");
     expect(mermaid).toContain("g_core_config --> g_networking_services");
     expect(mermaid).toContain("g_external_dns --> g_external_ingress");
-    const dot = (await runCli(["graph", "-c", exampleYaml, "--format", "dot"])).stdout;
+    const dot = (await runCli(["graph", "-c", exampleYaml, "-o", "dot"])).stdout;
+    expect((await runCli(["graph", "-c", exampleYaml, "--format", "dot"])).stdout).toBe(dot);
     expect(dot).toContain('"core-infrastructure" -> "core-config";');
-    const bad = await runCli(["graph", "-c", exampleYaml, "--format", "svg"]);
+    const bad = await runCli(["graph", "-c", exampleYaml, "-o", "svg"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("use mermaid or dot");
+    expect(bad.stderr).toContain("Allowed choices are mermaid, dot");
   });
 
   it("graph --flow measures which fields reach which outputs", async () => {
-    const flow = (await runCli(["graph", "-c", exampleYaml, "--flow", "--format", "dot"])).stdout;
+    const flow = (await runCli(["graph", "-c", exampleYaml, "--flow", "-o", "dot"])).stdout;
     expect(flow).toContain('"vars.domain" -> "manifests/pihole-external-ingress.yaml";');
     expect(flow).toContain('"vars.piholeIp" -> "manifests/pihole.yaml";');
     expect(flow).toContain('"vars.wireguardUsers" -> "manifests/wireguard-config.yaml";');

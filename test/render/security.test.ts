@@ -73,8 +73,17 @@ describe("no privileged workload, no host kernel modules (issue 9)", () => {
     expect(wg.securityContext).toEqual({ privileged: false, capabilities: { add: ["NET_ADMIN"] } });
     expect(pod.securityContext.sysctls).toEqual([{ name: "net.ipv4.ip_forward", value: "1" }]);
     expect(pod.volumes.filter((v: any) => v.hostPath)).toEqual([]);
-    for (const c of [...pod.containers, ...pod.initContainers].filter((x: any) => x.name !== "wireguard"))
-      expect(c.securityContext?.capabilities?.add ?? [], c.name).toEqual([]);
+    // The peer reconciler (issue 10) configures the same wg0 and firewall: NET_ADMIN only too.
+    const reconciler = pod.containers.find((c: any) => c.name === "reconciler");
+    expect(reconciler.securityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ["NET_ADMIN"] },
+    });
+    const others = [...pod.containers, ...pod.initContainers].filter(
+      (x: any) => x.name !== "wireguard" && x.name !== "reconciler",
+    );
+    for (const c of others) expect(c.securityContext?.capabilities?.add ?? [], c.name).toEqual([]);
     const cluster = exampleCluster();
     for (const node of cluster.nodes)
       expect(nodeSpec(cluster, node).k3s.extraFlags, node.name).toContain(

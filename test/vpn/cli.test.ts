@@ -56,9 +56,9 @@ describe("nixlab vpn access", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('"karol" is neither a VPN user nor a group');
     expect(unknown.stderr).toContain('did you mean "carol"?');
-    const format = await runCli(["vpn", "access", "-o", "yaml", "-c", exampleYaml]);
+    const format = await runCli(["vpn", "access", "-o", "xml", "-c", exampleYaml]);
     expect(format.code).toBe(2);
-    expect(format.stderr).toContain("--output must be text or json");
+    expect(format.stderr).toContain("Allowed choices are table, json, yaml");
   });
 });
 

@@ -156,7 +156,8 @@ async function build(wireguardGo: string): Promise<Topology> {
     writeFileSync(join(secrets, `${name}_key`), keys[name].pub);
   }
   const setup = run("sh", [join(tpl, "setup.sh")], {
-    env: { ...process.env, TEMPLATE_DIR: tpl, SECRETS_DIR: secrets, CONFIG_DIR: config },
+    // The peers' keys come from their own Secret (wireguard-peers); one directory serves both here.
+    env: { ...process.env, TEMPLATE_DIR: tpl, SECRETS_DIR: secrets, PEERS_DIR: secrets, CONFIG_DIR: config },
   });
   if (setup.status !== 0) throw new Error(`setup.sh: ${setup.stderr}`);
   execFileSync(

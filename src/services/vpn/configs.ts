@@ -5,13 +5,12 @@
  * value from a Secret is checked by the init script before it is substituted.
  */
 import type { Cluster, VpnUser } from "../../cluster/model.ts";
-import { cidrContains, parseCidr, parseIP } from "../../cluster/net.ts";
+import { clientConfig } from "../../vpn/client-config.ts";
+import { expiryEpoch } from "../../vpn/expiry.ts";
 import { compilePolicy, reachesNextcloud } from "../../vpn/policy.ts";
 import { gateUrl, ssoTokenEnv, ssoTokenHeader, tokenGuard } from "../apps/nextcloud-sso-gate.ts";
 import { firewallPath } from "./firewall.ts";
 
-/** The placeholder of a peer's public key: __ALICE_PUBLIC_KEY__, __DAVE-Y_PUBLIC_KEY__. */
-export const peerPlaceholder = (user: VpnUser): string => `__${user.name.toUpperCase()}_PUBLIC_KEY__`;
 /** ConfigMap key of a user's client template; prefixed so no user can shadow another key. */
 export const clientKey = (user: VpnUser): string => `client-${user.name}.conf`;
 /** Caddy matcher name of a user: @vpn_dave_y. */
@@ -33,39 +32,18 @@ export function wg0Template(cluster: Cluster): string {
     "# The VPN access groups: forwarding, filtering and masquerading (nftables, atomic)",
     `PreUp = nft -f "\${NIXLAB_FIREWALL:-${firewallPath}}"`,
   ];
-  for (const user of cluster.vpn.enabledUsers) {
-    lines.push("", "[Peer]", `PublicKey = ${peerPlaceholder(user)}`, `AllowedIPs = ${user.ip}/32`);
-  }
+  // Peers are appended by setup.sh from the peer list, so adding one changes neither this
+  // template nor the pod (see reconciler.ts).
   return `${lines.join("\n")}\n`;
 }
 
-/**
- * The client's AllowedIPs: the user's list, plus the VPN server address when the list
- * does not route it, because the client's DNS server is the VPN's own (10.0.100.1).
- */
-export function clientAllowedIPs(cluster: Cluster, user: VpnUser): string[] {
-  const server = parseIP(cluster.vpn.serverIp)!;
-  const covered = user.allowedIPs.some((entry) => {
-    const cidr = parseCidr(entry);
-    return cidr ? cidrContains(cidr, server) : entry === cluster.vpn.serverIp;
-  });
-  return covered ? user.allowedIPs : [...user.allowedIPs, `${cluster.vpn.serverIp}/32`];
-}
-
+/** The client config template the pod fills in (setup.sh): the user's config with placeholders for the keys. */
 export function clientTemplate(cluster: Cluster, user: VpnUser): string {
-  return [
-    "[Interface]",
-    `PrivateKey = __PASTE_${user.name.toUpperCase()}_PRIVATE_KEY_HERE__`,
-    `Address = ${user.ip}/32`,
-    `DNS = ${cluster.vpn.serverIp}`,
-    "",
-    "[Peer]",
-    "PublicKey = __SERVER_PUBLIC_KEY__",
-    `Endpoint = __WG_SERVER_ENDPOINT__:${cluster.vpn.port}`,
-    `AllowedIPs = ${clientAllowedIPs(cluster, user).join(", ")}`,
-    "PersistentKeepalive = 25",
-    "",
-  ].join("\n");
+  return clientConfig(cluster, user, {
+    privateKey: `__PASTE_${user.name.toUpperCase()}_PRIVATE_KEY_HERE__`,
+    serverPublicKey: "__SERVER_PUBLIC_KEY__",
+    endpointHost: "__WG_SERVER_ENDPOINT__",
+  });
 }
 
 /** A Caddyfile string literal (values are validated, but quoting is never optional). */
@@ -133,62 +111,82 @@ export function corefile(cluster: Cluster): string {
 }
 
 /**
- * The init container's script: builds wg0.conf and the client configs from the
- * templates and the Secret's files. Fails (set -eu) on a missing directory, file or
- * malformed key instead of starting a server without peers (defect 28).
+ * The peer list setup.sh and the reconciler read: per enabled user its name, address,
+ * key file in the peers Secret, and the Unix time it expires at (- for never). Names,
+ * addresses and secret names are validated, so the fields split safely at spaces.
  */
-export function setupScript(cluster: Cluster): string {
-  const users = cluster.vpn.enabledUsers;
-  const lines = [
-    "#!/bin/sh",
-    "set -eu",
-    "umask 077",
-    'tpl="${TEMPLATE_DIR:-/config-template}"',
-    'secrets="${SECRETS_DIR:-/secrets}"',
-    'out="${CONFIG_DIR:-/config}"',
-    "",
-    "# A WireGuard key is 32 bytes in base64; anything else must not reach the config.",
-    "read_key() {",
-    '  value=$(cat "$secrets/$1")',
-    "  if ! printf '%s' \"$value\" | grep -Eq '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$'; then",
-    '    echo "error: secret key $1 is not a WireGuard key" >&2',
-    "    exit 1",
-    "  fi",
-    "  printf '%s' \"$value\"",
-    "}",
-    "",
-    "server_private=$(read_key server-private-key)",
-    "server_public=$(read_key server-public-key)",
-    'endpoint=$(cat "$secrets/wg-server-endpoint")',
-    "if ! printf '%s' \"$endpoint\" | grep -Eq '^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])$'; then",
-    '  echo "error: secret key wg-server-endpoint must be a host name or address" >&2',
-    "  exit 1",
-    "fi",
-    ...users.map((u, i) => `peer_${i}=$(read_key ${u.publicKeySecret})`),
-    "",
-    'mkdir -p "$out/wg_confs" "$out/clients"',
-    'sed -e "s|__SERVER_PRIVATE_KEY__|$server_private|" \\',
-    ...users.map((u, i) => `  -e "s|${peerPlaceholder(u)}|$peer_${i}|" \\`),
-    '  "$tpl/wg0.conf.template" > "$out/wg_confs/wg0.conf.new"',
-    'chmod 600 "$out/wg_confs/wg0.conf.new"',
-    'mv "$out/wg_confs/wg0.conf.new" "$out/wg_confs/wg0.conf"',
-    "",
-    "# Client configs of current users only: a disabled user's file does not linger.",
-    'rm -f "$out"/clients/*.conf',
-    ...users.map(
-      (u) =>
-        `sed -e "s|__SERVER_PUBLIC_KEY__|$server_public|" -e "s|__WG_SERVER_ENDPOINT__|$endpoint|" "$tpl/${clientKey(u)}" > "$out/clients/${u.name}.conf"`,
-    ),
-    `echo "WireGuard config ready with ${users.length} users"`,
-    "",
-  ];
-  return lines.join("\n");
+export function peerList(cluster: Cluster): string {
+  const tz = cluster.config.timezone;
+  const lines = ["# name address key-file expires-at"];
+  for (const u of cluster.vpn.enabledUsers) {
+    lines.push(`${u.name} ${u.ip} ${u.publicKeySecret} ${u.expires ? expiryEpoch(u.expires, tz) : "-"}`);
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 /**
+ * Builds wg0.conf and the client configs from the templates, the peer list and the
+ * Secrets' files, leaving out expired peers. The init container runs it before
+ * WireGuard starts, the reconciler on every pass. Fails (set -eu) on a missing
+ * directory, file or malformed key instead of writing a server config without its
+ * peers (defect 28); the previous wg0.conf stays until a new one is complete.
+ */
+export const setupScript = `#!/bin/sh
+set -eu
+umask 077
+tpl="\${TEMPLATE_DIR:-/config-template}"
+secrets="\${SECRETS_DIR:-/secrets}"
+peers="\${PEERS_DIR:-/peers}"
+out="\${CONFIG_DIR:-/config}"
+now="\${NIXLAB_NOW:-$(date +%s)}"
+
+# A WireGuard key is 32 bytes in base64; anything else must not reach the config.
+read_key() {
+  value=$(cat "$1")
+  if ! printf '%s' "$value" | grep -Eq '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$'; then
+    echo "error: secret key \${1##*/} is not a WireGuard key" >&2
+    exit 1
+  fi
+  printf '%s' "$value"
+}
+
+server_private=$(read_key "$secrets/server-private-key")
+server_public=$(read_key "$secrets/server-public-key")
+endpoint=$(cat "$secrets/wg-server-endpoint")
+if ! printf '%s' "$endpoint" | grep -Eq '^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])$'; then
+  echo "error: secret key wg-server-endpoint must be a host name or address" >&2
+  exit 1
+fi
+
+mkdir -p "$out/wg_confs" "$out/clients"
+conf="$out/wg_confs/wg0.conf"
+sed -e "s|__SERVER_PRIVATE_KEY__|$server_private|" "$tpl/wg0.conf.template" > "$conf.new"
+chmod 600 "$conf.new"
+# Client configs of current peers only: a disabled or expired user's file does not linger.
+rm -f "$out"/clients/*.conf
+ready=0
+expired=0
+while read -r name ip key expires; do
+  case "$name" in '' | '#'*) continue ;; esac
+  if [ "$expires" != "-" ] && [ "$now" -ge "$expires" ]; then
+    expired=$((expired + 1))
+    continue
+  fi
+  public=$(read_key "$peers/$key")
+  printf '\\n[Peer]\\n# %s\\nPublicKey = %s\\nAllowedIPs = %s/32\\n' "$name" "$public" "$ip" >> "$conf.new"
+  sed -e "s|__SERVER_PUBLIC_KEY__|$server_public|" -e "s|__WG_SERVER_ENDPOINT__|$endpoint|" \\
+    "$tpl/client-$name.conf" > "$out/clients/$name.conf"
+  ready=$((ready + 1))
+done < "$tpl/peers"
+mv "$conf.new" "$conf"
+echo "WireGuard config ready with $ready users ($expired expired)"
+`;
+
+/**
  * Runs Caddy once cert-manager has issued the Nextcloud certificate, and restarts it
- * when the certificate is renewed. The VPN itself never waits for ACME (defect 30), and
- * a renewed certificate is served without a manual restart (defect 29).
+ * when the certificate is renewed or the Caddyfile changes (a VPN user's route; the pod
+ * is not rolled for peers). The VPN itself never waits for ACME (defect 30), and a
+ * renewed certificate is served without a manual restart (defect 29).
  */
 export const caddyRunScript = `#!/bin/sh
 set -u
@@ -197,7 +195,7 @@ cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
 key="\${NIXLAB_CERT_DIR:-/certs}/tls.key"
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 0' TERM INT
-fingerprint() { cat "$cert" "$key" 2>/dev/null | md5sum; }
+fingerprint() { cat "$cert" "$key" "\${NIXLAB_CADDYFILE:-/etc/caddy/Caddyfile}" 2>/dev/null | md5sum; }
 while :; do
   until [ -s "$cert" ] && [ -s "$key" ]; do
     echo "waiting for the nextcloud-tls certificate"
@@ -213,7 +211,7 @@ while :; do
     fi
     [ "$(fingerprint)" = "$current" ] || break
   done
-  echo "certificate changed: restarting Caddy"
+  echo "certificate or Caddyfile changed: restarting Caddy"
   kill "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   pid=""

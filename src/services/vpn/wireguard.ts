@@ -3,8 +3,18 @@ import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
 import { ssoTokenEnv, ssoTokenSecret } from "../apps/nextcloud-sso-gate.ts";
+import {
+  caddyRunScript,
+  caddyfile,
+  clientKey,
+  clientTemplate,
+  corefile,
+  peerList,
+  setupScript,
+  wg0Template,
+} from "./configs.ts";
 import { clusterFirewall } from "./firewall.ts";
-import { caddyRunScript, caddyfile, clientKey, clientTemplate, corefile, setupScript, wg0Template } from "./configs.ts";
+import { peersSecret, reconcileScript, reconcilerContainer } from "./reconciler.ts";
 
 export const wireguardSecret = "wireguard-secrets";
 const configMapName = "wireguard-config";
@@ -14,13 +24,22 @@ export const wireguard: Service = (cluster) => {
   const { wireguardIp, domain } = cluster.config;
   const labels = { app: "wireguard" };
 
-  const data: Record<string, string> = {
-    Caddyfile: caddyfile(cluster),
+  // What the pod runs with: a change here rolls it.
+  const podConfig: Record<string, string> = {
     Corefile: corefile(cluster),
     "caddy-run.sh": caddyRunScript,
-    "firewall.nft": clusterFirewall(cluster),
-    "setup.sh": setupScript(cluster),
+    "reconcile.sh": reconcileScript,
+    "setup.sh": setupScript,
     "wg0.conf.template": wg0Template(cluster),
+  };
+  // What changes with the peers (the firewall's group sets list their addresses): the
+  // running pod picks it up (reconciler.ts; Caddy restarts itself on a new Caddyfile), so
+  // a new user drops nobody's session.
+  const data: Record<string, string> = {
+    ...podConfig,
+    Caddyfile: caddyfile(cluster),
+    "firewall.nft": clusterFirewall(cluster),
+    peers: peerList(cluster),
   };
   for (const user of cluster.vpn.enabledUsers) data[clientKey(user)] = clientTemplate(cluster, user);
 
@@ -41,8 +60,8 @@ export const wireguard: Service = (cluster) => {
       strategy: { type: "Recreate" },
       selector: { matchLabels: labels },
       template: {
-        // New peers, keys or Caddy routes roll the pod (defect 29).
-        metadata: { labels, annotations: configHashAnnotation(data) },
+        // A changed server config rolls the pod (defect 29); peers do not (see above).
+        metadata: { labels, annotations: configHashAnnotation(podConfig) },
         spec: {
           // Forwarding for wg0 without a privileged container; the kubelet allows this
           // sysctl (nodes' k3s flag --kubelet-arg=allowed-unsafe-sysctls=net.ipv4.ip_forward).
@@ -56,6 +75,7 @@ export const wireguard: Service = (cluster) => {
                 { name: "config-template", mountPath: "/config-template", readOnly: true },
                 { name: "wireguard-data", mountPath: "/config" },
                 { name: "wireguard-secrets", mountPath: "/secrets", readOnly: true },
+                { name: "wireguard-peers", mountPath: "/peers", readOnly: true },
               ],
             },
           ],
@@ -116,6 +136,7 @@ export const wireguard: Service = (cluster) => {
               },
               volumeMounts: [{ name: "coredns-config", mountPath: "/etc/coredns", readOnly: true }],
             },
+            reconcilerContainer(cluster),
           ],
           volumes: [
             { name: "wireguard-data", persistentVolumeClaim: { claimName: "wireguard-data" } },
@@ -125,6 +146,8 @@ export const wireguard: Service = (cluster) => {
               configMap: { name: configMapName, items: [{ key: "firewall.nft", path: "firewall.nft" }] },
             },
             { name: "wireguard-secrets", secret: { secretName: wireguardSecret, defaultMode: 0o400 } },
+            // Optional: with no enabled user there is no peer key and no Secret.
+            { name: "wireguard-peers", secret: { secretName: peersSecret, defaultMode: 0o400, optional: true } },
             {
               name: "caddy-config",
               configMap: {
@@ -164,7 +187,7 @@ export const wireguard: Service = (cluster) => {
     })),
     ...cluster.vpn.enabledUsers.map((u) => ({
       name: `wireguard-user-${u.name}`,
-      secretName: wireguardSecret,
+      secretName: peersSecret,
       secretKey: u.publicKeySecret,
       namespace: ns,
       sopsSecret: u.publicKeySecret,
@@ -198,7 +221,7 @@ export const wireguard: Service = (cluster) => {
           },
         },
       ]),
-      manifests("wireguard-deployment", [deployment], [wireguardSecret]),
+      manifests("wireguard-deployment", [deployment], [wireguardSecret, peersSecret]),
       manifests("wireguard-service", [
         {
           apiVersion: "v1",
