@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
 import { criticalPath } from "../plan/dag.ts";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { buildToDir } from "../render/write.ts";
 import {
   type ConfigOptions,
@@ -25,7 +26,10 @@ export function registerBuild(program: Command): void {
   ).action(async (options: ConfigOptions & OutputOptions & { out: string; nodes: boolean }) => {
     const cluster = await loadFromOptions(options);
     for (const warning of refuseUnusableSecrets(cluster)) process.stderr.write(`${pc.yellow("warning:")} ${warning}\n`);
-    const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, { nodes: options.nodes });
+    const { plan, files, nodes, warnings, notes } = await buildToDir(cluster, options.out, {
+      nodes: options.nodes,
+      inputs: await catalogInputs(cluster),
+    });
     for (const w of warnings) process.stderr.write(`${pc.yellow("warning:")} ${w}\n`);
     for (const note of notes) noteOnStderr(note);
     if (structured(options)) {

@@ -3,6 +3,8 @@ import { jsonOption, outputOption, type OutputOptions, printResult, structured }
 import pc from "picocolors";
 import { dirname } from "node:path";
 import { nodeInputProblems } from "../nodes/index.ts";
+import { catalogInputs } from "../dashboard/bundle.ts";
+import { dashboardWarnings } from "../services/dashboard/dashboard.ts";
 import { renderCluster } from "../render/build.ts";
 import { vpnWarnings } from "../vpn/validate.ts";
 import { expiryWarnings } from "../vpn/expiry.ts";
@@ -18,7 +20,7 @@ export function registerCheck(program: Command): void {
   ).action(async (options: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(options);
     const secretWarnings = refuseUnusableSecrets(cluster);
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, await catalogInputs(cluster));
     const summary = {
       ok: true,
       file: cluster.source,
@@ -32,6 +34,7 @@ export function registerCheck(program: Command): void {
         ...secretWarnings,
         ...vpnWarnings(cluster),
         ...expiryWarnings(cluster, Date.now()),
+        ...dashboardWarnings(cluster),
       ],
     };
     if (structured(options)) return printResult(summary, options);

@@ -60,7 +60,12 @@ export function refuseUnusableSecrets(cluster: Cluster): string[] {
       ],
     });
   }
-  return found.missing.map((r) => `secrets.yaml has no ${r.name} (${r.usedBy}); run \`nixlab secrets init\` to add it`);
+  // Only the user knows some values (a token, a device's key): say how to set those.
+  const fix = (r: (typeof found.missing)[number]) =>
+    r.source.kind === "user"
+      ? `add it with \`nixlab secrets set ${r.name}\` (the value on stdin): ${r.source.hint}`
+      : "run `nixlab secrets init` to add it";
+  return found.missing.map((r) => `secrets.yaml has no ${r.name} (${r.usedBy}); ${fix(r)}`);
 }
 
 /** `path` relative to the working directory when it is below it, else absolute. */

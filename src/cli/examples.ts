@@ -123,6 +123,10 @@ export const commandExamples: Readonly<Record<string, readonly Example[]>> = {
     ["Each group: hash, readiness, drift", "nixlab status"],
     ["From the state dir alone, as JSON", "nixlab status --offline -o json"],
   ],
+  dashboard: [
+    ["Serve the page on http://127.0.0.1:8080/ and open it in the browser", "nixlab dashboard --open"],
+    ["Another port, against another kubeconfig context", "nixlab dashboard --port 9090 --context homelab"],
+  ],
   vpn: [
     ["What each access group may reach", "nixlab vpn access"],
     ["Add a user and show the QR code for the phone", "nixlab vpn add grandma --group family"],

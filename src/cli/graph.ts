@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { renderCluster } from "../render/build.ts";
 import { measureFlow } from "../render/flow.ts";
 import { flowDot, flowMermaid, groupsDot, groupsMermaid } from "../render/graph.ts";
@@ -19,12 +20,13 @@ export function registerGraph(program: Command): void {
   ).action(async (options: ConfigOptions & { output: GraphFormat; format?: GraphFormat; flow?: boolean }) => {
     const format = options.format ?? options.output;
     const cluster = await loadFromOptions(options);
+    const inputs = await catalogInputs(cluster);
     if (options.flow) {
-      const edges = measureFlow(cluster, (c) => renderCluster(c).files);
+      const edges = measureFlow(cluster, (c) => renderCluster(c, inputs).files);
       process.stdout.write(format === "dot" ? flowDot(edges) : flowMermaid(edges));
       return;
     }
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, inputs);
     process.stdout.write(format === "dot" ? groupsDot(plan) : groupsMermaid(plan));
   });
 }

@@ -31,8 +31,14 @@ export interface SecretOptions {
   ageKeyFile?: string;
 }
 
-/** Adds the options every cluster command has. */
-export function addKubeOptions(command: Command): Command {
+/**
+ * Adds the options that say which cluster, plan, cluster file and state dir a command
+ * works on, and how long it waits for the API (`apiTimeout`: its default and meaning).
+ */
+export function addConnectionOptions(
+  command: Command,
+  apiTimeout = { seconds: "10", help: "how long the Kubernetes API may be unreachable before giving up" },
+): Command {
   return command
     .option("--kubeconfig <file>", "kubeconfig to use (default: the files in $KUBECONFIG, merged, or ~/.kube/config)")
     .option("--context <name>", "kubeconfig context (default: its current context)")
@@ -42,9 +48,12 @@ export function addKubeOptions(command: Command): Command {
       "cluster file the plan must have been built from (default: the one in the working directory, else next to the build directory)",
     )
     .option("--state <dir>", "state dir: last results and the lock (/var/lib/nixlab on the master)", ".nixlab/state")
-    .option("--api-timeout <seconds>", "how long the Kubernetes API may be unreachable before giving up", "10")
-    .addOption(outputOption())
-    .addOption(jsonOption());
+    .option("--api-timeout <seconds>", apiTimeout.help, apiTimeout.seconds);
+}
+
+/** Adds the options every cluster command has: addConnectionOptions and the output format (-o, --json). */
+export function addKubeOptions(command: Command): Command {
+  return addConnectionOptions(command).addOption(outputOption()).addOption(jsonOption());
 }
 
 /** Adds the options that say where secret values come from. */

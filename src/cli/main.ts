@@ -90,6 +90,12 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import("./status.ts")).registerStatus,
   },
   {
+    name: "dashboard",
+    summary:
+      "Serve a read-only web page of the cluster: the deploy DAG live, groups, drift, certificates, nodes, VPN users",
+    load: async () => (await import("./dashboard.ts")).registerDashboard,
+  },
+  {
     name: "vpn",
     summary: "VPN users (a person to a working phone in one command) and the access groups the WireGuard pod enforces",
     load: async () => (await import("./vpn.ts")).registerVpn,

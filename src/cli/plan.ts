@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { jsonOption, outputOption, type OutputOptions, printResult, structured } from "./output.ts";
 import pc from "picocolors";
+import { catalogInputs } from "../dashboard/bundle.ts";
 import { renderCluster } from "../render/build.ts";
 import { dagLevels } from "../plan/dag.ts";
 import type { DeployPlan } from "../plan/schema.ts";
@@ -50,7 +51,7 @@ export function registerPlan(program: Command): void {
       .addOption(jsonOption()),
   ).action(async (options: ConfigOptions & OutputOptions) => {
     const cluster = await loadFromOptions(options);
-    const { plan } = renderCluster(cluster);
+    const { plan } = renderCluster(cluster, await catalogInputs(cluster));
     if (structured(options)) return printResult(plan, options);
     process.stdout.write(formatPlan(plan, cluster.config.domain));
   });

@@ -36,6 +36,8 @@ export interface VpnUser {
   /** Last day the peer works (YYYY-MM-DD, in the cluster's time zone), or undefined. */
   expires: string | undefined;
   enabled: boolean;
+  /** The in-cluster dashboard may show the user their own client config (the cluster holds the private key). */
+  dashboardConfig: boolean;
 }
 
 export interface Cluster {
@@ -107,6 +109,7 @@ export function buildCluster(config: ClusterConfig, source: string): Cluster {
         description: u.description,
         expires: u.expires,
         enabled: u.enabled,
+        dashboardConfig: u.dashboardConfig,
       };
     });
   const enabledUsers = users.filter((u) => u.enabled);

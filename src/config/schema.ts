@@ -59,6 +59,19 @@ export const wireguardUserSchema = z.strictObject({
     "2026-12-31",
   ),
   enabled: doc(z.boolean().default(true), "Disabled users are kept in the file but get no peer, secret or config."),
+  dashboardConfig: doc(
+    z.boolean().default(false),
+    "The in-cluster dashboard shows this user their own client config and QR code (to set up a new phone). " +
+      "The cluster then holds the user's private key: secrets.yaml needs it as <name>_wg_private_key. See docs/dashboard.md.",
+  ),
+});
+
+export const dashboardSchema = z.strictObject({
+  enabled: doc(
+    z.boolean().default(false),
+    "Run the read-only dashboard in the cluster, reachable only through the VPN at https://dashboard.<domain>: " +
+      "admins (VPN group admin) see the cluster, everyone else their own devices. See docs/dashboard.md.",
+  ),
 });
 
 export const chartOverrideSchema = z.strictObject({
@@ -138,6 +151,7 @@ export const namespaceKeys = [
   "wireguard",
   "signalProxy",
   "nextcloud",
+  "dashboard",
 ] as const;
 export type NamespaceKey = (typeof namespaceKeys)[number];
 
@@ -151,6 +165,7 @@ export const namespaceDefaults: Record<NamespaceKey, string> = {
   wireguard: "wireguard-system",
   signalProxy: "signal-proxy",
   nextcloud: "nextcloud",
+  dashboard: "nixlab-dashboard",
 };
 
 const namespaceUse: Record<NamespaceKey, string> = {
@@ -162,6 +177,7 @@ const namespaceUse: Record<NamespaceKey, string> = {
   wireguard: "WireGuard, its SSO proxy and VPN DNS",
   signalProxy: "the Signal proxy",
   nextcloud: "Nextcloud, PostgreSQL and Redis",
+  dashboard: "the in-cluster dashboard",
 };
 
 export const clusterConfigSchema = z.strictObject({
@@ -195,6 +211,7 @@ export const clusterConfigSchema = z.strictObject({
     z.array(vpnTestSchema).default([]),
     "Assertions about VPN access that `check` and `build` verify against the compiled policy.",
   ),
+  dashboard: doc(dashboardSchema.default({ enabled: false }), "The in-cluster dashboard (off by default)."),
   // Overrides: everything below is optional and defaults to the seed's behaviour.
   namespaces: doc(
     z
@@ -231,6 +248,7 @@ export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type NodeConfig = z.output<typeof nodeSchema>;
 export type WireguardUserConfig = z.output<typeof wireguardUserSchema>;
+export type DashboardConfig = z.output<typeof dashboardSchema>;
 export type ExtraService = z.output<typeof extraServiceSchema>;
 export type VpnGroupConfigValue = z.output<typeof vpnGroupSchema>;
 export type VpnTestConfig = z.output<typeof vpnTestSchema>;

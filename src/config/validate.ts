@@ -9,6 +9,7 @@ import { isRecord } from "../guards.ts";
 import { findCycle } from "../plan/dag.ts";
 import { cidrContains, cidrSize, parseCidr, parseIP, parseIPv4, vpnNetwork } from "../cluster/net.ts";
 import { builtinChartKeys, builtinGroupNames } from "../services/groups.ts";
+import { devicePrivateKeySecret } from "../dashboard/protocol.ts";
 import { reservedSecretNames } from "../services/required-secrets.ts";
 import { helmCharts, images } from "../services/versions.ts";
 import { buildCluster } from "../cluster/model.ts";
@@ -491,6 +492,23 @@ function checkVpnUsers(users: unknown, add: Add): void {
         at("nextcloudUser"),
         `${showValue(nc)} is not a Nextcloud user id`,
         'use letters, digits, "_", ".", "@" and "-"',
+      );
+    }
+  }
+  checkDeviceKeySecrets(users, secrets, add);
+}
+
+/** A shared device's private key secret (<name>_wg_private_key) must not be another user's public key secret. */
+function checkDeviceKeySecrets(users: Record<string, unknown>, publicSecrets: Map<string, string>, add: Add): void {
+  for (const [name, user] of Object.entries(users)) {
+    if (!isRecord(user) || user.dashboardConfig !== true) continue;
+    const secret = devicePrivateKeySecret({ name });
+    const owner = publicSecrets.get(secret);
+    if (owner) {
+      add(
+        ["wireguardUsers", name, "dashboardConfig"],
+        `the dashboard would read ${name}'s private key from secret "${secret}", which is the public key secret of "${owner}"`,
+        `rename wireguardUsers.${owner}.publicKeySecret (e.g. "${owner.replaceAll("-", "_")}_wg_public_key")`,
       );
     }
   }

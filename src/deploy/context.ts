@@ -50,11 +50,29 @@ export function record(ctx: RunContext, ref: ObjectRef, group: string, action: C
   ctx.emit({ type: "object", entry: ctx.changes.add(ref, group, action, message) });
 }
 
-/** Saves a group's transition in the local record (with the plan's own hash of the group). */
-export async function saveGroup(ctx: RunContext, name: string, gs: Omit<GroupState, "planHash">): Promise<void> {
+/**
+ * Saves a group's transition in the local record (with the plan's own hash of the group);
+ * the last apply's change set is kept unless `gs` brings a new one.
+ */
+export async function saveGroup(
+  ctx: RunContext,
+  name: string,
+  gs: Omit<GroupState, "planHash" | "lastChanges">,
+): Promise<void> {
   const planHash = ctx.prep.plan.groups.find((g) => g.name === name)?.hash;
-  ctx.state.groups[name] = { ...gs, ...(planHash ? { planHash } : {}) };
+  const lastChanges = ctx.state.groups[name]?.lastChanges;
+  ctx.state.groups[name] = { ...gs, ...(planHash ? { planHash } : {}), ...(lastChanges ? { lastChanges } : {}) };
   await ctx.store.save(ctx.state);
+}
+
+/** Keeps what this run did to the group's objects as its last change set (saved with the group's next transition). */
+export function keepChanges(ctx: RunContext, name: string, at: string): void {
+  const gs = ctx.state.groups[name];
+  if (!gs) return;
+  const entries = ctx.changes.entries
+    .filter((e) => e.group === name)
+    .map((e) => ({ object: e.object, action: e.action, ...(e.message ? { message: e.message } : {}) }));
+  gs.lastChanges = { at, entries };
 }
 
 /** ISO time on the run's clock. */

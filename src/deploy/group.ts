@@ -11,7 +11,7 @@
  */
 import type { PlanGroup } from "../plan/schema.ts";
 import { applyObject, type ApplyContext, type ApplyResult } from "./apply.ts";
-import { isoNow, type RunContext, record, retryContext, saveGroup } from "./context.ts";
+import { isoNow, keepChanges, type RunContext, record, retryContext, saveGroup } from "./context.ts";
 import type { GroupPhase, GroupReport } from "./events.ts";
 import type { HookResult } from "./hooks.ts";
 import { hookDue, runGroupHooks } from "./hooks.ts";
@@ -59,6 +59,7 @@ export async function runGroup(ctx: RunContext, group: PlanGroup): Promise<Group
     appliedAt = isoNow(ctx);
     const secrets = await ctx.prep.groupSecrets(name);
     const applied = await applyGroup(ctx, group, hash, appliedAt, secrets, groupObjects(ctx.prep, group));
+    keepChanges(ctx, name, appliedAt);
     if (!applied.ok) {
       await saveGroup(ctx, name, { hash, status: "failed", appliedAt, message: "apply failed" });
       return finish("failed", true, false, "apply failed");

@@ -196,3 +196,27 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): KubeConnection 
     merged: { ...merged, currentContext: contextName },
   };
 }
+
+/** Where Kubernetes mounts a pod's ServiceAccount credentials. */
+const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * A pod's own connection, as client-go's in-cluster config makes it: the API at
+ * KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, the ServiceAccount's CA, and its token
+ * file (read again for every request: the kubelet rotates it). Throws UserError outside a pod.
+ */
+export function inClusterConnection(env: NodeJS.ProcessEnv = process.env, dir = serviceAccountDir): KubeConnection {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port)
+    throw invalid("not running in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset");
+  const ca = bytes(join(dir, "ca.crt"), undefined, "ServiceAccount CA");
+  return {
+    files: [],
+    context: "in-cluster",
+    server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    tls: ca ? { ca } : {},
+    auth: { tokenFile: join(dir, "token"), plugin: false },
+    merged: { clusters: [], users: [], contexts: [] },
+  };
+}

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { acquireLock, type Lock } from "./lock.ts";
+import type { ChangeAction } from "./changeset.ts";
 import type { DigestCache } from "./prepare.ts";
 
 /** A group's last recorded state. */
@@ -25,6 +26,8 @@ export interface GroupState {
   readyAt?: string;
   /** Why the group is not ready or failed (no secret values). */
   message?: string;
+  /** The change set of the last run that applied the group (the dashboard shows it), kept until the next apply. */
+  lastChanges?: { at: string; entries: Array<{ object: string; action: ChangeAction; message?: string }> };
 }
 
 /** The local record of a state dir. */

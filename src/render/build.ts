@@ -1,16 +1,16 @@
 /** The build pipeline: cluster → catalog → rendered files. Pure. */
 import type { Cluster } from "../cluster/model.ts";
 import { ExitCode, UserError } from "../errors.ts";
-import { buildCatalog } from "../services/catalog.ts";
+import { buildCatalog, type CatalogInputs } from "../services/catalog.ts";
 import { type Rendered, renderPlan } from "./plan.ts";
 import { privateKeyMaterial } from "./private-keys.ts";
 
 /**
- * Renders the cluster's Kubernetes side. Throws UserError (exit 2) when the output would
+ * Renders the cluster's Kubernetes side (`inputs`: files only `nixlab build` makes). Throws UserError (exit 2) when the output would
  * hold private key material (see privateKeyMaterial), naming where but not the key.
  */
-export function renderCluster(cluster: Cluster): Rendered {
-  const rendered = renderPlan(cluster, buildCatalog(cluster));
+export function renderCluster(cluster: Cluster, inputs: CatalogInputs = {}): Rendered {
+  const rendered = renderPlan(cluster, buildCatalog(cluster, inputs));
   const keys = privateKeyMaterial(rendered.files);
   if (keys.length > 0) {
     throw new UserError(`${cluster.source}: refusing to render private key material into the build output`, {

@@ -22,6 +22,7 @@ import { ExitCode, UserError } from "../errors.ts";
 import { buildNodeFiles } from "../nodes/index.ts";
 import type { DeployPlan } from "../plan/schema.ts";
 import { processAlive } from "../process.ts";
+import type { CatalogInputs } from "../services/catalog.ts";
 import { renderCluster } from "./build.ts";
 import type { RenderedFile } from "./plan.ts";
 
@@ -271,12 +272,17 @@ export interface BuildResult {
 }
 
 /**
- * Renders the cluster (the Kubernetes side, and the NixOS side unless `nodes` is false)
- * and replaces `outDir` with the result (writeBuildDir). Throws UserError (exit 2),
+ * Renders the cluster (the Kubernetes side, and the NixOS side unless `nodes` is false;
+ * `inputs`: files only a build makes, see catalogInputs) and replaces `outDir` with the
+ * result (writeBuildDir). Throws UserError (exit 2),
  * writing nothing, when a node input is missing or `outDir` may not be replaced.
  */
-export async function buildToDir(cluster: Cluster, outDir: string, options: { nodes: boolean }): Promise<BuildResult> {
-  const { plan, files: k8sFiles } = renderCluster(cluster);
+export async function buildToDir(
+  cluster: Cluster,
+  outDir: string,
+  options: { nodes: boolean; inputs?: CatalogInputs },
+): Promise<BuildResult> {
+  const { plan, files: k8sFiles } = renderCluster(cluster, options.inputs ?? {});
   const nodes = options.nodes ? await buildNodeFiles(cluster, dirname(cluster.source)) : undefined;
   if (nodes && nodes.problems.length > 0) {
     throw new UserError(`cannot build the NixOS side: ${nodes.problems.length} problem(s); nothing was written`, {

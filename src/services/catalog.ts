@@ -19,6 +19,8 @@ import { defaultRetry } from "../plan/schema.ts";
 import { builtinGroups } from "./groups.ts";
 import type { GroupDefinition, K8sObject, Release, SecretRef, Service } from "./types.ts";
 import { deepMerge } from "./util.ts";
+import { dashboard, dashboardName } from "./dashboard/dashboard.ts";
+import { clientTemplate } from "./vpn/configs.ts";
 import { wireguard } from "./vpn/wireguard.ts";
 
 export interface Catalog {
@@ -46,7 +48,16 @@ const services: Service[] = [
   signalProxy,
 ];
 
-export function buildCatalog(cluster: Cluster): Catalog {
+/** What the catalog needs besides the cluster: files `nixlab build` makes (absent: placeholders, for in-memory renders). */
+export interface CatalogInputs {
+  /** The in-cluster dashboard's bundle (src/dashboard/pod.ts), when the dashboard is enabled. */
+  dashboardCode?: string;
+}
+
+/** Stands in for the dashboard's bundle where nothing is written (check, plan, graph). */
+export const dashboardCodePlaceholder = 'throw new Error("not built: run `nixlab build`");\n';
+
+export function buildCatalog(cluster: Cluster, inputs: CatalogInputs = {}): Catalog {
   const releases: Release[] = [];
   const secretRefs: SecretRef[] = [];
   for (const service of services) {
@@ -59,6 +70,16 @@ export function buildCatalog(cluster: Cluster): Catalog {
   const groups = [...builtinGroups(cluster), ...userGroups(cluster)];
   for (const [name, svc] of Object.entries(cluster.config.services)) {
     groups.find((g) => g.name === svc.group)!.charts.push(name);
+  }
+  if (cluster.config.dashboard.enabled) {
+    const own = dashboard(cluster, {
+      catalog: { releases, groups },
+      code: inputs.dashboardCode ?? dashboardCodePlaceholder,
+      template: (user) => clientTemplate(cluster, user),
+    });
+    releases.push(...own.releases);
+    secretRefs.push(...own.secretRefs);
+    groups.push(own.group);
   }
   assertConsistent(releases, groups);
 
@@ -73,6 +94,7 @@ export function buildCatalog(cluster: Cluster): Catalog {
     [`${ns.nextcloud}/nextcloud-db`, [deployment("nextcloud", ns.nextcloud)]],
     [`${ns.nextcloud}/nextcloud-redis`, [deployment("nextcloud", ns.nextcloud)]],
     [`${ns.nextcloud}/${gateName}`, [deployment(gateName, ns.nextcloud)]],
+    [`${ns.dashboard}/${dashboardName}`, [deployment(dashboardName, ns.dashboard)]],
   ]);
 
   return { releases, secretRefs, groups, hooks: [nextcloudSsoHook(cluster)], secretConsumers };

@@ -4,6 +4,8 @@
  * missing ones; the NixOS layer declares them to sops-nix.
  */
 import type { Cluster } from "../cluster/model.ts";
+import { devicePrivateKeySecret } from "../dashboard/protocol.ts";
+import { dashboardTokenSecret, sharedDevices } from "./dashboard/dashboard.ts";
 
 export type SecretSource =
   /** Random bytes, written in the given encoding. */
@@ -127,7 +129,30 @@ export function requiredSecrets(cluster: Cluster): SecretRequirement[] {
     format: "wireguard-key",
     owner: "root",
   }));
-  return [...fixed, ...users];
+  const dashboard: SecretRequirement[] = cluster.config.dashboard.enabled
+    ? [
+        {
+          name: dashboardTokenSecret,
+          usedBy: "the VPN's sign-in proxy and the in-cluster dashboard",
+          source: { kind: "random", bytes: 32, encoding: "hex" },
+          format: "token",
+          owner: "root",
+        },
+        ...sharedDevices(cluster).map(
+          (u): SecretRequirement => ({
+            name: devicePrivateKeySecret(u),
+            usedBy: `the in-cluster dashboard: ${u.name}'s own client config`,
+            source: {
+              kind: "user",
+              hint: `${u.name}'s private key, from \`nixlab vpn show ${u.name}\` (its PrivateKey line)`,
+            },
+            format: "wireguard-key",
+            owner: "root",
+          }),
+        ),
+      ]
+    : [];
+  return [...fixed, ...users, ...dashboard];
 }
 
 /** Names no VPN user's publicKeySecret may take. */
@@ -146,6 +171,7 @@ export const reservedSecretNames: readonly string[] = [
   "nextcloud_db_postgres_password",
   "nextcloud_redis_password",
   "nextcloud_sso_token",
+  "dashboard_sso_token",
   "user_password",
   "private_ssh_key",
 ];

@@ -46,6 +46,8 @@ export const images = {
   vpnDns: "coredns/coredns:1.12.1",
   signalProxy: "nginx:1.28.0-alpine",
   ddns: "python:3.13.9-alpine3.22",
+  /** Node.js for the in-cluster dashboard (its code is a bundle in a ConfigMap). */
+  dashboard: "node:24.11.1-alpine3.22",
 } as const;
 
 export type ImageKey = keyof typeof images;

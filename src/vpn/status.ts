@@ -4,6 +4,7 @@
  * is needed to read it).
  */
 import type { Cluster } from "../cluster/model.ts";
+import type { KubeClient } from "../deploy/client.ts";
 import type { HttpKube } from "../deploy/http-kube.ts";
 
 export interface PeerStatus {
@@ -54,6 +55,24 @@ export interface StatusOptions {
 }
 
 /**
+ * The live peers of the WireGuard pod in `namespace`, asked through `kube` (the API's
+ * exec), or why they could not be: no running pod, or the command failed. Throws when
+ * the API fails (ApiError).
+ */
+export async function askPeers(
+  kube: Pick<KubeClient, "list" | "exec">,
+  namespace: string,
+  timeoutMs: number,
+): Promise<{ peers: Map<string, PeerStatus> } | { error: string }> {
+  const pods = await kube.list("v1", "Pod", { namespace, labelSelector: "app=wireguard" });
+  const pod = pods.items.find((p) => (p.status as { phase?: string } | undefined)?.phase === "Running");
+  if (!pod) return { error: `no running WireGuard pod in ${namespace}` };
+  const r = await kube.exec(namespace, pod.metadata.name, "wireguard", ["wg", "show", "wg0", "dump"], timeoutMs);
+  if (r.exitCode !== 0) return { error: `wg show failed in ${pod.metadata.name}: ${r.stderr.trim().split("\n")[0]}` };
+  return { peers: parseWgDump(r.stdout) };
+}
+
+/**
  * The live peers of the cluster's WireGuard pod by address. Never throws: returns
  * `{ error }` saying why the server could not be asked (no kubeconfig, unreachable, no
  * running pod, the command failed or timed out).
@@ -75,13 +94,7 @@ export async function fetchPeerStatus(
       ...(options.context ? { context: options.context } : {}),
     });
     kube = new HttpKube(connection, { requestTimeoutMs: options.timeoutMs });
-    const ns = cluster.namespaces.wireguard;
-    const pods = await kube.list("v1", "Pod", { namespace: ns, labelSelector: "app=wireguard" });
-    const pod = pods.items.find((p) => (p.status as { phase?: string } | undefined)?.phase === "Running");
-    if (!pod) return { error: `no running WireGuard pod in ${ns}` };
-    const r = await kube.exec(ns, pod.metadata.name, "wireguard", ["wg", "show", "wg0", "dump"], options.timeoutMs);
-    if (r.exitCode !== 0) return { error: `wg show failed in ${pod.metadata.name}: ${r.stderr.trim().split("\n")[0]}` };
-    return { peers: parseWgDump(r.stdout) };
+    return await askPeers(kube, cluster.namespaces.wireguard, options.timeoutMs);
   };
   const timeout = new Promise<{ error: string }>((resolve) => {
     timer = setTimeout(() => resolve({ error: `no answer within ${options.timeoutMs / 1000} s` }), options.timeoutMs);

@@ -58,6 +58,25 @@ describe("deploy decisions", () => {
     expect(again.changes.filter((c) => c.action !== "unchanged")).toEqual([]);
   });
 
+  test("the last apply's change set is kept per group until the group is applied again", async () => {
+    const kube = new FakeKube();
+    const plan = await twoGroups();
+    const store = memoryStore();
+    await deploy({ plan, kube, store });
+    const first = store.state.groups.app?.lastChanges;
+    expect(first?.entries).toEqual([
+      { object: "ConfigMap/ns/app", action: "created" },
+      { object: "Deployment/ns/web", action: "created" },
+    ]);
+    expect(first?.at).toBe(store.state.groups.app?.appliedAt);
+    // A no-op run applies nothing: the record still says what the last apply did.
+    await deploy({ plan, kube, store });
+    expect(store.state.groups.app?.lastChanges).toEqual(first);
+    expect(store.state.groups.base?.lastChanges?.entries).toEqual([
+      { object: "ConfigMap/ns/settings", action: "created" },
+    ]);
+  });
+
   test("a field changed by another manager is drift: reported, and taken back by our apply", async () => {
     const kube = new FakeKube();
     const plan = await twoGroups();

@@ -11,7 +11,7 @@
  *  - the CLI SIGKILLed at 20 random moments and re-run: converges, no orphan lock or
  *    temporary file.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -29,7 +29,7 @@ import { type HelmStandIn, installCrds, startHelmStandIn } from "../../testbed/h
 import { job } from "../deploy/fixture.ts";
 import { spawnCli } from "./cli.ts";
 import { type FaultProxy, seededRandom, startFaultProxy } from "./fault-proxy.ts";
-import { connectKube, crdDir, kubeconfig, root } from "./testbed.ts";
+import { connectKube, crdDir, kubeconfig, privateTestbed, root } from "./testbed.ts";
 import { rewriteBuild } from "./variants.ts";
 
 const seed = 20261129;
@@ -37,15 +37,7 @@ const tbDir = join(root, ".testbed/faults");
 const example = join(root, "examples/homelab");
 const jobsNs = "fault-jobs";
 
-function testbed(script: string, ...args: string[]): string {
-  const r = spawnSync("bash", [join(root, "testbed", script), ...args], {
-    encoding: "utf8",
-    env: { ...process.env, NIXLAB_TESTBED_DIR: tbDir },
-  });
-  if (r.status !== 0)
-    throw new Error(`testbed/${script} ${args.join(" ")} failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
+const testbed = (script: string, ...args: string[]): string => privateTestbed(tbDir, script, ...args);
 
 describe.skipIf(!kubeconfig)("the engine under faults", () => {
   let dir: string;

@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 
 function objectsOf(cluster: ReturnType<typeof exampleCluster>) {
-  return renderCluster(cluster)
+  return renderCluster(cluster, { dashboardCode: "// the dashboard's bundle\n" })
     .files.filter((f) => f.path.endsWith(".yaml"))
     .flatMap((f) => parseAllDocuments(f.content).map((d) => ({ file: f.path, object: d.toJS() })));
 }
@@ -54,6 +54,11 @@ describe("every rendered object passes the Kubernetes OpenAPI and CRD schemas", 
       };
     }),
   };
+
+  variants["the in-cluster dashboard, with device configs"] = exampleCluster((v) => {
+    v.dashboard = { enabled: true };
+    v.wireguardUsers.bob.dashboardConfig = true;
+  });
 
   for (const [name, cluster] of Object.entries(variants)) {
     it(name, (ctx) => {

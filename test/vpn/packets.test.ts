@@ -47,6 +47,8 @@ function testClusterValue(): Record<string, any> {
   // A group of the user's own that names the cluster's networks: the gate must still hold.
   v.vpnGroups = { ops: { description: "operators: the pod and service networks", allow: ["cluster"] } };
   v.vpnTests = [];
+  // The in-cluster dashboard behind the same proxy (issue 17).
+  v.dashboard = { enabled: true };
   return v;
 }
 
@@ -98,6 +100,7 @@ interface Topology {
   cluster: Cluster;
   configFile: string;
   token: string;
+  dashboardToken: string;
   clients: Record<User, { ns: Netns; agent: Agent; ifname: string }>;
   world: Agent;
   pod: Agent;
@@ -169,6 +172,7 @@ async function build(wireguardGo: string): Promise<Topology> {
     { stdio: "ignore" },
   );
   const token = execFileSync("openssl", ["rand", "-hex", "32"], { encoding: "utf8" }).trim();
+  const dashboardToken = execFileSync("openssl", ["rand", "-hex", "32"], { encoding: "utf8" }).trim();
 
   const lab = await createLab("vpns");
   labToClose = lab;
@@ -184,6 +188,7 @@ async function build(wireguardGo: string): Promise<Topology> {
     "1.2.3.4",
     "10.42.1.20",
     "10.42.1.30",
+    "10.42.1.40",
     "10.42.2.30",
     "10.43.0.10",
   ])
@@ -206,6 +211,8 @@ async function build(wireguardGo: string): Promise<Topology> {
     if (!(p.host === "10.42.1.30" && p.port === 80))
       await worldAgent.listen({ proto: p.proto, host: p.host, port: p.port });
   await worldAgent.listen({ proto: "http", host: "10.42.1.30", port: 80, body: "nextcloud" });
+  // The dashboard stand-in (the gate holds :8080 on every address of this namespace).
+  await worldAgent.listen({ proto: "http", host: "10.42.1.40", port: 8081, body: "dashboard" });
   const podAgent = await pod.agent();
   for (const p of probes.filter((x) => x.host === "10.0.100.1" && x.port !== 443))
     await podAgent.listen({ proto: p.proto, host: p.host, port: p.port });
@@ -216,6 +223,7 @@ async function build(wireguardGo: string): Promise<Topology> {
     XDG_CONFIG_HOME: join(dir, "xdg-config"),
     XDG_DATA_HOME: join(dir, "xdg-data"),
     NIXLAB_SSO_TOKEN: token,
+    NIXLAB_DASHBOARD_TOKEN: dashboardToken,
     ...extra,
   });
   const gate = world.start("sh", [join(gateDir, "run.sh")], {
@@ -226,6 +234,7 @@ async function build(wireguardGo: string): Promise<Topology> {
       NIXLAB_CADDYFILE: join(tpl, "Caddyfile"),
       NIXLAB_CERT_DIR: certs,
       NIXLAB_SSO_UPSTREAM: "http://10.42.1.20:8080",
+      NIXLAB_DASHBOARD_UPSTREAM: "http://10.42.1.40:8081",
     }),
   });
   await waitFor(
@@ -273,6 +282,7 @@ async function build(wireguardGo: string): Promise<Topology> {
     cluster,
     configFile,
     token,
+    dashboardToken,
     clients,
     world: worldAgent,
     pod: podAgent,
@@ -513,5 +523,63 @@ describe("only the sign-in proxy can tell Nextcloud who a VPN peer is (issue 9)"
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("only the sign-in proxy can tell the dashboard who a VPN peer is (issue 17)", () => {
+  const forged = { "X-Nixlab-User": "alice", "X-Nixlab-Dashboard-Token": "f".repeat(64) };
+  const dashboardRequests = async (t: Topology) =>
+    (await t.world.arrivals()).filter((a) => a.listener === "http 10.42.1.40:8081");
+
+  it("through the proxy at dashboard.<domain>, the dashboard sees the peer's own name and the real token, never the forged ones", async (ctx) => {
+    const t = await setUp(ctx);
+    // dora has no Nextcloud user: the dashboard is still hers to open (her own devices).
+    for (const user of ["alice", "bob", "dora", "fred"] as const) {
+      const before = (await dashboardRequests(t)).length;
+      const r = await t.clients[user].agent.http({
+        host: "10.0.100.1",
+        port: 443,
+        tls: true,
+        servername: "dashboard.home.example.com",
+        path: "/api/me",
+        headers: { Host: "dashboard.home.example.com", ...forged },
+      });
+      expect(r, user).toMatchObject({ status: 200, body: "dashboard" });
+      const [seen, ...more] = (await dashboardRequests(t)).slice(before);
+      expect(more).toEqual([]);
+      expect(seen!.headers!["x-nixlab-user"], user).toBe(user);
+      expect(seen!.headers!["x-nixlab-dashboard-token"]).toBe(t.dashboardToken);
+    }
+  });
+
+  it("a peer that reaches the pod network can name itself anyone, but never has the token", async (ctx) => {
+    const t = await setUp(ctx);
+    const before = (await dashboardRequests(t)).length;
+    const r = await t.clients.olga.agent.http({
+      host: "10.42.1.40",
+      port: 8081,
+      path: "/api/me",
+      headers: { Host: "dashboard.home.example.com", ...forged },
+    });
+    expect(r).toMatchObject({ status: 200 });
+    const [seen] = (await dashboardRequests(t)).slice(before);
+    // What arrives is only what olga made up: the dashboard refuses it (test/dashboard/cluster-views.test.ts).
+    expect(seen!.headers!["x-nixlab-dashboard-token"]).toBe(forged["X-Nixlab-Dashboard-Token"]);
+    expect(seen!.headers!["x-nixlab-dashboard-token"]).not.toBe(t.dashboardToken);
+  });
+
+  it("a guest cannot reach the dashboard at all", async (ctx) => {
+    const t = await setUp(ctx);
+    const before = (await dashboardRequests(t)).length;
+    const r = await t.clients.carol.agent.http({
+      host: "10.0.100.1",
+      port: 443,
+      tls: true,
+      servername: "dashboard.home.example.com",
+      headers: { Host: "dashboard.home.example.com" },
+      timeoutMs: 1500,
+    });
+    expect(r).toMatchObject({ error: expect.any(String) });
+    expect((await dashboardRequests(t)).slice(before)).toEqual([]);
   });
 });

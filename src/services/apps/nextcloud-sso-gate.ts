@@ -30,16 +30,20 @@ const nextcloudAddress = (cluster: Cluster): string =>
   `nextcloud.${cluster.namespaces.nextcloud}.svc.cluster.local:8080`;
 
 /**
- * Shell lines that stop a proxy from starting without a real token: an empty one
- * would turn Caddy's header matcher into "any value" and trust every request.
+ * Shell lines that stop a proxy from starting without a real token in `env` (from SOPS
+ * `secret`): an empty one would turn Caddy's header matcher into "any value" and trust
+ * every request.
  */
-export const tokenGuard = `case "\${${ssoTokenEnv}:-}" in
-  "" | *[!0-9a-f]*) echo "error: ${ssoTokenEnv} must be the hex token of secret ${ssoTokenSecret} (nixlab secrets init makes one)" >&2; exit 1 ;;
+export const tokenGuardFor = (env: string, secret: string): string => `case "\${${env}:-}" in
+  "" | *[!0-9a-f]*) echo "error: ${env} must be the hex token of secret ${secret} (nixlab secrets init makes one)" >&2; exit 1 ;;
 esac
-if [ "\${#${ssoTokenEnv}}" -lt 32 ]; then
-  echo "error: ${ssoTokenEnv} is shorter than 32 hex digits; regenerate ${ssoTokenSecret}" >&2
+if [ "\${#${env}}" -lt 32 ]; then
+  echo "error: ${env} is shorter than 32 hex digits; regenerate ${secret}" >&2
   exit 1
 fi`;
+
+/** tokenGuardFor the Nextcloud sign-in token. */
+export const tokenGuard = tokenGuardFor(ssoTokenEnv, ssoTokenSecret);
 
 /** The gate's Caddyfile. NIXLAB_GATE_UPSTREAM replaces Nextcloud's address outside the cluster (tests). */
 export function gateCaddyfile(cluster: Cluster): string {

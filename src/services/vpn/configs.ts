@@ -9,6 +9,7 @@ import { clientConfig } from "../../vpn/client-config.ts";
 import { expiryEpoch } from "../../vpn/expiry.ts";
 import { compilePolicy, reachesNextcloud } from "../../vpn/policy.ts";
 import { gateUrl, ssoTokenEnv, ssoTokenHeader, tokenGuard } from "../apps/nextcloud-sso-gate.ts";
+import { dashboardCaddyRoutes, dashboardHost, dashboardTokenGuard } from "../dashboard/dashboard.ts";
 import { firewallPath } from "./firewall.ts";
 
 /** ConfigMap key of a user's client template; prefixed so no user can shadow another key. */
@@ -68,6 +69,7 @@ export function caddyfile(cluster: Cluster): string {
     ":443 {",
     `\ttls ${certs}/tls.crt ${certs}/tls.key`,
     "",
+    ...(cluster.config.dashboard.enabled ? dashboardCaddyRoutes(cluster, caddyQuote) : []),
   ];
   const policy = compilePolicy(cluster);
   const signIn = new Map(policy.groups.map((g) => [g.name, reachesNextcloud(policy, g.name)]));
@@ -101,6 +103,7 @@ export function corefile(cluster: Cluster): string {
     "\terrors",
     "\thosts {",
     `\t\t${cluster.vpn.serverIp} nextcloud.${cluster.config.domain}`,
+    ...(cluster.config.dashboard.enabled ? [`\t\t${cluster.vpn.serverIp} ${dashboardHost(cluster)}`] : []),
     "\t\tfallthrough",
     "\t}",
     `\tforward . ${cluster.config.piholeIp}`,
@@ -186,12 +189,13 @@ echo "WireGuard config ready with $ready users ($expired expired)"
  * Runs Caddy once cert-manager has issued the Nextcloud certificate, and restarts it
  * when the certificate is renewed or the Caddyfile changes (a VPN user's route; the pod
  * is not rolled for peers). The VPN itself never waits for ACME (defect 30), and a
- * renewed certificate is served without a manual restart (defect 29).
+ * renewed certificate is served without a manual restart (defect 29). With the dashboard
+ * on, it also refuses to start without the dashboard's token.
  */
-export const caddyRunScript = `#!/bin/sh
+export const caddyRunScript = (cluster: Cluster): string => `#!/bin/sh
 set -u
 ${tokenGuard}
-cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
+${cluster.config.dashboard.enabled ? `${dashboardTokenGuard}\n` : ""}cert="\${NIXLAB_CERT_DIR:-/certs}/tls.crt"
 key="\${NIXLAB_CERT_DIR:-/certs}/tls.key"
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi; exit 0' TERM INT

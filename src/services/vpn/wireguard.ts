@@ -3,6 +3,8 @@ import { defaultIssuer } from "../dns/cert-manager.ts";
 import type { K8sObject, ManifestRelease, SecretRef, Service } from "../types.ts";
 import { configHashAnnotation, image, meta } from "../util.ts";
 import { ssoTokenEnv, ssoTokenSecret } from "../apps/nextcloud-sso-gate.ts";
+import { dashboardTokenEnv } from "../../dashboard/protocol.ts";
+import { dashboardHost, dashboardTokenSecret } from "../dashboard/dashboard.ts";
 import {
   caddyRunScript,
   caddyfile,
@@ -27,7 +29,7 @@ export const wireguard: Service = (cluster) => {
   // What the pod runs with: a change here rolls it.
   const podConfig: Record<string, string> = {
     Corefile: corefile(cluster),
-    "caddy-run.sh": caddyRunScript,
+    "caddy-run.sh": caddyRunScript(cluster),
     "reconcile.sh": reconcileScript,
     "setup.sh": setupScript,
     "wg0.conf.template": wg0Template(cluster),
@@ -110,7 +112,17 @@ export const wireguard: Service = (cluster) => {
               name: "caddy",
               image: image(cluster, "caddy"),
               command: ["/bin/sh", "/etc/caddy/caddy-run.sh"],
-              env: [{ name: ssoTokenEnv, valueFrom: { secretKeyRef: { name: wireguardSecret, key: "sso-token" } } }],
+              env: [
+                { name: ssoTokenEnv, valueFrom: { secretKeyRef: { name: wireguardSecret, key: "sso-token" } } },
+                ...(cluster.config.dashboard.enabled
+                  ? [
+                      {
+                        name: dashboardTokenEnv,
+                        valueFrom: { secretKeyRef: { name: wireguardSecret, key: "dashboard-token" } },
+                      },
+                    ]
+                  : []),
+              ],
               ports: [{ name: "https", containerPort: 443, protocol: "TCP" }],
               resources: {
                 requests: { cpu: "50m", memory: "64Mi" },
@@ -176,6 +188,9 @@ export const wireguard: Service = (cluster) => {
     ["wireguard-server-key", "server-private-key", "wireguard_server_private_key"],
     ["wireguard-server-public-key", "server-public-key", "wireguard_server_public_key"],
     ["wireguard-sso-token", "sso-token", ssoTokenSecret],
+    ...(cluster.config.dashboard.enabled
+      ? [["wireguard-dashboard-token", "dashboard-token", dashboardTokenSecret] as [string, string, string]]
+      : []),
   ];
   const secretRefs: SecretRef[] = [
     ...fixedRefs.map(([name, secretKey, sopsSecret]) => ({
@@ -205,7 +220,7 @@ export const wireguard: Service = (cluster) => {
           spec: {
             secretName: "nextcloud-tls",
             issuerRef: { name: defaultIssuer, kind: "ClusterIssuer" },
-            dnsNames: [`nextcloud.${domain}`],
+            dnsNames: [`nextcloud.${domain}`, ...(cluster.config.dashboard.enabled ? [dashboardHost(cluster)] : [])],
           },
         },
       ]),
