@@ -4,6 +4,7 @@
  * machine slows them alike, reported as medians.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BenchRow } from "./types.ts";
@@ -149,4 +150,24 @@ export function testbed(action: "up" | "down", dir: string): string {
   if (r.status !== 0)
     throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
   return r.stdout.trim().split("\n").pop() ?? "";
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times. */
+const clockTicks = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/**
+ * CPU time (user + system, ms) spent so far by a private testbed's kube-apiserver and
+ * etcd (their pids from the run directory `dir`/run): what a run cost the server side.
+ * Throws when a pid file or process is missing.
+ */
+export function controlPlaneCpuMs(dir: string): number {
+  let ticks = 0;
+  for (const part of ["apiserver", "etcd"]) {
+    const pid = readFileSync(join(dir, "run", `${part}.pid`), "utf8").trim();
+    // Fields after the command name "(…)": utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / clockTicks;
 }
