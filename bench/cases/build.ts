@@ -26,7 +26,7 @@ function generated(nodes: number, users: number): Record<string, unknown> {
       {
         hostname: `node${i + 1}`,
         master: i === 0,
-        disk: "/dev/sda",
+        disk: `/dev/disk/by-id/ata-BENCH_DISK_${i + 1}`,
         tags: [i === 0 ? "master" : "worker", `rack${i % 4}`],
       },
     ]),
@@ -67,7 +67,7 @@ const exampleKey = join(root, "examples/homelab/age-key.txt");
  * A cluster directory with what the NixOS side reads next to the cluster file, the
  * example's secrets plus a WireGuard public key for every enabled user; returns the file.
  */
-async function clusterDir(dir: string, users: number): Promise<string> {
+export async function clusterDir(dir: string, users: number): Promise<string> {
   for (let i = 1; i <= NODES; i++) {
     mkdirSync(join(dir, "hosts", `node${i}`), { recursive: true });
     copyFileSync(
