@@ -117,7 +117,11 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     if (!fast) return slowYaml(name, text);
     // Positions are needed only to report problems: parsed for them on the first one.
     let positioned: RawSource | undefined;
-    return { value: fast.value, locate: (fieldPath) => (positioned ??= slowYaml(name, text)).locate(fieldPath) };
+    const locate = (fieldPath: FieldPath): string | undefined => {
+      positioned ??= slowYaml(name, text);
+      return positioned.locate(fieldPath);
+    };
+    return { value: fast.value, locate };
   }
   throw new UserError(`${name}: unknown cluster file type "${ext}"`, {
     exitCode: ExitCode.invalidInput,
