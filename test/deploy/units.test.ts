@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import { ApiError } from "../../src/deploy/client.ts";
 import { acquireLock } from "../../src/deploy/lock.ts";
 import { LiveObjects, namespaceListFrom } from "../../src/deploy/live.ts";
+import { readyNow } from "../../src/deploy/wait.ts";
 import { type ObjectRef, parseManifest, sortForApply } from "../../src/deploy/objects.ts";
 import { readiness } from "../../src/deploy/readiness.ts";
 import { isRetriable, type RetryContext, withRetry } from "../../src/deploy/retry.ts";
@@ -338,5 +339,34 @@ describe("reading live objects", () => {
     const before = kube.counts.reads;
     await Promise.all(refs.map((r) => objects.get(r)));
     expect(kube.counts.reads - before).toBe(1 + refs.length);
+  });
+});
+
+describe("waiting for many objects", () => {
+  const deployment = (i: number): ObjectRef => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace: "apps",
+    name: `d-${i}`,
+  });
+
+  test("the ready ones of many in a namespace are read with one list, the missing ones left to their waits", async () => {
+    const kube = new FakeKube();
+    const refs = Array.from({ length: namespaceListFrom + 1 }, (_, i) => deployment(i));
+    for (const ref of refs.slice(1)) {
+      await kube.apply({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: "apps" } });
+    }
+    const before = kube.counts.reads;
+    const ready = await readyNow(kube, refs);
+    expect(kube.counts.reads - before).toBe(1);
+    expect([...ready].sort()).toEqual(
+      refs
+        .slice(1)
+        .map((r) => `Deployment/apps/${r.name}`)
+        .sort(),
+    );
+    // A few: no list, each is waited for on its own.
+    expect(await readyNow(kube, refs.slice(0, namespaceListFrom - 1))).toEqual(new Set());
+    expect(kube.counts.reads - before).toBe(1);
   });
 });
