@@ -406,6 +406,8 @@ function checkVpnUsers(users: unknown, add: Add): void {
   const vpn = parseCidr(vpnNetwork.subnet)!;
   const ips = new Map<string, string>();
   const secrets = new Map<string, string>();
+  /** allowedIPs values already checked: their parts that are not CIDRs or addresses. */
+  const badAllowedIPs = new Map<string, string[]>();
   for (const name of Object.keys(users)) {
     const user = users[name];
     const at = (field: string): FieldPath => ["wireguardUsers", name, field];
@@ -468,9 +470,19 @@ function checkVpnUsers(users: unknown, add: Add): void {
     }
     const allowed = str(user.allowedIPs);
     if (allowed !== undefined) {
-      const parts = allowed.split(",").map((s) => s.trim());
-      const bad = parts.filter((p) => !(parseCidr(p) && !parseCidr(p)!.hostBitsSet) && !parseIP(p));
-      if (parts.every((p) => p === "") || bad.length > 0) {
+      // Users share a few allowedIPs values: each is parsed once.
+      let bad = badAllowedIPs.get(allowed);
+      if (!bad) {
+        const parts = allowed.split(",").map((s) => s.trim());
+        const cidrOk = (p: string) => {
+          const cidr = parseCidr(p);
+          return !!cidr && !cidr.hostBitsSet;
+        };
+        // An empty part is never a CIDR: an empty list is reported too.
+        bad = parts.filter((p) => !cidrOk(p) && !parseIP(p));
+        badAllowedIPs.set(allowed, bad);
+      }
+      if (bad.length > 0) {
         add(
           at("allowedIPs"),
           `${showValue(bad.join(", ") || allowed)} is not a comma-separated list of CIDRs`,
