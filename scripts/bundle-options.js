@@ -63,6 +63,9 @@ export const nodeBundleOptions = {
   external: ["esbuild"],
   logLevel: "silent",
   plugins: [deferBuiltins, requireBuiltins],
+  // Their "main" is a UMD build whose require() of its own files esbuild cannot follow
+  // (the bundle would throw "Cannot find module './impl/format'"): their ES modules instead.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   // CommonJS code (dependencies, and Node's modules as above) calls require(): give the ESM
   // output one, without importing node:module where Node can hand it over directly.
   banner: {

@@ -142,6 +142,19 @@ registerHooks({ load(url, context, next) { appendFileSync(${JSON.stringify(log)}
 });
 
 describe("bin/nixlab.js", () => {
+  it("runs a command whose dependency's main file is a UMD build (vpn add edits the cluster file with jsonc-parser)", () => {
+    const project = join(work, "vpn-add");
+    cpSync(join(root, "examples/homelab"), project, { recursive: true });
+    const r = run([process.execPath, join(root, "bin/nixlab.js"), "vpn", "add", "bundled", "--group", "family"], {
+      cwd: project,
+      env: { SOPS_AGE_KEY_FILE: join(project, "age-key.txt") },
+    });
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("[Interface]");
+    expect(readFileSync(join(project, "nixlab.config.ts"), "utf8")).toContain("bundled");
+  }, 120_000);
+
   it("never runs a stale bundle: a source change is seen at the next run, a touch costs no rebuild", () => {
     const pkg = join(work, "stale");
     copyPackage(pkg);
