@@ -4,12 +4,14 @@ export interface BenchRow {
   name: string;
   value: number;
   unit: "ms" | "s" | "MiB" | "count" | "x";
-  /** The baseline measured in the same run, e.g. `sops -d` on the same file. */
+  /** The baseline measured in the same run, e.g. `sops decrypt` on the same file. */
   baseline?: { name: string; value: number };
-  /** The goal from ARCHITECTURE §7 or the issue, e.g. "< 2000 ms". */
+  /** The goal from ARCHITECTURE §7 or the issue, e.g. "≤ 1.5× node -e 0". */
   goal?: string;
   /** Whether the goal was met; omitted when there is no goal. */
   met?: boolean;
+  /** For a missed goal: by how much, and why (measured, e.g. where the time goes). */
+  why?: string;
 }
 
 /** A bench case module (bench/cases/*.ts) default-exports one of these. */

@@ -11,7 +11,6 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { KubeClient } from "../../src/deploy/client.ts";
 import { deploy } from "../../src/deploy/engine.ts";
 import { HttpKube } from "../../src/deploy/http-kube.ts";
@@ -23,23 +22,13 @@ import { job } from "../../test/deploy/fixture.ts";
 import { startFaultProxy } from "../../test/e2e/fault-proxy.ts";
 import { rewriteBuild } from "../../test/e2e/variants.ts";
 import { installCrds, startHelmStandIn } from "../../testbed/helm-standin.ts";
+import { root, testbed } from "../measure.ts";
 import type { BenchCase, BenchRow } from "../types.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const example = join(root, "examples/homelab");
 const tbDir = join(root, ".testbed/bench-faults");
 const seed = 20261129;
 const deploys = 20;
-
-function testbed(action: "up" | "down"): string {
-  const r = spawnSync("bash", [join(root, `testbed/${action}.sh`)], {
-    encoding: "utf8",
-    env: { ...process.env, NIXLAB_TESTBED_DIR: tbDir },
-  });
-  if (r.status !== 0)
-    throw new Error(`testbed/${action}.sh failed: ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`);
-  return r.stdout.trim().split("\n").pop() ?? "";
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -79,8 +68,8 @@ const faultsCase: BenchCase = async () => {
       sops,
       { description: "variant b", get: async (n) => (n === "cloudflare_token" ? Buffer.from("b") : await sops.get(n)) },
     ];
-    testbed("down");
-    const kubeconfig = testbed("up");
+    testbed("down", tbDir);
+    const kubeconfig = testbed("up", tbDir);
     const kube = new HttpKube(loadKubeconfig({ kubeconfig }));
     await installCrds(kube, join(root, ".testbed/crds"), ["helm.cattle.io_"]);
     const standin = startHelmStandIn({ kube, plan: plans[0]!.plan, crdDir: join(root, ".testbed/crds") });
@@ -190,7 +179,7 @@ const faultsCase: BenchCase = async () => {
     return rows;
   } finally {
     try {
-      testbed("down");
+      testbed("down", tbDir);
     } catch {
       // Nothing to stop when it never came up.
     }

@@ -3,7 +3,6 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { loadCluster } from "../config/load.ts";
 import { ExitCode, UserError } from "../errors.ts";
 import { secretsFilePath } from "../secrets/locate.ts";
 import { requiredSecrets } from "../services/required-secrets.ts";
@@ -11,6 +10,10 @@ import type { SecretsFile } from "../secrets/index.ts";
 
 /** The secrets library, loaded on first use so other commands do not pay for age and YAML crypto at start-up. */
 const lib = () => import("../secrets/index.ts");
+
+/** The cluster file's parser and validator load only for init and check (get, set, list never read it). */
+const loadCluster: typeof import("../config/load.ts").loadCluster = async (options) =>
+  (await import("../config/load.ts")).loadCluster(options);
 
 /** The options every command on the secrets file takes. */
 export interface SecretsOptions {

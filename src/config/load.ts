@@ -67,6 +67,7 @@ export async function readClusterSource(path: string): Promise<RawSource> {
   const ext = extname(path);
   if (ext === ".ts" || ext === ".mts" || ext === ".js" || ext === ".mjs") {
     checkClusterFile(path, name);
+    refuseOldNodeForTypeScript(name, ext);
     const { value, problems } = await loadModule(path, name);
     if (problems.length > 0) throw new ConfigError(name, problems, nowhere);
     return { value, locate: nowhere };
@@ -82,6 +83,15 @@ export async function readClusterSource(path: string): Promise<RawSource> {
     return { value: nix.evaluateNix(text, { file: path, baseDir: dirname(path) }), locate: nowhere };
   }
   return parseClusterText(text, name);
+}
+
+/** Throws UserError with one line saying which Node loads TypeScript when this one cannot. */
+function refuseOldNodeForTypeScript(name: string, ext: string): void {
+  if ((ext === ".ts" || ext === ".mts") && !process.features.typescript) {
+    throw invalid(
+      `${name} needs Node.js 22.18 or newer to load TypeScript (this is ${process.version}): install Node 24 from https://nodejs.org, or use nixlab.yaml`,
+    );
+  }
 }
 
 /**

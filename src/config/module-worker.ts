@@ -3,8 +3,9 @@
  * export as plain data (see module.ts). Running the user's module here means a
  * `process.exit`, an endless loop or a memory blow-up ends this thread, not nixlab.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import module from "node:module";
 import { pathToFileURL } from "node:url";
+import { parentPort, workerData } from "node:worker_threads";
 import type { ModuleOutcome } from "./module.ts";
 import { errorText, toPlainData } from "./plain.ts";
 
@@ -19,6 +20,21 @@ process.exit = ((code?: number | string | null) => {
 
 process.on("unhandledRejection", (reason) => {
   post({ kind: "threw", message: `a promise was rejected and nothing handled it: ${errorText(reason)}` });
+});
+
+/**
+ * What `import … from "nixlab"` in a cluster file loads: the library entry of this very
+ * nixlab, so the file needs no node_modules beside it. In the CLI bundle (dist/<id>/) that
+ * is the bundle's index.mjs beside this worker, from the sources src/index.ts.
+ */
+const libraryUrl = import.meta.url.endsWith(".ts")
+  ? new URL("../index.ts", import.meta.url).href
+  : new URL("./index.mjs", import.meta.url).href;
+
+// Node 22.15+; on older ones "nixlab" resolves through node_modules as usual.
+module.registerHooks?.({
+  resolve: (specifier, context, next) =>
+    specifier === "nixlab" ? { url: libraryUrl, shortCircuit: true } : next(specifier, context),
 });
 
 async function load(path: string): Promise<ModuleOutcome> {

@@ -31,7 +31,8 @@ export async function bundleDashboardPod(): Promise<string> {
     legalComments: "none",
     logLevel: "silent",
     // Only exec and credential plugins load the Kubernetes client library; the pod uses neither.
-    external: ["@kubernetes/client-node", "esbuild"],
+    // Its parts' module stays a dynamic import too: inlined, it would import the library up front.
+    external: ["@kubernetes/client-node", "esbuild", "*/kube-client-parts.ts"],
     define: { NIXLAB_DASHBOARD_ASSETS: JSON.stringify(assets) },
     // CommonJS dependencies (qrcode) call require(); give the ES module one.
     banner: {

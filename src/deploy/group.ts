@@ -20,7 +20,7 @@ import { type Desired, findDrift } from "./live.ts";
 import { type KObject, type ObjectRef, refKey, refOf, sortForApply } from "./objects.ts";
 import { groupObjects, groupRefs } from "./prepare.ts";
 import { rollSecretReaders } from "./restart.ts";
-import { groupWaits, type WaitItem, type WaitOutcome, waitReady, waitTarget } from "./wait.ts";
+import { groupWaits, readyNow, type WaitItem, type WaitOutcome, waitReady, waitTarget } from "./wait.ts";
 
 /** A group's report, the hooks it ran, and whether its dependents may start. */
 export interface GroupRun {
@@ -206,10 +206,17 @@ async function awaitGroup(
     phase: "waiting",
     ...(waits.length ? { detail: `${waits.length} objects` } : {}),
   });
+  const targets = waits.map((w) => ({ w, target: waitTarget(ctx.kube, w) }));
+  // Plain targets that are ready already need no watch of their own.
+  const plain = targets.filter(({ target }) => !target.accept && !target.explainMissing).map((t) => t.target.ref);
+  const ready = await readyNow(ctx.kube, plain);
   return await Promise.all(
-    waits.map(async (w) => {
+    targets.map(async ({ w, target }) => {
       const object = refKey(w.ref);
-      const target = waitTarget(ctx.kube, w);
+      if (ready.has(refKey(target.ref))) {
+        ctx.emit({ type: "waited", group: group.name, object, ready: true, reason: "ready" });
+        return { object, outcome: { ready: true, failed: false, reason: "ready" } };
+      }
       const outcome = await waitReady(ctx.kube, target.ref, {
         timeoutMs: Math.max(0, Math.min(w.timeoutMs, deadline - ctx.clock.now())),
         clock: ctx.clock,

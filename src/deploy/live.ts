@@ -1,9 +1,11 @@
 /**
  * Reading what is live, cheaply and truthfully: one list per kind of everything nixlab
- * labelled (instead of one GET per object), a GET only for an object the list does not
- * hold (it may exist without our label), and drift judged per object against the
- * inventory: missing, being deleted, or a field we set changed by someone else.
- * An object that could not be read is an error, never "missing".
+ * labelled (instead of one GET per object), and for an object that list does not hold (it
+ * is absent, or exists without our label) a GET, or where the run has many such objects of
+ * one kind in one namespace, one unlabelled list of that namespace's kind, read when the
+ * first of them is asked for. Drift is judged per object against the inventory: missing,
+ * being deleted, or a field we set changed by someone else. An object that could not be
+ * read is an error, never "missing".
  */
 import type { KubeClient } from "./client.ts";
 import type { InventoryEntry } from "./inventory.ts";
@@ -15,10 +17,24 @@ export interface LiveContext extends RetryContext {
   kube: KubeClient;
 }
 
+/**
+ * From this many objects of one kind in one namespace, the objects our labelled list does
+ * not hold are read with one list of that namespace's kind instead of one GET each.
+ */
+export const namespaceListFrom = 8;
+
+/** A kind's objects by refKey; null when the server does not serve the kind. */
+type Listed = Map<string, KObject> | null;
+
 /** Live objects by identity, read through one labelled list per kind (shared by all groups of a run). */
 export class LiveObjects {
   private readonly ctx: LiveContext;
-  private readonly lists = new Map<string, Promise<Map<string, KObject> | null>>();
+  private readonly lists = new Map<string, Promise<Listed>>();
+  /** Prefetched objects per kind and namespace: where there are many, unlabelled ones are listed too. */
+  private readonly wanted = new Map<string, number>();
+  private readonly namespaceLists = new Map<string, Promise<Listed>>();
+  /** Objects a namespace list answered for: asked again (after our apply), they are read anew. */
+  private readonly answered = new Set<string>();
 
   constructor(ctx: LiveContext) {
     this.ctx = ctx;
@@ -26,34 +42,58 @@ export class LiveObjects {
 
   /** The live object, or null when it does not exist. Throws (ApiError) when it cannot be read. */
   async get(ref: ObjectRef): Promise<KObject | null> {
-    const kindKey = `${ref.apiVersion}/${ref.kind}`;
-    this.prefetch([ref]);
-    const found = (await this.lists.get(kindKey))?.get(refKey(ref));
+    const found = (await this.labelled(ref))?.get(refKey(ref));
     if (found) return found;
     // Not in our labelled list: absent, or present without our label (which is drift too).
+    const key = `${kindKey(ref)}/${ref.namespace}`;
+    const object = refKey(ref);
+    if (ref.namespace && (this.wanted.get(key) ?? 0) >= namespaceListFrom && !this.answered.has(object)) {
+      let list = this.namespaceLists.get(key);
+      if (!list) {
+        list = this.listKind(ref.apiVersion, ref.kind, { namespace: ref.namespace });
+        this.namespaceLists.set(key, list);
+      }
+      const listed = await list;
+      this.answered.add(object);
+      if (listed) return listed.get(object) ?? null;
+    }
     return await withRetry(this.ctx, () => this.ctx.kube.get(ref));
   }
 
   /** Starts the lists for these objects' kinds now (errors surface when they are read). */
   prefetch(refs: readonly ObjectRef[]): void {
     for (const ref of refs) {
-      const kindKey = `${ref.apiVersion}/${ref.kind}`;
-      if (this.lists.has(kindKey)) continue;
-      const list = this.listKind(ref.apiVersion, ref.kind);
-      list.catch(() => {}); // read (and thrown) by get()
-      this.lists.set(kindKey, list);
+      if (ref.namespace) {
+        const key = `${kindKey(ref)}/${ref.namespace}`;
+        this.wanted.set(key, (this.wanted.get(key) ?? 0) + 1);
+      }
+      this.labelled(ref).catch(() => {}); // read (and thrown) by get()
     }
   }
 
-  private async listKind(apiVersion: string, kind: string): Promise<Map<string, KObject> | null> {
+  /** The labelled list of ref's kind, started on first use. */
+  private labelled(ref: ObjectRef): Promise<Listed> {
+    let list = this.lists.get(kindKey(ref));
+    if (!list) {
+      list = this.listKind(ref.apiVersion, ref.kind, { labelSelector: groupLabel });
+      this.lists.set(kindKey(ref), list);
+    }
+    return list;
+  }
+
+  private async listKind(
+    apiVersion: string,
+    kind: string,
+    options: { labelSelector?: string; namespace?: string },
+  ): Promise<Listed> {
     const served = await withRetry(this.ctx, () => this.ctx.kube.resource(apiVersion, kind));
     if (!served) return null;
-    const { items } = await withRetry(this.ctx, () =>
-      this.ctx.kube.list(apiVersion, kind, { labelSelector: groupLabel }),
-    );
+    const { items } = await withRetry(this.ctx, () => this.ctx.kube.list(apiVersion, kind, options));
     return new Map(items.map((o) => [refKey({ kind, name: o.metadata.name, namespace: o.metadata.namespace }), o]));
   }
 }
+
+const kindKey = (ref: ObjectRef) => `${ref.apiVersion}/${ref.kind}`;
 
 /** How a live object differs from what nixlab left. */
 export type DriftProblem = "missing" | "deleting" | "changed" | "unverified";

@@ -6,6 +6,7 @@
 import { PassThrough } from "node:stream";
 import { stringify } from "yaml";
 import type { ExecResult } from "./client.ts";
+import { loadKubeClient } from "./kube-client.ts";
 import type { KubeConnection } from "./kubeconfig.ts";
 
 type KubeConfig = import("@kubernetes/client-node").KubeConfig;
@@ -15,7 +16,7 @@ const configs = new WeakMap<KubeConnection, Promise<KubeConfig>>();
 function clientConfig(connection: KubeConnection): Promise<KubeConfig> {
   let kc = configs.get(connection);
   if (!kc) {
-    kc = import("@kubernetes/client-node").then(({ KubeConfig }) => {
+    kc = loadKubeClient().then(({ KubeConfig }) => {
       const config = new KubeConfig();
       const { clusters, users, contexts, currentContext } = connection.merged;
       config.loadFromString(
@@ -42,7 +43,7 @@ export async function execInPod(
   connection: KubeConnection,
   target: { namespace: string; pod: string; container: string; argv: string[]; timeoutMs: number },
 ): Promise<ExecResult> {
-  const { Exec } = await import("@kubernetes/client-node");
+  const { Exec } = await loadKubeClient();
   const kc = await clientConfig(connection);
   const stdout = new PassThrough();
   const stderr = new PassThrough();

@@ -8,6 +8,7 @@
 import type { PlanGroup } from "../plan/schema.ts";
 import { ApiError, type KubeClient } from "./client.ts";
 import { type Clock, deadlineSignal } from "./clock.ts";
+import { namespaceListFrom } from "./live.ts";
 import { type KObject, type ObjectRef, refKey, refOfWait } from "./objects.ts";
 import { type Readiness, readiness } from "./readiness.ts";
 import { classifyError, errorMessage } from "./retry.ts";
@@ -89,6 +90,35 @@ export async function waitReady(kube: KubeClient, ref: ObjectRef, options: WaitO
   } finally {
     budget.clear();
   }
+}
+
+/**
+ * The refKeys of the objects among `refs` that are ready now, read with one list per kind
+ * and namespace where there are at least namespaceListFrom of them (one wait each would
+ * list and watch each). Objects it does not answer for are waited for one by one; a list
+ * that fails answers for none. Never throws.
+ */
+export async function readyNow(kube: KubeClient, refs: readonly ObjectRef[]): Promise<Set<string>> {
+  const byCollection = new Map<string, ObjectRef[]>();
+  for (const ref of refs) {
+    if (!ref.namespace) continue;
+    const key = `${ref.apiVersion}/${ref.kind}/${ref.namespace}`;
+    byCollection.set(key, [...(byCollection.get(key) ?? []), ref]);
+  }
+  const ready = new Set<string>();
+  const lists = [...byCollection.values()].filter((members) => members.length >= namespaceListFrom);
+  await Promise.all(
+    lists.map(async (members) => {
+      const { apiVersion, kind, namespace } = members[0]!;
+      const wanted = new Set(members.map(refKey));
+      const listed = await kube.list(apiVersion, kind, { ...(namespace ? { namespace } : {}) }).catch(() => undefined);
+      for (const obj of listed?.items ?? []) {
+        const key = refKey({ kind, name: obj.metadata.name, namespace: obj.metadata.namespace });
+        if (wanted.has(key) && readiness(obj).ready) ready.add(key);
+      }
+    }),
+  );
+  return ready;
 }
 
 /** One watch from resourceVersion; resolves the first decisive judgement, or null when the watch ends. */

@@ -37,6 +37,8 @@ export interface WebhookCache {
   fetchedAt: number;
   webhooks: Webhook[];
   namespaces: Map<string, Record<string, string>>;
+  /** The refresh under way: concurrent applies wait for it instead of listing again. */
+  refreshing?: Promise<void>;
 }
 
 /** An empty cache: the first lookup lists the webhook configurations. */
@@ -83,6 +85,14 @@ interface WebhookContext extends RetryContext {
 async function refresh(ctx: WebhookContext): Promise<void> {
   const cache = ctx.webhooks;
   if (ctx.clock.now() - cache.fetchedAt < cacheTtlMs) return;
+  cache.refreshing ??= listWebhooks(ctx).finally(() => {
+    cache.refreshing = undefined;
+  });
+  await cache.refreshing;
+}
+
+async function listWebhooks(ctx: WebhookContext): Promise<void> {
+  const cache = ctx.webhooks;
   const out: Webhook[] = [];
   for (const kind of ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]) {
     const { items } = await withRetry(ctx, () => ctx.kube.list("admissionregistration.k8s.io/v1", kind));

@@ -1,6 +1,7 @@
 /**
- * The deploy engine the master runs: bin/nixlab.js bundled with esbuild into one ESM
- * file, so the node needs nothing but nixpkgs' Node.js (no node_modules on the host).
+ * The deploy engine the master runs: the whole CLI (src/cli/run.ts) bundled with esbuild
+ * into one ESM file, so the node needs nothing but nixpkgs' Node.js (no node_modules on
+ * the host).
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -9,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 
-const entry = fileURLToPath(new URL("../../bin/nixlab.js", import.meta.url));
+// "../../" from here and from the CLI bundle in dist/<id>/ alike (scripts/bundle-cli.js).
+const entry = fileURLToPath(new URL("../../src/cli/run.ts", import.meta.url));
 
 /** Builds the bundle in memory. Deterministic for the same sources and esbuild version. */
 export async function bundleEngine(): Promise<string> {
@@ -22,24 +24,16 @@ export async function bundleEngine(): Promise<string> {
       details: ["  run `npm install` in the nixlab checkout (esbuild bundles the engine for the master node)"],
     });
   }
+  // Shared with the CLI bundle (scripts/bundle-cli.js): plain JavaScript, typed by its .d.ts.
+  const { nodeBundleOptions } = await import("../../scripts/bundle-options.js");
   const result = await esbuild.build({
+    ...nodeBundleOptions,
     entryPoints: [entry],
     // Paths in the bundle's comments are relative to this: the checkout, never the caller's cwd.
     absWorkingDir: fileURLToPath(new URL("../..", import.meta.url)),
-    bundle: true,
-    platform: "node",
-    format: "esm",
     // nixpkgs' default Node.js on the nodes (nixos-25.05: Node 22).
     target: "node22",
     write: false,
-    legalComments: "none",
-    // `build` bundles with esbuild; the master only deploys, so esbuild stays out of the bundle.
-    external: ["esbuild"],
-    logLevel: "silent",
-    // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __nixlabCreateRequire } from 'node:module';\nconst require = __nixlabCreateRequire(import.meta.url);",
-    },
   });
   const file = result.outputFiles[0];
   if (!file) throw new Error("esbuild produced no output for the deploy engine");
@@ -48,7 +42,7 @@ export async function bundleEngine(): Promise<string> {
 
 /** Directory of the bundle cache: beside nixlab's own dependencies, like other tools' caches. */
 const cacheDir = fileURLToPath(new URL("../../node_modules/.cache/nixlab/", import.meta.url));
-const sourceRoots = ["../../src/", "../../bin/"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+const sourceRoots = ["../../src/", "../../scripts/"].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 const lockFile = fileURLToPath(new URL("../../package-lock.json", import.meta.url));
 
 /** sha256 over everything the bundle is made of: our sources, the lock file, the esbuild version. */

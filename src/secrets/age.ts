@@ -1,6 +1,8 @@
 // age keys and the wrapping of the sops data key (raw 32 bytes, age-encrypted and
 // ASCII-armored, exactly what sops stores in each stanza's `enc`).
-import { armor, Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
+// age-encryption loads on first use: commands that only check key syntax (isAgeRecipient) or
+// read key paths never pay for it or for the web streams it decrypts through.
+const ageEncryption = () => import("age-encryption");
 
 /** An age identity (secret key) and where it came from, for messages. */
 export interface AgeIdentity {
@@ -41,7 +43,7 @@ export async function parseIdentities(text: string, source: string, multiplePerL
       if (!isAgeIdentity(token)) throw new Error(`line ${i + 1} of ${source} is not an age secret key`);
       let recipient: string;
       try {
-        recipient = await identityToRecipient(token);
+        recipient = await (await ageEncryption()).identityToRecipient(token);
       } catch {
         throw new Error(`line ${i + 1} of ${source} is not a valid age secret key`);
       }
@@ -53,6 +55,7 @@ export async function parseIdentities(text: string, source: string, multiplePerL
 
 /** A new X25519 identity in age-keygen's file format, and its recipient. */
 export async function generateAgeKey(): Promise<{ fileText: string; recipient: string; secret: string }> {
+  const { generateX25519Identity, identityToRecipient } = await ageEncryption();
   const secret = await generateX25519Identity();
   const recipient = await identityToRecipient(secret);
   const created = new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -61,6 +64,7 @@ export async function generateAgeKey(): Promise<{ fileText: string; recipient: s
 
 /** Encrypts `payload` to one recipient; returns the armored text sops stores in `enc`. Throws on a bad recipient. */
 export async function wrapForRecipient(payload: Uint8Array, recipient: string): Promise<string> {
+  const { Encrypter, armor } = await ageEncryption();
   const e = new Encrypter();
   e.addRecipient(recipient);
   const armored = armor.encode(await e.encrypt(payload));
@@ -72,6 +76,7 @@ export async function wrapForRecipient(payload: Uint8Array, recipient: string): 
  * none of them matches this stanza; throws Error when the stanza is malformed.
  */
 export async function unwrapStanza(enc: string, identities: readonly AgeIdentity[]): Promise<Uint8Array | null> {
+  const { Decrypter, armor } = await ageEncryption();
   let binary: Uint8Array;
   try {
     binary = armor.decode(enc.trim());

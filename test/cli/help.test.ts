@@ -23,7 +23,7 @@ function nixlabWords(line: string): string[] {
   return (end < 0 ? rest : rest.slice(0, end)).trim().split(/\s+/);
 }
 
-const program = createProgram();
+const program = await createProgram();
 
 describe("--help examples", () => {
   it.each(visibleCommands(program).map((c) => [commandPath(c) || "nixlab", c] as const))(

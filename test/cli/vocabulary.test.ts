@@ -13,7 +13,7 @@ import { commandPath } from "../../src/completion/complete.ts";
 import { root } from "../support/example.ts";
 import { runCli } from "../support/cli.ts";
 
-const program = createProgram();
+const program = await createProgram();
 
 function commands(command: Command): Command[] {
   return [command, ...command.commands.flatMap(commands)];

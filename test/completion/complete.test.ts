@@ -8,8 +8,9 @@ import { root } from "../support/example.ts";
 import { runCli } from "../support/cli.ts";
 
 const example = join(root, "examples/homelab");
+const program = await createProgram();
 const values = (...words: string[]) =>
-  complete(createProgram(), words, clusterValues(example)).then((c) =>
+  complete(program, words, clusterValues(example)).then((c) =>
     "shell" in c ? c.shell : c.candidates.map((x) => x.value),
   );
 
@@ -62,7 +63,7 @@ describe("completion candidates", () => {
 
   it("finds the cluster file given with -c", async () => {
     const c = await complete(
-      createProgram(),
+      program,
       ["nodes", "install", "-c", join(example, "nixlab.yaml"), ""],
       clusterValues(root),
     );

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ApiError } from "../../src/deploy/client.ts";
 import { acquireLock } from "../../src/deploy/lock.ts";
-import { parseManifest, sortForApply } from "../../src/deploy/objects.ts";
+import { LiveObjects, namespaceListFrom } from "../../src/deploy/live.ts";
+import { readyNow } from "../../src/deploy/wait.ts";
+import { type ObjectRef, parseManifest, sortForApply } from "../../src/deploy/objects.ts";
 import { readiness } from "../../src/deploy/readiness.ts";
 import { isRetriable, type RetryContext, withRetry } from "../../src/deploy/retry.ts";
 import { DirSecretSource, Redactor, secretObject, secretsDigest } from "../../src/deploy/secrets.ts";
@@ -13,6 +15,7 @@ import { FileStateStore } from "../../src/deploy/state.ts";
 import { unifiedDiff } from "../../src/deploy/textdiff.ts";
 import { ruleMatches, selectorMatches } from "../../src/deploy/webhooks.ts";
 import { ExitCode, UserError } from "../../src/errors.ts";
+import { FakeKube } from "./fake-kube.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "nixlab-deploy-unit-"));
 
@@ -292,5 +295,78 @@ describe("unified diff", () => {
       "--- live\n+++ planned\n@@ -1,3 +1,3 @@\n a: 1\n-b: 2\n+b: 20\n c: 3\n",
     );
     expect(unifiedDiff("", "x: 1\n", { from: "/dev/null", to: "new" })).toContain("+x: 1");
+  });
+});
+
+describe("reading live objects", () => {
+  const configMap = (i: number, namespace = "apps"): ObjectRef => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace,
+    name: `cm-${i}`,
+  });
+  const live = (kube: FakeKube) =>
+    new LiveObjects({ ...ctx({ attempts: 1, delaySeconds: 0, maxDelaySeconds: 0 }), kube });
+
+  test("many objects of a kind in a namespace: one list instead of a GET each, unlabelled ones found", async () => {
+    const kube = new FakeKube();
+    // Present without our label (made by hand): it must be seen, never reported missing.
+    await kube.apply(
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm-3", namespace: "apps" } },
+      {
+        manager: "kubectl",
+      },
+    );
+    const refs = Array.from({ length: namespaceListFrom }, (_, i) => configMap(i));
+    const objects = live(kube);
+    objects.prefetch(refs);
+    const before = kube.counts.reads;
+    const found = await Promise.all(refs.map((r) => objects.get(r)));
+    // The labelled list of the kind and one list of the namespace's ConfigMaps.
+    expect(kube.counts.reads - before).toBe(2);
+    expect(found.map((o) => o?.metadata.name ?? null)).toEqual(refs.map((r) => (r.name === "cm-3" ? "cm-3" : null)));
+    // Asked again (after our apply), an object is read anew: a list never answers twice.
+    await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm-0", namespace: "apps" } });
+    expect((await objects.get(configMap(0)))?.metadata.name).toBe("cm-0");
+    expect(kube.counts.reads - before).toBe(3);
+  });
+
+  test("a few objects of a kind in a namespace: a GET each", async () => {
+    const kube = new FakeKube();
+    const refs = Array.from({ length: namespaceListFrom - 1 }, (_, i) => configMap(i));
+    const objects = live(kube);
+    objects.prefetch([...refs, configMap(99, "other")]);
+    const before = kube.counts.reads;
+    await Promise.all(refs.map((r) => objects.get(r)));
+    expect(kube.counts.reads - before).toBe(1 + refs.length);
+  });
+});
+
+describe("waiting for many objects", () => {
+  const deployment = (i: number): ObjectRef => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace: "apps",
+    name: `d-${i}`,
+  });
+
+  test("the ready ones of many in a namespace are read with one list, the missing ones left to their waits", async () => {
+    const kube = new FakeKube();
+    const refs = Array.from({ length: namespaceListFrom + 1 }, (_, i) => deployment(i));
+    for (const ref of refs.slice(1)) {
+      await kube.apply({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: "apps" } });
+    }
+    const before = kube.counts.reads;
+    const ready = await readyNow(kube, refs);
+    expect(kube.counts.reads - before).toBe(1);
+    expect([...ready].sort()).toEqual(
+      refs
+        .slice(1)
+        .map((r) => `Deployment/apps/${r.name}`)
+        .sort(),
+    );
+    // A few: no list, each is waited for on its own.
+    expect(await readyNow(kube, refs.slice(0, namespaceListFrom - 1))).toEqual(new Set());
+    expect(kube.counts.reads - before).toBe(1);
   });
 });
