@@ -1,4 +1,5 @@
 /** Runs the nixlab CLI in-process and captures what it prints. */
+import { stripVTControlCharacters } from "node:util";
 import { main } from "../../src/cli/main.ts";
 
 export interface CliResult {
@@ -26,7 +27,8 @@ export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
     if (cwd) process.chdir(cwd);
     process.exitCode = undefined;
     const code = await main(args);
-    return { code, stdout, stderr };
+    // picocolors colours piped output when CI is set (as CI logs expect); tests compare text.
+    return { code, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) };
   } finally {
     process.chdir(previousCwd);
     process.exitCode = previousExitCode;
