@@ -303,6 +303,8 @@ describe.skipIf(!kubeconfig || (!hasChromium && !e2eRequired))("nixlab dashboard
       expect(await page.$$eval("article.device", (els) => els.map((e) => e.getAttribute("data-device")))).toEqual([
         "bob",
       ]);
+      // The QR code is an image the page loads after the devices: wait until it has loaded (or failed).
+      await page.waitForFunction('document.querySelector("img.qr")?.complete === true');
       expect(
         await page.$eval("img.qr", (img) => (img as unknown as { naturalWidth: number }).naturalWidth),
       ).toBeGreaterThan(100);
