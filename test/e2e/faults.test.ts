@@ -236,9 +236,11 @@ describe.skipIf(!kubeconfig)("the engine under faults", () => {
       const child = spawn(process.execPath, [join(root, "bin/nixlab.js"), ...args(i % 2), "--log-format", "plain"], {
         stdio: "ignore",
       });
+      // Listened for from the start: a run that finishes before its kill has already exited.
+      const exited = new Promise((r) => child.once("exit", r));
       await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 2000)));
       child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
+      await exited;
     }
     const last = await spawnCli([...args(1), "--json"]);
     expect(last.code, last.stderr.slice(-1500)).toBe(0);
